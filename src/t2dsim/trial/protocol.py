@@ -1,0 +1,1023 @@
+"""Trial protocol: Pydantic v2 models and TOML loading.
+
+A protocol file (TOML) describes one virtual randomised trial: population, arms with treatment
+plans, randomisation, duration and visits, measurements with assay error, dropout, endpoints,
+analysis and responder definitions. The format is documented in ``docs/trial.md``.
+
+:func:`load_protocol` turns every problem (missing file, TOML syntax, validation) into a single
+:class:`ProtocolError` whose message lists each problem as ``field.path: what is wrong (got X;
+allowed ...)``, so a CLI can print it without a traceback.
+
+Therapy specifications form a discriminated union on ``kind``. Built-in specs for the standard-care
+and stem-cell therapies are defined here; a therapy module can register its own Pydantic class
+with :func:`register_therapy_spec` (for a new ``kind`` or, with ``replace=True``, to take over a
+built-in one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from annotated_types import Ge, Gt, Le, Lt
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError, core_schema
+
+from t2dsim.trial.measurement import MEASURES
+
+__all__ = [
+    "AnalysisSpec",
+    "ArmSpec",
+    "AssaySpec",
+    "Bounds",
+    "DropoutSpec",
+    "EndpointSpec",
+    "EndpointsSpec",
+    "InclusionCriteria",
+    "PopulationSpec",
+    "Protocol",
+    "ProtocolError",
+    "RandomisationSpec",
+    "ResponderSpec",
+    "TherapySpec",
+    "TherapySpecBase",
+    "load_protocol",
+    "parse_protocol",
+    "protocol_sha256",
+    "register_therapy_spec",
+    "therapy_kinds",
+    "unregister_therapy_spec",
+]
+
+
+class ProtocolError(ValueError):
+    """A protocol could not be read or is invalid. ``str(err)`` is a complete user-facing message.
+
+    Attributes:
+        problems: list of ``(field_path, message)``.
+    """
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+def _fail(path: str, message: str) -> PydanticCustomError:
+    """An error for a cross-field check; ``path`` is reported as the field path."""
+    return PydanticCustomError("protocol_consistency", "{path}: {detail}", {"path": path, "detail": message})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Covariates (baseline characteristics) and plausibility ranges for input checking
+# ----------------------------------------------------------------------------------------------
+
+#: Baseline covariates a protocol may give distributions for or filter on: name -> (unit, lo, hi).
+#: The ranges are plausibility bounds for input checking (adult T2D), not population statistics.
+COVARIATES: dict[str, tuple[str, float, float]] = {
+    "age_years": ("years", 18.0, 100.0),
+    "bmi_kg_m2": ("kg/m²", 15.0, 70.0),
+    "weight_kg": ("kg", 35.0, 250.0),
+    "diabetes_duration_years": ("years", 0.0, 60.0),
+    "hba1c_percent": ("%", 4.0, 16.0),
+    "fpg_mgdl": ("mg/dL", 50.0, 500.0),
+    "fasting_cpeptide_pmol_l": ("pmol/L", 0.0, 5000.0),
+    "fasting_insulin_pmol_l": ("pmol/L", 0.0, 3000.0),
+    "insulin_u_per_kg_day": ("U/kg/day", 0.0, 3.0),
+    "insulin_u_per_day": ("U/day", 0.0, 300.0),
+}
+#: Categorical covariates and their levels.
+CATEGORICAL_COVARIATES: dict[str, tuple[str, ...]] = {
+    "sex": ("female", "male"),
+    "insulin_use": ("no", "yes"),
+}
+
+
+def _covariate_range(name: str) -> str:
+    unit, lo, hi = COVARIATES[name]
+    return f"[{lo:g}, {hi:g}] {unit}"
+
+
+class Bounds(_Strict):
+    """A closed interval ``[min, max]``; either end may be omitted (unbounded)."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bounds:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise _fail("max", f"max ({self.max:g}) must be >= min ({self.min:g})")
+        return self
+
+    def contains(self, lo: float, hi: float) -> bool:
+        """Whether this interval lies inside ``[lo, hi]``."""
+        return (self.min is None or lo <= self.min <= hi) and (self.max is None or lo <= self.max <= hi)
+
+
+# ----------------------------------------------------------------------------------------------
+# Population
+# ----------------------------------------------------------------------------------------------
+
+
+class NormalDist(_Strict):
+    """Normal distribution (``mean``, ``sd`` in the covariate's unit), optionally truncated to [low, high]."""
+
+    dist: Literal["normal"]
+    mean: float
+    sd: float = Field(gt=0)
+    low: float | None = None
+    high: float | None = None
+
+
+class LogNormalDist(_Strict):
+    """Log-normal: ``median`` in the covariate's unit, ``sigma_log`` the SD of the natural log."""
+
+    dist: Literal["lognormal"]
+    median: float = Field(gt=0)
+    sigma_log: float = Field(gt=0, le=3)
+    low: float | None = None
+    high: float | None = None
+
+
+class UniformDist(_Strict):
+    """Uniform on ``[low, high]``."""
+
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformDist:
+        if not self.low < self.high:
+            raise _fail("high", f"high ({self.high:g}) must be > low ({self.low:g})")
+        return self
+
+
+class FixedDist(_Strict):
+    """Every patient gets ``value``."""
+
+    dist: Literal["fixed"]
+    value: float
+
+
+class CategoricalDist(_Strict):
+    """Categorical covariate: ``probabilities`` maps level -> probability (sums to 1)."""
+
+    dist: Literal["categorical"]
+    probabilities: dict[str, Annotated[float, Field(ge=0, le=1)]]
+
+    @field_validator("probabilities")
+    @classmethod
+    def _sums_to_one(cls, v: dict[str, float]) -> dict[str, float]:
+        if not math.isclose(sum(v.values()), 1.0, abs_tol=1e-6):
+            raise ValueError(f"probabilities must sum to 1 (got {sum(v.values()):g})")
+        return v
+
+
+Distribution = Annotated[
+    NormalDist | LogNormalDist | UniformDist | FixedDist | CategoricalDist, Field(discriminator="dist")
+]
+
+
+class InclusionCriteria(_Strict):
+    """Inclusion/exclusion on baseline covariates; a patient is eligible if inside every given interval."""
+
+    age_years: Bounds | None = None
+    bmi_kg_m2: Bounds | None = None
+    diabetes_duration_years: Bounds | None = None
+    hba1c_percent: Bounds | None = None
+    fasting_cpeptide_pmol_l: Bounds | None = None
+    insulin_u_per_kg_day: Bounds | None = None
+    insulin_use: Literal["any", "required", "excluded"] = "any"
+
+    @model_validator(mode="after")
+    def _plausible(self) -> InclusionCriteria:
+        for name in COVARIATES:
+            b = getattr(self, name, None)
+            if b is not None:
+                _, lo, hi = COVARIATES[name]
+                for end in ("min", "max"):
+                    v = getattr(b, end)
+                    if v is not None and not lo <= v <= hi:
+                        raise _fail(
+                            f"{name}.{end}", f"{v:g} is outside the allowed range {_covariate_range(name)}"
+                        )
+        return self
+
+
+def _known_presets() -> set[str] | None:
+    """Preset names from ``t2dsim.population.presets`` if that module exposes them, else None."""
+    try:
+        from t2dsim.population import presets  # noqa: PLC0415
+    except Exception:  # module not written yet or failing import: skip the check
+        return None
+    for attr in ("PRESETS", "PRESET_NAMES"):
+        names = getattr(presets, attr, None)
+        if names is not None:
+            return set(names)
+    fn = getattr(presets, "list_presets", None) or getattr(presets, "preset_names", None)
+    return set(fn()) if callable(fn) else None
+
+
+class PopulationSpec(_Strict):
+    """Who is simulated: a named preset and/or explicit covariate distributions, then inclusion criteria."""
+
+    preset: str | None = Field(default=None, min_length=1, max_length=80)
+    distributions: dict[str, Distribution] = Field(default_factory=dict)
+    inclusion: InclusionCriteria = Field(default_factory=InclusionCriteria)
+    max_screening_factor: float = Field(
+        default=20.0, ge=1, le=1000, description="screen at most this many candidates per randomised patient"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> PopulationSpec:
+        if self.preset is None and not self.distributions:
+            raise _fail("population", "give a preset name or [population.distributions] (both are allowed)")
+        if self.preset is not None:
+            known = _known_presets()
+            if known is not None and self.preset not in known:
+                raise _fail(
+                    "population.preset",
+                    f"unknown preset {self.preset!r}; allowed: {', '.join(sorted(known))}",
+                )
+        for name, d in self.distributions.items():
+            path = f"population.distributions.{name}"
+            if name in CATEGORICAL_COVARIATES:
+                if not isinstance(d, CategoricalDist):
+                    raise _fail(path, f"{name} is categorical: use dist = 'categorical'")
+                bad = set(d.probabilities) - set(CATEGORICAL_COVARIATES[name])
+                if bad:
+                    raise _fail(
+                        path + ".probabilities",
+                        f"unknown level(s) {sorted(bad)}; allowed: {', '.join(CATEGORICAL_COVARIATES[name])}",
+                    )
+                continue
+            if name not in COVARIATES:
+                allowed = sorted(COVARIATES) + sorted(CATEGORICAL_COVARIATES)
+                raise _fail(path, f"unknown covariate {name!r}; allowed: {', '.join(allowed)}")
+            if isinstance(d, CategoricalDist):
+                raise _fail(path, f"{name} is continuous: use normal, lognormal, uniform or fixed")
+            _, lo, hi = COVARIATES[name]
+            centre = {"normal": "mean", "lognormal": "median", "fixed": "value"}.get(d.dist)
+            checks = [centre] if centre else []
+            checks += [k for k in ("low", "high") if getattr(d, k, None) is not None]
+            for key in checks:
+                v = getattr(d, key)
+                if not lo <= v <= hi:
+                    raise _fail(
+                        f"{path}.{key}", f"{v:g} is outside the allowed range {_covariate_range(name)}"
+                    )
+        return self
+
+
+# ----------------------------------------------------------------------------------------------
+# Therapy specifications (discriminated union on `kind`, open for registration)
+# ----------------------------------------------------------------------------------------------
+
+
+class TherapySpecBase(_Strict):
+    """Common fields of every therapy in an arm's treatment plan.
+
+    Subclasses set ``kind: Literal["..."]`` and may list known risks in the class variable
+    ``risks`` (shown in the report; not exhaustive, not a safety assessment).
+    """
+
+    kind: str
+    start_month: float = Field(default=0.0, ge=0, le=600, description="months after randomisation")
+    stop_month: float | None = Field(default=None, gt=0, le=600, description="months after randomisation")
+    risks: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _window(self) -> TherapySpecBase:
+        if self.stop_month is not None and self.stop_month <= self.start_month:
+            raise _fail("stop_month", f"{self.stop_month:g} must be > start_month ({self.start_month:g})")
+        return self
+
+
+def _dose_check(
+    spec: BaseModel, drug: str, dose: float, table: dict[str, tuple[float, float]], unit: str
+) -> None:
+    lo, hi = table[drug]
+    if not lo <= dose <= hi:
+        raise _fail(
+            "dose", f"{dose:g} {unit} is outside the allowed range [{lo:g}, {hi:g}] {unit} for {drug}"
+        )
+
+
+class StandardCareSpec(TherapySpecBase):
+    """Continue each patient's baseline glucose-lowering therapy, with optional insulin titration."""
+
+    kind: Literal["standard_care"]
+    insulin_titration: bool = True
+    target_fpg_mgdl: float = Field(default=100.0, ge=70, le=180, description="titration target, mg/dL")
+    risks: ClassVar[tuple[str, ...]] = ("hypoglycaemia with insulin titration", "weight gain with insulin")
+
+
+class LifestyleSpec(TherapySpecBase):
+    """Diet and exercise programme."""
+
+    kind: Literal["lifestyle"]
+    energy_deficit_kcal_per_day: float = Field(default=500.0, ge=0, le=1500)
+    target_weight_loss_percent: float = Field(default=5.0, ge=0, le=25)
+    adherence: float = Field(default=0.7, ge=0, le=1, description="fraction of the programme followed")
+
+
+class MetforminSpec(TherapySpecBase):
+    """Metformin; maximum daily dose 3000 mg (EU SmPC), usual 2000 mg."""
+
+    kind: Literal["metformin"]
+    dose_mg_per_day: float = Field(default=2000.0, ge=250, le=3000)
+    risks: ClassVar[tuple[str, ...]] = (
+        "gastrointestinal intolerance",
+        "vitamin B12 deficiency (long term)",
+        "lactic acidosis (rare; renal impairment)",
+    )
+
+
+_SU_DOSES = {
+    "gliclazide": (40.0, 320.0),
+    "glimepiride": (1.0, 8.0),
+    "glibenclamide": (1.25, 20.0),
+    "glipizide": (2.5, 40.0),
+}
+
+
+class SulfonylureaSpec(TherapySpecBase):
+    """Sulfonylurea; dose ranges from the product labels (mg/day)."""
+
+    kind: Literal["sulfonylurea"]
+    drug: Literal["gliclazide", "glimepiride", "glibenclamide", "glipizide"] = "glimepiride"
+    dose_mg_per_day: float = 4.0
+    risks: ClassVar[tuple[str, ...]] = ("hypoglycaemia", "weight gain")
+
+    @model_validator(mode="after")
+    def _dose(self) -> SulfonylureaSpec:
+        _dose_check(self, self.drug, self.dose_mg_per_day, _SU_DOSES, "mg/day")
+        return self
+
+
+class DPP4iSpec(TherapySpecBase):
+    """DPP-4 inhibitor (sitagliptin 100 mg/day, reduced in renal impairment)."""
+
+    kind: Literal["dpp4i"]
+    drug: Literal["sitagliptin"] = "sitagliptin"
+    dose_mg_per_day: float = Field(default=100.0, ge=25, le=100)
+    risks: ClassVar[tuple[str, ...]] = ("pancreatitis (rare)", "joint pain")
+
+
+_SGLT2_DOSES = {"empagliflozin": (10.0, 25.0), "dapagliflozin": (5.0, 10.0), "canagliflozin": (100.0, 300.0)}
+
+
+class SGLT2iSpec(TherapySpecBase):
+    """SGLT2 inhibitor; label dose ranges (mg/day)."""
+
+    kind: Literal["sglt2i"]
+    drug: Literal["empagliflozin", "dapagliflozin", "canagliflozin"] = "empagliflozin"
+    dose_mg_per_day: float = 10.0
+    risks: ClassVar[tuple[str, ...]] = (
+        "genital mycotic infections",
+        "volume depletion",
+        "euglycaemic ketoacidosis (rare)",
+    )
+
+    @model_validator(mode="after")
+    def _dose(self) -> SGLT2iSpec:
+        _dose_check(self, self.drug, self.dose_mg_per_day, _SGLT2_DOSES, "mg/day")
+        return self
+
+
+_GLP1_DOSES = {"liraglutide": (0.6, 1.8), "semaglutide": (0.25, 2.0), "dulaglutide": (0.75, 4.5)}
+
+
+class GLP1RASpec(TherapySpecBase):
+    """GLP-1 receptor agonist; ``dose_mg`` per injection (liraglutide daily, others weekly)."""
+
+    kind: Literal["glp1ra"]
+    drug: Literal["liraglutide", "semaglutide", "dulaglutide"] = "semaglutide"
+    dose_mg: float = 1.0
+    risks: ClassVar[tuple[str, ...]] = ("nausea and vomiting", "gallbladder disease", "pancreatitis (rare)")
+
+    @model_validator(mode="after")
+    def _dose(self) -> GLP1RASpec:
+        _dose_check(self, self.drug, self.dose_mg, _GLP1_DOSES, "mg per injection")
+        return self
+
+
+class PioglitazoneSpec(TherapySpecBase):
+    """Pioglitazone 15-45 mg/day (label)."""
+
+    kind: Literal["pioglitazone"]
+    dose_mg_per_day: float = Field(default=30.0, ge=15, le=45)
+    risks: ClassVar[tuple[str, ...]] = ("fluid retention and heart failure", "weight gain", "bone fractures")
+
+
+class BasalInsulinSpec(TherapySpecBase):
+    """Basal insulin started or continued, titrated to a fasting glucose target."""
+
+    kind: Literal["basal_insulin"]
+    start_dose_u_per_kg_day: float = Field(default=0.1, ge=0, le=2)
+    target_fpg_mgdl: float = Field(default=100.0, ge=70, le=180)
+    risks: ClassVar[tuple[str, ...]] = ("hypoglycaemia", "weight gain")
+
+
+class PlaceboInfusionSpec(TherapySpecBase):
+    """Sham/placebo infusions matching a cell-therapy schedule (no physiological effect)."""
+
+    kind: Literal["placebo_infusion"]
+    n_infusions: int = Field(default=1, ge=1, le=24)
+    interval_months: float = Field(default=1.0, gt=0, le=24)
+    risks: ClassVar[tuple[str, ...]] = ("infusion procedure risks",)
+
+
+class UCMSCSpec(TherapySpecBase):
+    """Umbilical-cord mesenchymal stromal cell infusions."""
+
+    kind: Literal["uc_msc"]
+    cells_per_kg_per_infusion: float = Field(default=1e6, ge=1e4, le=1e8, description="cells/kg")
+    n_infusions: int = Field(default=3, ge=1, le=24)
+    interval_months: float = Field(default=1.0, gt=0, le=24)
+    route: Literal["intravenous", "pancreatic_artery"] = "intravenous"
+    risks: ClassVar[tuple[str, ...]] = (
+        "infusion reactions (fever, transient symptoms)",
+        "thrombosis / embolism",
+        "unknown long-term risks (ectopic tissue, tumourigenicity: theoretical)",
+        "efficacy unproven: experimental therapy",
+    )
+
+
+class IsletGraftSpec(TherapySpecBase):
+    """Stem-cell-derived (or donor) islet graft."""
+
+    kind: Literal["islet_graft"]
+    source: Literal["autologous_ipsc", "allogeneic_esc", "donor_islets"] = "autologous_ipsc"
+    ieq_per_kg: float = Field(default=10000.0, ge=500, le=30000, description="islet equivalents per kg")
+    site: Literal["portal_vein", "anterior_rectus_sheath", "omentum", "subcutaneous"] = (
+        "anterior_rectus_sheath"
+    )
+    immunosuppression: bool = False
+    risks: ClassVar[tuple[str, ...]] = (
+        "procedure: bleeding, portal vein thrombosis (intraportal site)",
+        "infections and malignancy under immunosuppression",
+        "teratoma / off-target tissue from residual undifferentiated cells",
+        "graft loss (rejection, autoimmunity, hypoxia)",
+        "efficacy unproven: experimental therapy",
+    )
+
+
+_THERAPY_REGISTRY: dict[str, type[TherapySpecBase]] = {}
+
+
+def _kind_of(cls: type[TherapySpecBase]) -> str:
+    ann = cls.model_fields["kind"].annotation
+    args = getattr(ann, "__args__", ())
+    if len(args) != 1 or not isinstance(args[0], str):
+        raise TypeError(f"{cls.__name__}.kind must be annotated Literal['<one kind>']")
+    return args[0]
+
+
+def register_therapy_spec(cls: type[TherapySpecBase], *, replace: bool = False) -> type[TherapySpecBase]:
+    """Register a therapy spec class (a ``TherapySpecBase`` subclass with ``kind: Literal['name']``).
+
+    Args:
+        cls: the spec class.
+        replace: allow replacing an already registered class of the same kind.
+
+    Returns:
+        ``cls`` (usable as a decorator).
+    """
+    if not (isinstance(cls, type) and issubclass(cls, TherapySpecBase)):
+        raise TypeError("therapy spec classes must subclass t2dsim.trial.protocol.TherapySpecBase")
+    kind = _kind_of(cls)
+    if kind in _THERAPY_REGISTRY and _THERAPY_REGISTRY[kind] is not cls and not replace:
+        raise ValueError(f"therapy kind {kind!r} is already registered; pass replace=True to override")
+    _THERAPY_REGISTRY[kind] = cls
+    # rebuild the models that embed the union so they see the new kind (inner first)
+    for model in (ArmSpec, Protocol):
+        if model.__pydantic_complete__:
+            model.model_rebuild(force=True)
+    return cls
+
+
+def unregister_therapy_spec(kind: str) -> None:
+    """Remove a registered therapy kind (mainly for tests of plug-in specs)."""
+    _THERAPY_REGISTRY.pop(kind, None)
+    for model in (ArmSpec, Protocol):
+        if model.__pydantic_complete__:
+            model.model_rebuild(force=True)
+
+
+def therapy_kinds() -> dict[str, type[TherapySpecBase]]:
+    """Registered therapy kinds -> spec class (a copy)."""
+    return dict(_THERAPY_REGISTRY)
+
+
+for _cls in (
+    StandardCareSpec,
+    LifestyleSpec,
+    MetforminSpec,
+    SulfonylureaSpec,
+    DPP4iSpec,
+    SGLT2iSpec,
+    GLP1RASpec,
+    PioglitazoneSpec,
+    BasalInsulinSpec,
+    PlaceboInfusionSpec,
+    UCMSCSpec,
+    IsletGraftSpec,
+):
+    _THERAPY_REGISTRY[_kind_of(_cls)] = _cls
+
+
+class TherapySpec:
+    """Annotation for 'any registered therapy spec', validated as a union tagged by ``kind``."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        choices = {k: handler.generate_schema(v) for k, v in sorted(_THERAPY_REGISTRY.items())}
+        return core_schema.tagged_union_schema(
+            choices,
+            discriminator="kind",
+            custom_error_type="unknown_therapy_kind",
+            custom_error_message="unknown or missing therapy kind; allowed: " + ", ".join(sorted(choices)),
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# Arms, randomisation, measurements, endpoints, analysis
+# ----------------------------------------------------------------------------------------------
+
+_NAME = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", min_length=1, max_length=40)]
+
+
+class ArmSpec(_Strict):
+    """One arm: a name, the number randomised, and the treatment plan (list of therapy specs)."""
+
+    name: _NAME
+    n: int = Field(ge=1, le=100_000, description="patients randomised to this arm")
+    treatment: list[TherapySpec] = Field(default_factory=list)
+    description: str = ""
+
+
+class RandomisationSpec(_Strict):
+    """Seeded stratified permuted-block randomisation (see ``trial.randomisation``)."""
+
+    seed: int = Field(default=20240101, ge=0, le=2**63 - 1)
+    stratify_by: list[str] = Field(default_factory=list, max_length=4)
+    cutpoints: dict[str, list[float]] = Field(
+        default_factory=dict, description="cut points to bin continuous stratification factors"
+    )
+    block_multipliers: list[Annotated[int, Field(ge=1, le=10)]] = Field(
+        default_factory=lambda: [1, 2], min_length=1, description="block size = multiplier x sum of ratio"
+    )
+
+    @model_validator(mode="after")
+    def _factors(self) -> RandomisationSpec:
+        allowed = set(COVARIATES) | set(CATEGORICAL_COVARIATES)
+        for i, f in enumerate(self.stratify_by):
+            if f not in allowed:
+                raise _fail(
+                    f"randomisation.stratify_by[{i}]",
+                    f"unknown factor {f!r}; allowed: {', '.join(sorted(allowed))}",
+                )
+            if f in COVARIATES and f not in self.cutpoints:
+                raise _fail(
+                    f"randomisation.cutpoints.{f}",
+                    f"continuous factor {f!r} needs cut points, e.g. {f} = [8.5]",
+                )
+        for f, cuts in self.cutpoints.items():
+            if f not in self.stratify_by:
+                raise _fail(f"randomisation.cutpoints.{f}", f"{f!r} is not in stratify_by {self.stratify_by}")
+            if not cuts or any(b <= a for a, b in zip(cuts, cuts[1:], strict=False)):
+                raise _fail(
+                    f"randomisation.cutpoints.{f}",
+                    f"cut points must be non-empty and increasing (got {cuts})",
+                )
+        return self
+
+
+class AssaySpec(_Strict):
+    """Override of a measure's assay error CVs (fractions: 0.02 = 2 %)."""
+
+    cv_analytical: float | None = Field(default=None, ge=0, le=1)
+    cv_within_subject: float | None = Field(default=None, ge=0, le=1)
+
+
+class DropoutSpec(_Strict):
+    """Constant-hazard dropout: probability of dropping out within 12 months, overall or per arm."""
+
+    annual_rate: float = Field(default=0.10, ge=0, lt=1)
+    per_arm: dict[str, Annotated[float, Field(ge=0, lt=1)]] = Field(default_factory=dict)
+
+
+def _clinical_measure(v: str) -> str:
+    if v not in MEASURES or MEASURES[v].kind != "clinical":
+        allowed = sorted(k for k, m in MEASURES.items() if m.kind == "clinical")
+        raise ValueError(f"unknown clinical measure {v!r}; allowed: {', '.join(allowed)}")
+    return v
+
+
+class EndpointSpec(_Strict):
+    """Change from baseline (visit 0) of ``measure`` at ``visit_month``."""
+
+    measure: str
+    visit_month: float = Field(gt=0, le=600)
+    name: str | None = None
+    type: Literal["change_from_baseline"] = "change_from_baseline"
+
+    @field_validator("measure")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        return _clinical_measure(v)
+
+    @property
+    def label(self) -> str:
+        """Name used in tables: ``name`` or ``<measure>@<visit>m``."""
+        return self.name or f"{self.measure}@{self.visit_month:g}m"
+
+
+class EndpointsSpec(_Strict):
+    """Primary and secondary endpoints."""
+
+    primary: EndpointSpec
+    secondary: list[EndpointSpec] = Field(default_factory=list)
+
+
+class AnalysisSpec(_Strict):
+    """Analysis: ANCOVA of change from baseline with baseline as covariate."""
+
+    method: Literal["ancova"] = "ancova"
+    reference_arm: str | None = Field(default=None, description="control arm; default the first arm")
+    alpha: float = Field(default=0.05, gt=0, le=0.2)
+    missing: Literal["complete_case", "locf"] = "complete_case"
+
+
+class ResponderSpec(_Strict):
+    """A responder definition evaluated at one visit.
+
+    Rules: ``value_below`` (value < threshold), ``value_at_most`` (value <= threshold),
+    ``value_above`` (value > threshold), ``percent_reduction_at_least`` (100*(baseline-value)/baseline
+    >= threshold), ``change_at_most`` (value - baseline <= threshold).
+    """
+
+    name: str = Field(min_length=1, max_length=80)
+    measure: str
+    visit_month: float = Field(gt=0, le=600)
+    rule: Literal[
+        "value_below", "value_at_most", "value_above", "percent_reduction_at_least", "change_at_most"
+    ]
+    threshold: float
+
+    @field_validator("measure")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        return _clinical_measure(v)
+
+
+class Protocol(_Strict):
+    """A complete virtual-trial protocol. Build with :func:`load_protocol` or :func:`parse_protocol`."""
+
+    name: str = Field(default="trial", min_length=1, max_length=120)
+    description: str = ""
+    population: PopulationSpec
+    arms: list[ArmSpec] = Field(min_length=1, max_length=20)
+    randomisation: RandomisationSpec = Field(default_factory=RandomisationSpec)
+    duration_months: float = Field(gt=0, le=600)
+    visit_months: list[float] = Field(min_length=2, max_length=200)
+    measurements: list[str] = Field(default_factory=lambda: ["hba1c_percent", "fpg_mgdl"], min_length=1)
+    assay_error: bool = True
+    assay: dict[str, AssaySpec] = Field(default_factory=dict)
+    dropout: DropoutSpec = Field(default_factory=DropoutSpec)
+    endpoints: EndpointsSpec
+    analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
+    responders: list[ResponderSpec] = Field(default_factory=list)
+
+    _source_text: str | None = PrivateAttr(default=None)
+    _source_path: str | None = PrivateAttr(default=None)
+
+    @field_validator("measurements")
+    @classmethod
+    def _measures(cls, v: list[str]) -> list[str]:
+        for i, m in enumerate(v):
+            if m not in MEASURES:
+                raise _fail(
+                    f"measurements[{i}]", f"unknown measure {m!r}; allowed: {', '.join(sorted(MEASURES))}"
+                )
+        if len(set(v)) != len(v):
+            raise ValueError("measures must not repeat")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Protocol:
+        names = [a.name for a in self.arms]
+        for i, n in enumerate(names):
+            if names.index(n) != i:
+                raise _fail(f"arms[{i}].name", f"arm name {n!r} is used twice; names must be unique")
+        v = self.visit_months
+        if v[0] != 0:
+            raise _fail("visit_months[0]", f"the first visit must be baseline 0 (got {v[0]:g})")
+        for i in range(1, len(v)):
+            if v[i] <= v[i - 1]:
+                raise _fail(
+                    f"visit_months[{i}]", f"visits must increase strictly (got {v[i]:g} after {v[i - 1]:g})"
+                )
+        if v[-1] > self.duration_months:
+            raise _fail(
+                f"visit_months[{len(v) - 1}]",
+                f"{v[-1]:g} is after the end of the trial; "
+                f"allowed range [0, {self.duration_months:g}] months",
+            )
+        ep = [("endpoints.primary", self.endpoints.primary)]
+        ep += [(f"endpoints.secondary[{i}]", e) for i, e in enumerate(self.endpoints.secondary)]
+        ep += [(f"responders[{i}]", r) for i, r in enumerate(self.responders)]
+        for path, e in ep:
+            if e.measure not in self.measurements:
+                raise _fail(
+                    f"{path}.measure",
+                    f"{e.measure!r} is not measured; allowed: {', '.join(self.measurements)}",
+                )
+            if e.visit_month not in v:
+                raise _fail(
+                    f"{path}.visit_month",
+                    f"{e.visit_month:g} is not a visit; allowed: {', '.join(f'{x:g}' for x in v if x > 0)}",
+                )
+        ref = self.analysis.reference_arm
+        if ref is not None and ref not in names:
+            raise _fail("analysis.reference_arm", f"unknown arm {ref!r}; allowed: {', '.join(names)}")
+        for arm in self.dropout.per_arm:
+            if arm not in names:
+                raise _fail(f"dropout.per_arm.{arm}", f"unknown arm {arm!r}; allowed: {', '.join(names)}")
+        for m in self.assay:
+            if m not in self.measurements:
+                raise _fail(
+                    f"assay.{m}", f"{m!r} is not in measurements; allowed: {', '.join(self.measurements)}"
+                )
+        for i, arm in enumerate(self.arms):
+            for j, t in enumerate(arm.treatment):
+                if t.start_month >= self.duration_months:
+                    raise _fail(
+                        f"arms[{i}].treatment[{j}].start_month",
+                        f"{t.start_month:g} is not before the end of the trial; allowed range "
+                        f"[0, {self.duration_months:g}) months",
+                    )
+        return self
+
+    # convenience -------------------------------------------------------------------------
+    @property
+    def reference_arm(self) -> str:
+        """The control arm used in comparisons."""
+        return self.analysis.reference_arm or self.arms[0].name
+
+    @property
+    def source_text(self) -> str | None:
+        """The TOML text this protocol was parsed from (None if built in code)."""
+        return self._source_text
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the source text, or of the canonical JSON dump if built in code."""
+        return protocol_sha256(self._source_text if self._source_text is not None else self.model_dump_json())
+
+    def arm(self, name: str) -> ArmSpec:
+        """The arm called ``name``."""
+        for a in self.arms:
+            if a.name == name:
+                return a
+        raise KeyError(f"no arm {name!r}; arms: {[a.name for a in self.arms]}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading and error formatting
+# ----------------------------------------------------------------------------------------------
+
+
+def protocol_sha256(text: str) -> str:
+    """Hex SHA-256 of a protocol's text (UTF-8)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _loc_to_path(loc: tuple[Any, ...], data: Any) -> str:
+    """``('arms', 0, 'treatment', 1, 'metformin', 'dose')`` -> ``arms[0].treatment[1].dose``.
+
+    Union tags that pydantic inserts in the location (not keys of the input) are dropped.
+    """
+    parts: list[str] = []
+    node = data
+    for key in loc:
+        if isinstance(key, int):
+            parts.append(f"[{key}]")
+            node = node[key] if isinstance(node, list) and 0 <= key < len(node) else None
+            continue
+        if (
+            isinstance(node, dict)
+            and key not in node
+            and (node.get("kind") == key or node.get("dist") == key)
+        ):
+            continue  # discriminator tag inserted by pydantic
+        if isinstance(key, str) and key.startswith(("function-", "tagged-union")):
+            continue
+        parts.append(("." if parts else "") + str(key))
+        node = node.get(key) if isinstance(node, dict) else None
+    return "".join(parts) or "(top level)"
+
+
+def _constraint_text(ctx: dict[str, Any] | None, field_bounds: tuple[Any, Any, Any, Any]) -> str:
+    ge, gt, le, lt = field_bounds
+    if ctx:
+        ge = ctx.get("ge", ge)
+        gt = ctx.get("gt", gt)
+        le = ctx.get("le", le)
+        lt = ctx.get("lt", lt)
+    if all(x is None for x in (ge, gt, le, lt)):
+        return ""
+    lo = f"[{ge:g}" if ge is not None else (f"({gt:g}" if gt is not None else "(-inf")
+    hi = f"{le:g}]" if le is not None else (f"{lt:g})" if lt is not None else "inf)")
+    return f"allowed range {lo}, {hi}"
+
+
+def _resolve_model(ann: Any, node: Any) -> tuple[type[BaseModel] | None, Any]:
+    """From an annotation and the input at that place, the model class to descend into (or the
+    value type of a ``dict[str, X]``): returns ``(model, dict_value_annotation)``."""
+    import typing
+
+    stack = [ann]
+    while stack:
+        a = stack.pop(0)
+        if a is TherapySpec:
+            kind = node.get("kind") if isinstance(node, dict) else None
+            return (_THERAPY_REGISTRY.get(kind) if isinstance(kind, str) else None), None
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            if isinstance(node, dict) and "dist" in a.model_fields and "dist" in node:
+                for cand in (NormalDist, LogNormalDist, UniformDist, FixedDist, CategoricalDist):
+                    if cand.model_fields["dist"].annotation.__args__[0] == node["dist"]:
+                        return cand, None
+            return a, None
+        if typing.get_origin(a) is dict:
+            return None, typing.get_args(a)[1]
+        stack.extend(typing.get_args(a))
+    return None, None
+
+
+def _field_info_for(loc: tuple[Any, ...], data: Any) -> Any:
+    """Walk the model tree along ``loc`` and return the FieldInfo of the last named field (or None)."""
+    ann: Any = Protocol
+    node = data
+    info = None
+    for key in loc:
+        if isinstance(key, int):
+            node = node[key] if isinstance(node, list) and 0 <= key < len(node) else None
+            continue
+        if (
+            isinstance(node, dict)
+            and key not in node
+            and (node.get("kind") == key or node.get("dist") == key)
+        ):
+            continue  # union tag inserted by pydantic
+        model, dict_value = _resolve_model(ann, node)
+        if model is not None and key in model.model_fields:
+            info = model.model_fields[key]
+            ann = info.annotation
+        elif dict_value is not None:
+            ann = dict_value
+        else:
+            return None
+        node = node.get(key) if isinstance(node, dict) else None
+    return info
+
+
+def _bounds_of(info: Any) -> tuple[Any, Any, Any, Any]:
+    ge = gt = le = lt = None
+    for m in getattr(info, "metadata", []) or []:
+        if isinstance(m, Ge):
+            ge = m.ge
+        elif isinstance(m, Gt):
+            gt = m.gt
+        elif isinstance(m, Le):
+            le = m.le
+        elif isinstance(m, Lt):
+            lt = m.lt
+    return ge, gt, le, lt
+
+
+def _short(value: Any) -> str:
+    s = repr(value)
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+def format_validation_error(err: ValidationError, data: Any) -> list[tuple[str, str]]:
+    """Turn a pydantic ValidationError into ``[(field_path, message)]`` with value and allowed range."""
+    out: list[tuple[str, str]] = []
+    for e in err.errors(include_url=False):
+        loc = tuple(e.get("loc", ()))
+        ctx = e.get("ctx") or {}
+        if e["type"] == "protocol_consistency":
+            prefix = _loc_to_path(loc, data)
+            path = str(ctx["path"])
+            if prefix != "(top level)" and not path.startswith(prefix.split("[")[0].split(".")[0]):
+                path = f"{prefix}.{path}"
+            out.append((path, str(ctx["detail"])))
+            continue
+        path = _loc_to_path(loc, data)
+        msg = str(e["msg"])
+        msg = msg.removeprefix("Value error, ")
+        value = e.get("input")
+        if e["type"] == "missing":
+            info = _field_info_for(loc, data)
+            desc = f" ({info.description})" if info is not None and info.description else ""
+            out.append((path, f"required field is missing{desc}"))
+            continue
+        if e["type"] == "extra_forbidden":
+            parent = loc[:-1]
+            allowed = _allowed_keys(parent, data)
+            hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+            out.append((path, f"unknown field (got {_short(value)}){hint}"))
+            continue
+        info = _field_info_for(loc, data)
+        rng = _constraint_text(ctx, _bounds_of(info)) if info is not None or ctx else ""
+        if e["type"] == "literal_error" and "expected" in ctx:
+            rng = f"allowed: {ctx['expected']}"
+            msg = "invalid choice"
+        if e["type"] == "unknown_therapy_kind" and isinstance(value, dict):
+            got = f"kind = {_short(value.get('kind'))}"
+        else:
+            got = _short(value)
+        if "(got " in msg:
+            detail = msg
+        else:
+            detail = f"{msg} (got {got}"
+            detail += f"; {rng})" if rng and rng not in msg else ")"
+        out.append((path, detail))
+    return out
+
+
+def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
+    """Field names accepted at ``loc`` (for 'unknown field' hints)."""
+    if not loc:
+        return list(Protocol.model_fields)
+    info = _field_info_for(loc, data)
+    if info is None:
+        return []
+    node = data
+    for key in loc:
+        if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        elif isinstance(node, dict) and key in node:
+            node = node[key]
+    model, _ = _resolve_model(info.annotation, node)
+    return list(model.model_fields) if model is not None else []
+
+
+def parse_protocol(text: str, source: str = "<protocol>") -> Protocol:
+    """Parse and validate protocol TOML text.
+
+    Raises:
+        ProtocolError: with one line per problem, each naming the field path.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProtocolError(f"{source}: TOML syntax error: {exc}", [("(toml)", str(exc))]) from None
+    try:
+        proto = Protocol.model_validate(data)
+    except ValidationError as exc:
+        problems = format_validation_error(exc, data)
+        lines = [f"{source}: invalid protocol ({len(problems)} problem{'s' if len(problems) != 1 else ''}):"]
+        lines += [f"  - {p}: {m}" for p, m in problems]
+        raise ProtocolError("\n".join(lines), problems) from None
+    proto._source_text = text
+    proto._source_path = source
+    return proto
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    """Read and validate a protocol TOML file.
+
+    Raises:
+        ProtocolError: file missing/unreadable, TOML syntax error, or invalid content; the message
+            names each offending field with its value and the allowed range.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProtocolError(f"{p}: protocol file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"{p}: cannot read protocol file: {exc}") from None
+    return parse_protocol(text, source=str(p))
