@@ -1,0 +1,34 @@
+"""Long-term complications and survival: UKPDS Outcomes Model 2 (Hayes et al. 2013)."""
+
+from t2dsim.outcomes.ukpds_om2 import (
+    HYPOTHESIS_LABEL,
+    OUTCOME_LABELS,
+    OUTCOMES,
+    HazardModifiers,
+    OM2Cohort,
+    OM2Result,
+    compare_arms,
+    equation_probability,
+    load_coefficients,
+    model_covariates,
+    simulate,
+    tissue_regeneration_modifiers,
+)
+from t2dsim.outcomes.utilities import UtilitySet, utility_set
+
+__all__ = [
+    "HYPOTHESIS_LABEL",
+    "OUTCOMES",
+    "OUTCOME_LABELS",
+    "HazardModifiers",
+    "OM2Cohort",
+    "OM2Result",
+    "UtilitySet",
+    "compare_arms",
+    "equation_probability",
+    "load_coefficients",
+    "model_covariates",
+    "simulate",
+    "tissue_regeneration_modifiers",
+    "utility_set",
+]
