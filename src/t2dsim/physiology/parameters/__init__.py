@@ -1,0 +1,1 @@
+"""Parameter tables (CSV) with a unit and a source on every row."""
