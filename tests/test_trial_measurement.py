@@ -1,0 +1,97 @@
+"""Measurement layer: keyed random numbers, assay error, dropout, visit masks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from t2dsim.trial.measurement import (
+    MEASURES,
+    apply_assay_error,
+    dropout_months,
+    keyed_normal,
+    keyed_uniform,
+    mask_after_dropout,
+    monthly_hazard,
+)
+
+
+def test_keyed_normal_is_standard_normal() -> None:
+    z = keyed_normal(7, np.arange(200_000), 3)
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+    u = keyed_uniform(7, np.arange(200_000), 3)
+    assert stats.kstest(u, "uniform").pvalue > 1e-3
+    assert 0 < u.min() and u.max() < 1
+
+
+def test_keyed_streams_independent() -> None:
+    ids = np.arange(100_000)
+    a, b = keyed_normal(1, ids, 0), keyed_normal(1, ids, 1)
+    c = keyed_normal(2, ids, 0)
+    # |r| < 4.5 / sqrt(n) for independent streams (4.5 SD of the null distribution of r)
+    lim = 4.5 / np.sqrt(ids.size)
+    assert abs(np.corrcoef(a, b)[0, 1]) < lim and abs(np.corrcoef(a, c)[0, 1]) < lim
+    assert abs(np.corrcoef(a[:-1], a[1:])[0, 1]) < lim  # neighbouring patients
+
+
+def test_keyed_numbers_do_not_depend_on_chunking_or_order() -> None:
+    ids = np.arange(1000)
+    whole = keyed_normal(42, ids[:, None], 5, np.arange(4)[None, :])
+    parts = np.vstack([keyed_normal(42, ch[:, None], 5, np.arange(4)[None, :]) for ch in np.array_split(ids, 7)])
+    np.testing.assert_array_equal(whole, parts)
+    perm = np.random.default_rng(0).permutation(ids)
+    np.testing.assert_array_equal(keyed_normal(42, perm[:, None], 5, np.arange(4)[None, :]), whole[perm])
+
+
+def test_assay_error_mean_preserving_with_expected_cv() -> None:
+    n = 100_000
+    true = np.full(n, 8.0)
+    meas = apply_assay_error(true, np.arange(n), 1, "hba1c_percent", seed=3)
+    info = MEASURES["hba1c_percent"]
+    cv = np.hypot(info.cv_analytical, info.cv_within_subject)
+    ratio = meas / true
+    # mean within 4 standard errors of 1; sample CV within 2 % (relative) of the target
+    assert abs(ratio.mean() - 1) < 4 * cv / np.sqrt(n)
+    assert ratio.std() / ratio.mean() == pytest.approx(cv, rel=0.02)
+    # a different visit gives a different error, the same visit the same one
+    np.testing.assert_array_equal(meas, apply_assay_error(true, np.arange(n), 1, "hba1c_percent", seed=3))
+    assert not np.array_equal(meas, apply_assay_error(true, np.arange(n), 2, "hba1c_percent", seed=3))
+
+
+def test_assay_error_overrides_and_errors() -> None:
+    x = np.array([5.0, 0.0, np.nan])
+    np.testing.assert_array_equal(
+        apply_assay_error(x, [0, 1, 2], 0, "fpg_mgdl", 1, cv_analytical=0.0, cv_within_subject=0.0), x
+    )
+    y = apply_assay_error(x, [0, 1, 2], 0, "fpg_mgdl", 1, cv_analytical=0.5)
+    assert y[1] == 0.0 and np.isnan(y[2]) and y[0] != 5.0
+    with pytest.raises(ValueError, match=r"cv_analytical = 1.5 is outside the allowed range \[0, 1\]"):
+        apply_assay_error(x, [0, 1, 2], 0, "fpg_mgdl", 1, cv_analytical=1.5)
+    with pytest.raises(ValueError, match="measure 'glucose' unknown"):
+        apply_assay_error(x, [0, 1, 2], 0, "glucose", 1)
+
+
+def test_measures_with_error_have_sources() -> None:
+    for name, m in MEASURES.items():
+        if m.cv_analytical or m.cv_within_subject:
+            assert m.source and "[V" in m.source, name
+
+
+def test_dropout_rate() -> None:
+    n = 200_000
+    d = dropout_months(np.arange(n), 0.2, seed=4, duration_months=24)
+    # P(drop by 12 m) = 0.2 and P(by 24 m) = 1 - 0.8**2 = 0.36 under a constant hazard
+    tol = 4 * np.sqrt(0.36 * 0.64 / n)
+    assert np.mean(d < 12) == pytest.approx(0.2, abs=tol)
+    assert np.mean(~np.isnan(d)) == pytest.approx(0.36, abs=tol)
+    assert monthly_hazard(0.2) == pytest.approx(-np.log(0.8) / 12)
+    assert np.all(np.isnan(dropout_months(np.arange(10), 0.0, 1, 12)))
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        dropout_months(np.arange(3), 1.0, 1, 12)
+
+
+def test_mask_after_dropout() -> None:
+    visits = np.array([0.0, 3, 6, 12])
+    m = mask_after_dropout(visits[None, :], np.array([np.nan, 4.0, 0.5])[:, None])
+    assert m.tolist() == [[True, True, True, True], [True, True, False, False], [True, False, False, False]]
