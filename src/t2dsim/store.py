@@ -1,0 +1,261 @@
+"""Run store: results as Parquet, a DuckDB catalogue of runs, SQL over everything.
+
+Layout of a store directory::
+
+    <store_dir>/catalogue.duckdb          table `runs`: one row per run
+    <store_dir>/runs/<run_id>/results.parquet    long table run_id, arm, patient_id, visit_month, measure, value
+    <store_dir>/runs/<run_id>/patients.parquet   per-patient table (arm, patient_id, baselines, flags)
+    <store_dir>/runs/<run_id>/protocol.toml      the protocol text as run
+
+:func:`query` opens the catalogue read-only and exposes three views: ``runs``, ``results`` (all runs'
+long tables) and ``patients``, so e.g. ``SELECT arm, avg(value) FROM results WHERE measure =
+'hba1c_percent' AND visit_month = 12 GROUP BY arm`` works across runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = [
+    "CATALOGUE",
+    "RESULT_COLUMNS",
+    "RunRecord",
+    "compare_runs",
+    "list_runs",
+    "load_run",
+    "query",
+    "save_run",
+]
+
+CATALOGUE = "catalogue.duckdb"
+RESULT_COLUMNS = ("run_id", "arm", "patient_id", "visit_month", "measure", "value")
+PATIENT_REQUIRED = ("arm", "patient_id", "randomised", "completed", "dropout_month")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    created_utc TIMESTAMP,
+    name VARCHAR,
+    protocol_sha256 VARCHAR,
+    protocol_text VARCHAR,
+    seed BIGINT,
+    package_version VARCHAR,
+    backend VARCHAR,
+    n_patients INTEGER,
+    arms VARCHAR,
+    total_seconds DOUBLE,
+    timings_json VARCHAR,
+    meta_json VARCHAR,
+    results_path VARCHAR,
+    patients_path VARCHAR
+)
+"""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One stored run: its long results table, per-patient table and catalogue row (as a dict)."""
+
+    results: pd.DataFrame
+    patients: pd.DataFrame
+    meta: dict[str, Any]
+
+
+def _connect(store_dir: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    db = store_dir / CATALOGUE
+    if read_only and not db.exists():
+        raise FileNotFoundError(f"no run catalogue at {db}")
+    store_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db), read_only=read_only)
+    if not read_only:
+        con.execute(_SCHEMA)
+    return con
+
+
+def _new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def save_run(
+    store_dir: str | Path,
+    results: pd.DataFrame,
+    patients: pd.DataFrame,
+    protocol_text: str,
+    *,
+    seed: int,
+    backend: str,
+    timings: Mapping[str, float] | None = None,
+    name: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+) -> str:
+    """Write a run's tables to Parquet and register it in the catalogue.
+
+    Args:
+        store_dir: store directory (created if needed).
+        results: long table with ``arm, patient_id, visit_month, measure, value`` (``run_id`` is set).
+        patients: per-patient table with at least ``arm, patient_id, randomised, completed,
+            dropout_month``.
+        protocol_text: the protocol TOML text (stored verbatim; its SHA-256 is recorded).
+        seed: run seed.
+        backend: kernel backend used (e.g. "numba").
+        timings: phase -> seconds (e.g. {"simulate": 3.2, "report": 0.4}); their sum is ``total_seconds``.
+        name: a label (e.g. the protocol name).
+        meta: extra JSON-serialisable metadata.
+        run_id: explicit id (default: UTC timestamp + random suffix).
+
+    Returns:
+        the run id.
+    """
+    store = Path(store_dir)
+    missing = [c for c in RESULT_COLUMNS[1:] if c not in results.columns]
+    if missing:
+        raise ValueError(f"results table lacks column(s) {missing}; required: {list(RESULT_COLUMNS[1:])}")
+    missing = [c for c in PATIENT_REQUIRED if c not in patients.columns]
+    if missing:
+        raise ValueError(f"patients table lacks column(s) {missing}; required: {list(PATIENT_REQUIRED)}")
+    rid = run_id or _new_run_id()
+    timings = dict(timings or {})
+    res = results.drop(columns=["run_id"], errors="ignore").copy()
+    res.insert(0, "run_id", rid)
+    res = res[list(RESULT_COLUMNS) + [c for c in res.columns if c not in RESULT_COLUMNS]]
+    pat = patients.drop(columns=["run_id"], errors="ignore").copy()
+    pat.insert(0, "run_id", rid)
+
+    con = _connect(store)
+    try:
+        if con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [rid]).fetchone()[0]:
+            raise ValueError(f"run id {rid!r} already exists in {store / CATALOGUE}")
+        run_dir = store / "runs" / rid
+        run_dir.mkdir(parents=True, exist_ok=False)
+        pq.write_table(pa.Table.from_pandas(res, preserve_index=False), run_dir / "results.parquet", compression="zstd")
+        pq.write_table(
+            pa.Table.from_pandas(pat, preserve_index=False), run_dir / "patients.parquet", compression="zstd"
+        )
+        (run_dir / "protocol.toml").write_text(protocol_text, encoding="utf-8")
+        from t2dsim import __version__
+
+        con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                rid,
+                datetime.now(UTC).replace(tzinfo=None),
+                name,
+                hashlib.sha256(protocol_text.encode("utf-8")).hexdigest(),
+                protocol_text,
+                int(seed),
+                __version__,
+                backend,
+                int(pat["patient_id"].nunique()),
+                ",".join(map(str, pd.unique(pat["arm"]))),
+                float(sum(timings.values())),
+                json.dumps(timings),
+                json.dumps(dict(meta or {}), default=str),
+                str((run_dir / "results.parquet").relative_to(store)),
+                str((run_dir / "patients.parquet").relative_to(store)),
+            ],
+        )
+    finally:
+        con.close()
+    return rid
+
+
+def list_runs(store_dir: str | Path) -> pd.DataFrame:
+    """Catalogue of runs, oldest first (without the protocol text; see :func:`load_run`)."""
+    store = Path(store_dir)
+    if not (store / CATALOGUE).exists():
+        return pd.DataFrame(
+            columns=[
+                "run_id",
+                "created_utc",
+                "name",
+                "protocol_sha256",
+                "seed",
+                "package_version",
+                "backend",
+                "n_patients",
+                "arms",
+                "total_seconds",
+            ]
+        )
+    con = _connect(store, read_only=True)
+    try:
+        return con.execute(
+            "SELECT run_id, created_utc, name, protocol_sha256, seed, package_version, backend, n_patients, arms, "
+            "total_seconds FROM runs ORDER BY created_utc, run_id"
+        ).df()
+    finally:
+        con.close()
+
+
+def load_run(store_dir: str | Path, run_id: str) -> RunRecord:
+    """Read one run back (tables as written, catalogue row with parsed ``timings`` and ``meta``)."""
+    store = Path(store_dir)
+    con = _connect(store, read_only=True)
+    try:
+        row = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).df()
+    finally:
+        con.close()
+    if row.empty:
+        raise KeyError(f"no run {run_id!r} in {store / CATALOGUE}")
+    meta = row.iloc[0].to_dict()
+    meta["timings"] = json.loads(meta.pop("timings_json") or "{}")
+    meta["meta"] = json.loads(meta.pop("meta_json") or "{}")
+    results = pq.read_table(store / meta["results_path"]).to_pandas()
+    patients = pq.read_table(store / meta["patients_path"]).to_pandas()
+    return RunRecord(results=results, patients=patients, meta=meta)
+
+
+def query(store_dir: str | Path, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+    """Run SQL against the store; views ``runs``, ``results`` and ``patients`` are available.
+
+    The connection is read-only: statements that modify the catalogue fail.
+    """
+    store = Path(store_dir)
+    con = _connect(store, read_only=True)
+    try:
+        has_runs = con.execute("SELECT count(*) FROM runs").fetchone()[0] > 0
+        con.execute("CREATE TEMP VIEW results AS " + _union_sql(store, "results", has_runs))
+        con.execute("CREATE TEMP VIEW patients AS " + _union_sql(store, "patients", has_runs))
+        return con.execute(sql, params or []).df()
+    finally:
+        con.close()
+
+
+def _union_sql(store: Path, table: str, has_runs: bool) -> str:
+    if not has_runs or not list((store / "runs").glob(f"*/{table}.parquet")):
+        if table == "results":
+            return (
+                "SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS arm, NULL::BIGINT AS patient_id, "
+                "NULL::DOUBLE AS visit_month, NULL::VARCHAR AS measure, NULL::DOUBLE AS value WHERE false"
+            )
+        return "SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS arm, NULL::BIGINT AS patient_id WHERE false"
+    pattern = str(store / "runs" / "*" / f"{table}.parquet").replace("'", "''")
+    return f"SELECT * FROM read_parquet('{pattern}', union_by_name = true)"
+
+
+def compare_runs(store_dir: str | Path, run_ids: Sequence[str], measure: str, visit_month: float) -> pd.DataFrame:
+    """Mean, SD and n of ``measure`` at ``visit_month`` per run and arm, for side-by-side comparison."""
+    if not run_ids:
+        raise ValueError("give at least one run id")
+    marks = ", ".join("?" for _ in run_ids)
+    return query(
+        store_dir,
+        "SELECT r.run_id, r.arm, count(*) AS n, avg(r.value) AS mean, stddev_samp(r.value) AS sd, "
+        "c.protocol_sha256, c.seed FROM results r JOIN runs c USING (run_id) "
+        f"WHERE r.run_id IN ({marks}) AND r.measure = ? AND abs(r.visit_month - ?) < 1e-9 "
+        "GROUP BY r.run_id, r.arm, c.protocol_sha256, c.seed ORDER BY r.run_id, r.arm",
+        [*run_ids, measure, float(visit_month)],
+    )
