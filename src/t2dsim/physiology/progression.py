@@ -1,0 +1,635 @@
+"""Years-scale T2D progression: Ha, Satin & Sherman 2016 human model + inflammation, daily step.
+
+Equations (time in days; G mg/dL, I µU/mL, β mg, SI mL/(µU·day); Ha, Satin & Sherman, Endocrinology
+157:624, 2016, authors' ``human.ode``; reference physiology-models.md §5.1; docs/progression.md)::
+
+    dG/dt = R0·hgp − (EG0 + loss + SIe·(I + I_exo))·G
+    dI/dt = (β + β_graft)·ISR/V − k·I
+    dβ/dt = (P(ISR) − A(M))·β/τβ
+    dγ/dt = (γ∞(G) − γ)/τγ
+    dσ/dt = (σ∞(G, γ, σ) − σ)/τσ
+    dSI/dt = −tSI·(SI − SI_target)
+    dΦ/dt = (Φ∞ − Φ)/τΦ                         inflammation index (t2dsim hypothesis)
+    dH/dt = (H∞(Ḡ) − H)/τA                      HbA1c % (glycation.py)
+
+    SIe = SI · si_mult · exp(−Φ) · (BMI/BMI_ref)^(−b·(1−f)) · exp(−a_age·(age − age_ref))
+    Φ∞  = inflammation_mult · max(0, f·b·ln(BMI/BMI_ref) + Φ0)
+
+with M(G), ISR, P, A, γ∞, σ∞ as in Ha 2016 (``secretion_mult`` multiplies ISR, ``beta_protect``
+removes that fraction of the glucotoxic part of A). With b = 0, a_age = 0, Φ0 = 0 and neutral effects
+the model *is* Ha 2016 (the "pure" configuration, :func:`ha2016_params`).
+
+Numerical scheme (one step = one day, all effects constant within the day):
+
+* Fast subsystem. I (time constant 1/k ≈ 2 min) and G (≈ 3 h) are quasi-steady; γ (τγ = 2.14 d) is
+  advanced by backward Euler *together with* G: γ_new = (γ + r·γ∞(G))/(1 + r), r = 1 d/τγ, and G
+  solves R0·hgp = (EG0 + loss + SIe·(I(G, γ_new(G)) + I_exo))·G by safeguarded Newton (bracket
+  [0, R0·hgp/(EG0+loss)], warm start at yesterday's G). The right side increases with G, so the root
+  is unique. Explicit stepping of γ at 1 day is unstable (the γ–G loop gain reaches ~8 at the
+  secretion threshold because γ∞ is a logistic of width Gn = 1 mg/dL).
+* Slow states (β, σ, SI, Φ, H) are advanced by the exact exponential update with rates frozen at
+  the day's new G, γ (exponential Euler). Accuracy against scipy solve_ivp on the full ODE is
+  tested in tests/test_progression_ha2016.py.
+
+The kernel (:func:`_kernel`) is pure Numba (parallel over patients); :func:`simulate_progression` is
+the NumPy-facing API. Memory scales with patients × recorded snapshots, never × days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numba as nb
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from t2dsim.physiology import glycation
+
+__all__ = [
+    "HA_PARAM_NAMES",
+    "EXT_PARAM_NAMES",
+    "PARAM_NAMES",
+    "EFFECT_NAMES",
+    "STATE_NAMES",
+    "OUTPUT_NAMES",
+    "EXTENSION_DEFAULTS",
+    "T2DSIM_CALIBRATION",
+    "ProgressionParams",
+    "Effects",
+    "ProgressionState",
+    "ProgressionResult",
+    "ha2016_table",
+    "ha2016_params",
+    "t2dsim_params",
+    "ha2016_initial_state",
+    "simulate_progression",
+    "monthly_record_days",
+]
+
+HA_PARAM_NAMES: tuple[str, ...] = (
+    "R0", "EG0", "k", "V", "Mmax", "alphaM", "kM", "alphaISR", "kISR", "Pmax", "alphaP", "kP",
+    "Amax", "alphaA", "kA", "Ab", "tau_beta", "Gbar", "Gs", "Gn", "Gshft", "tau_gamma", "Gsh_sigma",
+    "ISRI_bar", "sISRI", "nISRI", "kISRI", "MI_bar", "kMI", "sMI", "nMI", "sigma_b", "tau_sigma",
+    "tSI", "SI_target",
+)  # fmt: skip
+
+#: t2dsim extension parameters: name → (default, unit, source). Defaults give the pure Ha model
+#: except where the value only feeds an output (HbA1c kinetics, fasting→mean glucose line).
+EXTENSION_DEFAULTS: dict[str, tuple[float, str, str]] = {
+    "bmi_ref": (25.0, "kg/m2", "reference BMI at which the obesity multipliers are 1 (WHO overweight cut-off)"),
+    "si_bmi_elasticity": (
+        0.0, "dimensionless",
+        "b in SI ∝ BMI^-b; 0 = pure Ha. t2dsim value 3 (T2DSIM_CALIBRATION): NHANES III HOMA-IR "
+        "quartiles vs mean BMI (Ausk et al., Diabetes Care 33:1179, 2010, Table 1: BMI 22.6 → 31.1 "
+        "across HOMA-IR ≤1.4 → >2.8, elasticity ≈ 4 cross-sectionally) and Vitola et al. Obesity "
+        "17:1744 (2009): 8.2 % weight loss → +56 % hepatic SI (elasticity ≈ 5); 3 chosen as a "
+        "conservative round value, range 2-5",
+    ),
+    "infl_fraction": (
+        0.3, "dimensionless",
+        "f: share of the obesity effect on SI carried by the slow inflammation index (hypothesis; "
+        "Reyes et al. Nutr J 10:4, 2011: hs-CRP mediates adiposity→HOMA-IR; Magkos et al. Cell Metab "
+        "23:591, 2016: 5 % weight loss raised SI with no change in inflammatory markers → a direct "
+        "part must exist)",
+    ),
+    "tau_infl": (
+        180.0, "day",
+        "relaxation time of the inflammation index (hypothesis; DPP Research Group, Diabetes 54:1566, "
+        "2005: CRP −33 % (men) after 1 y of lifestyle weight loss, i.e. months-scale)",
+    ),
+    "infl_offset": (0.0, "dimensionless", "patient-specific inflammation not explained by BMI (Φ0)"),
+    "si_age_per_year": (
+        0.0, "1/year",
+        "a_age; 0 = pure Ha. t2dsim value 0.0026/y: EGIR (Ferrannini et al., Diabetes 45:947, 1996) "
+        "clamp M fell 0.9 µmol/min/kg per decade (of ~35), not significant after BMI adjustment → "
+        "an upper bound",
+    ),
+    "age_ref": (50.0, "year", "reference age of the age multiplier"),
+    "fpg_mean_slope": (glycation.FPG_TO_MEAN_SLOPE, "dimensionless", "Wei, Zheng & Nathan 2014 / ADAG fit"),
+    "fpg_mean_intercept": (glycation.FPG_TO_MEAN_INTERCEPT_MGDL, "mg/dL", "Wei, Zheng & Nathan 2014 / ADAG fit"),
+    "tau_hba1c": (float(glycation.HBA1C_TAU_DAYS), "day", "Tahara & Shima 1995: 30-day half-life"),
+}
+EXT_PARAM_NAMES: tuple[str, ...] = tuple(EXTENSION_DEFAULTS)
+PARAM_NAMES: tuple[str, ...] = HA_PARAM_NAMES + EXT_PARAM_NAMES
+_P = {name: j for j, name in enumerate(PARAM_NAMES)}
+
+# Column indices of PARAM_NAMES (compile-time constants for the Numba kernel).
+_I_R0 = 0
+_I_EG0 = 1
+_I_k = 2
+_I_V = 3
+_I_Mmax = 4
+_I_alphaM = 5
+_I_kM = 6
+_I_alphaISR = 7
+_I_kISR = 8
+_I_Pmax = 9
+_I_alphaP = 10
+_I_kP = 11
+_I_Amax = 12
+_I_alphaA = 13
+_I_kA = 14
+_I_Ab = 15
+_I_tau_beta = 16
+_I_Gbar = 17
+_I_Gs = 18
+_I_Gn = 19
+_I_Gshft = 20
+_I_tau_gamma = 21
+_I_Gsh_sigma = 22
+_I_ISRI_bar = 23
+_I_sISRI = 24
+_I_nISRI = 25
+_I_kISRI = 26
+_I_MI_bar = 27
+_I_kMI = 28
+_I_sMI = 29
+_I_nMI = 30
+_I_sigma_b = 31
+_I_tau_sigma = 32
+_I_tSI = 33
+_I_SI_target = 34
+_I_bmi_ref = 35
+_I_si_bmi_elasticity = 36
+_I_infl_fraction = 37
+_I_tau_infl = 38
+_I_infl_offset = 39
+_I_si_age_per_year = 40
+_I_age_ref = 41
+_I_fpg_mean_slope = 42
+_I_fpg_mean_intercept = 43
+_I_tau_hba1c = 44
+assert all(PARAM_NAMES[v] == k[3:] for k, v in dict(globals()).items() if k.startswith("_I_"))
+
+#: Changes from pure Ha 2016 used by the t2dsim cohorts (name → (value, source)). See
+#: docs/progression.md "Calibration": with Ha's glucotoxicity switch (nMI = 0.02) σ collapses within
+#: months once fasting-like G exceeds ~145 mg/dL, so a UKPDS newly diagnosed cohort (median FPG
+#: 8.2 mmol/L = 148 mg/dL on diet) would decompensate within 1-2 years instead of drifting
+#: +0.26 mmol/L/y. The switch is softened and shifted, calibrated by hand to UKPDS 16.
+T2DSIM_CALIBRATION: dict[str, tuple[float, str]] = {
+    "si_bmi_elasticity": (3.0, "see EXTENSION_DEFAULTS"),
+    "si_age_per_year": (0.0026, "see EXTENSION_DEFAULTS"),
+    "nMI": (0.1, "calibrated to UKPDS 16 diet-arm drift (Ha human: 0.02)"),
+    "Gsh_sigma": (40.0, "calibrated to UKPDS 16 diet-arm drift (Ha human: 75 mg/dL)"),
+}
+
+EFFECT_NAMES: tuple[str, ...] = (
+    "si_mult", "hgp_mult", "secretion_mult", "glucose_loss_per_day", "exog_insulin_uuml",
+    "graft_beta_mass_mg", "inflammation_mult", "beta_protect",
+)  # fmt: skip
+_EFFECT_NEUTRAL = (1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+_EFFECT_RANGES = {
+    "si_mult": (0.0, 20.0),
+    "hgp_mult": (0.0, 5.0),
+    "secretion_mult": (0.0, 20.0),
+    "glucose_loss_per_day": (0.0, 50.0),
+    "exog_insulin_uuml": (0.0, 1000.0),
+    "graft_beta_mass_mg": (0.0, 1e5),
+    "inflammation_mult": (0.0, 20.0),
+    "beta_protect": (0.0, 1.0),
+}
+
+STATE_NAMES: tuple[str, ...] = (
+    "glucose_mgdl", "insulin_uuml", "beta_mass_mg", "gamma", "sigma", "si_state", "inflammation", "hba1c_pct",
+)  # fmt: skip
+OUTPUT_NAMES: tuple[str, ...] = (
+    "glucose_mgdl",  # fasting-like G (mg/dL)
+    "insulin_endo_uuml",  # endogenous insulin (µU/mL)
+    "insulin_total_uuml",  # endogenous + exogenous (what an assay would read, µU/mL)
+    "beta_mass_mg",
+    "sigma",  # β-cell function (secretory capacity per mass, Ha units)
+    "gamma",
+    "si_state",  # intrinsic insulin sensitivity state, mL/(µU·day)
+    "si_eff",  # effective insulin sensitivity acting on glucose, mL/(µU·day)
+    "inflammation",
+    "hba1c_pct",
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# Parameters, effects, state
+# --------------------------------------------------------------------------------------------------
+
+
+def ha2016_table() -> pd.DataFrame:
+    """The Ha 2016 human parameter table (name, value, unit, source) from ``ha2016_human.csv``."""
+    with resources.files("t2dsim.physiology.parameters").joinpath("ha2016_human.csv").open("r") as fh:
+        return pd.read_csv(fh)
+
+
+@dataclass
+class ProgressionParams:
+    """Per-patient parameters: name → float64 array ``(n_patients,)`` for every name in PARAM_NAMES."""
+
+    values: dict[str, np.ndarray]
+
+    def __post_init__(self) -> None:
+        missing = [k for k in PARAM_NAMES if k not in self.values]
+        unknown = [k for k in self.values if k not in _P]
+        if missing or unknown:
+            raise ValueError(f"ProgressionParams: missing {missing}, unknown {unknown}")
+        n = {np.shape(v) for v in self.values.values()}
+        if len(n) != 1 or len(next(iter(n))) != 1:
+            raise ValueError(f"ProgressionParams: all parameters must be 1-D arrays of one length, got {n}")
+        self.values = {k: np.ascontiguousarray(self.values[k], dtype=np.float64) for k in PARAM_NAMES}
+
+    @property
+    def n(self) -> int:
+        return int(self.values["R0"].shape[0])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.values[name]
+
+    def replace(self, **updates: ArrayLike) -> ProgressionParams:
+        """Copy with some parameters replaced (scalars broadcast to all patients)."""
+        vals = {k: v.copy() for k, v in self.values.items()}
+        for k, v in updates.items():
+            if k not in _P:
+                raise ValueError(f"unknown progression parameter {k!r}")
+            vals[k] = np.broadcast_to(np.asarray(v, dtype=float), (self.n,)).copy()
+        return ProgressionParams(vals)
+
+    def select(self, idx: ArrayLike) -> ProgressionParams:
+        return ProgressionParams({k: v[np.asarray(idx)] for k, v in self.values.items()})
+
+    def to_matrix(self) -> np.ndarray:
+        """C-contiguous ``(n_patients, len(PARAM_NAMES))`` matrix for the kernel."""
+        return np.ascontiguousarray(np.stack([self.values[k] for k in PARAM_NAMES], axis=1))
+
+
+def ha2016_params(n: int = 1) -> ProgressionParams:
+    """Pure Ha, Satin & Sherman 2016 human parameters (Fig. 7 set; inflammation and BMI/age off)."""
+    if n < 1:
+        raise ValueError(f"n must be ≥ 1 (got {n})")
+    table = ha2016_table()
+    vals = {str(r.name): np.full(n, float(r.value)) for r in table.itertuples()}
+    for k, (v, _unit, _src) in EXTENSION_DEFAULTS.items():
+        vals[k] = np.full(n, v)
+    return ProgressionParams(vals)
+
+
+def t2dsim_params(n: int = 1) -> ProgressionParams:
+    """Ha 2016 with the t2dsim extension switched on and the UKPDS calibration (T2DSIM_CALIBRATION)."""
+    return ha2016_params(n).replace(**{k: v for k, (v, _src) in T2DSIM_CALIBRATION.items()})
+
+
+@dataclass
+class Effects:
+    """Per-patient therapy effects (docs/architecture.md), each ``(n,)`` (constant) or ``(n, n_days)``.
+
+    Neutral values: si_mult 1, hgp_mult 1, secretion_mult 1, glucose_loss_per_day 0 (1/day),
+    exog_insulin_uuml 0 (µU/mL), graft_beta_mass_mg 0 (mg), inflammation_mult 1, beta_protect 0
+    (fraction). Constant within a day.
+    """
+
+    si_mult: ArrayLike = 1.0
+    hgp_mult: ArrayLike = 1.0
+    secretion_mult: ArrayLike = 1.0
+    glucose_loss_per_day: ArrayLike = 0.0
+    exog_insulin_uuml: ArrayLike = 0.0
+    graft_beta_mass_mg: ArrayLike = 0.0
+    inflammation_mult: ArrayLike = 1.0
+    beta_protect: ArrayLike = 0.0
+
+    @classmethod
+    def neutral(cls, n: int) -> Effects:
+        return cls(**{k: np.full(n, v) for k, v in zip(EFFECT_NAMES, _EFFECT_NEUTRAL, strict=True)})
+
+    def to_array(self, n: int, n_days: int) -> np.ndarray:
+        """Validated ``(n, T, 8)`` float64 array with T = 1 (constant) or T = n_days (daily)."""
+        cols = []
+        t_len = 1
+        for name in EFFECT_NAMES:
+            a = np.asarray(getattr(self, name), dtype=float)
+            lo, hi = _EFFECT_RANGES[name]
+            if not np.all(np.isfinite(a)) or np.any(a < lo) or np.any(a > hi):
+                raise ValueError(f"effects.{name} must be finite and within [{lo}, {hi}]")
+            if a.ndim == 2:
+                if a.shape[0] != n or a.shape[1] not in (1, n_days):
+                    raise ValueError(f"effects.{name} has shape {a.shape}; expected (n={n},) or (n, n_days={n_days})")
+                t_len = max(t_len, a.shape[1])
+            elif a.ndim > 2 or (a.ndim == 1 and a.shape[0] != n):
+                raise ValueError(f"effects.{name} has shape {a.shape}; expected scalar, (n={n},) or (n, n_days)")
+            cols.append(a)
+        out = np.empty((n, t_len, len(EFFECT_NAMES)))
+        for j, a in enumerate(cols):
+            if a.ndim == 2:
+                out[:, :, j] = a if a.shape[1] == t_len else a[:, :1]
+            else:
+                out[:, :, j] = np.broadcast_to(a, (n,))[:, None] if a.ndim == 1 else a
+        return np.ascontiguousarray(out)
+
+
+@dataclass
+class ProgressionState:
+    """Per-patient progression state; arrays ``(n,)``. Units: G mg/dL, insulin µU/mL (endogenous),
+    β mg, γ and σ in Ha units, SI mL/(µU·day), inflammation index (dimensionless), HbA1c %."""
+
+    glucose_mgdl: np.ndarray
+    insulin_uuml: np.ndarray
+    beta_mass_mg: np.ndarray
+    gamma: np.ndarray
+    sigma: np.ndarray
+    si_state: np.ndarray
+    inflammation: np.ndarray
+    hba1c_pct: np.ndarray
+
+    def to_matrix(self) -> np.ndarray:
+        return np.ascontiguousarray(np.stack([np.asarray(getattr(self, k), float) for k in STATE_NAMES], axis=1))
+
+    @classmethod
+    def from_matrix(cls, x: np.ndarray) -> ProgressionState:
+        return cls(**{k: np.array(x[:, j]) for j, k in enumerate(STATE_NAMES)})
+
+    def select(self, idx: ArrayLike) -> ProgressionState:
+        return ProgressionState.from_matrix(self.to_matrix()[np.asarray(idx)])
+
+    @property
+    def n(self) -> int:
+        return int(np.shape(self.glucose_mgdl)[0])
+
+
+def ha2016_initial_state(n: int = 1) -> ProgressionState:
+    """Ha 2016 human initial conditions (human.ode): G 99.7664, I 9.025, β 1000.423, γ −0.00666,
+    σ 536.67, SI 0.8; inflammation 0; HbA1c at its steady state for that G."""
+    g = np.full(n, 99.7664)
+    return ProgressionState(
+        glucose_mgdl=g,
+        insulin_uuml=np.full(n, 9.025),
+        beta_mass_mg=np.full(n, 1000.423),
+        gamma=np.full(n, -0.00666),
+        sigma=np.full(n, 536.67),
+        si_state=np.full(n, 0.8),
+        inflammation=np.zeros(n),
+        hba1c_pct=glycation.steady_state_hba1c_from_fpg(g),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Kernel
+# --------------------------------------------------------------------------------------------------
+
+
+@nb.njit(cache=True, inline="always")
+def _pw(x: float, n: float) -> float:
+    """x**n with fast paths for the integer Hill exponents of Ha 2016 (2, 4, 6)."""
+    if n == 2.0:
+        return x * x
+    if n == 4.0:
+        y = x * x
+        return y * y
+    if n == 6.0:
+        y = x * x
+        return y * y * y
+    return x**n
+
+
+@nb.njit(cache=True, inline="always")
+def _hill(x: float, an: float, n: float) -> float:
+    """x^n/(a^n + x^n) for x > 0, else 0; ``an`` = a^n precomputed."""
+    if x <= 0.0:
+        return 0.0
+    xn = _pw(x, n)
+    return xn / (an + xn)
+
+
+@nb.njit(cache=True, inline="always")
+def _hill_d(x: float, an: float, n: float) -> tuple[float, float]:
+    """(hill, d hill/dx) for x > 0, else (0, 0)."""
+    if x <= 0.0:
+        return 0.0, 0.0
+    xn = _pw(x, n)
+    den = an + xn
+    return xn / den, n * an * xn / (x * den * den)
+
+
+@nb.njit(cache=True)
+def _solve_fast(g_old, gamma_old, c, si_eff, r0e, clear, iexo, h, mmax, am_n, k_m, aisr_n, k_isr,
+                gbar, gs, gn, gshft, tau_gamma):  # noqa: ANN001
+    """Fast subsystem over one step h (days): backward Euler in (G, γ) with I quasi-steady.
+
+    c = (β + β_graft)·secretion_mult·σ/(V·k), so I_endo = c·hill(M(G) + γ). Solves
+    (G_old − G)/h + R0e − (clear + SIe·(I_endo(G) + I_exo))·G = 0 by safeguarded Newton.
+    Returns (G, γ, I_endo, M(G), hill(M+γ)) at the end of the step.
+    """
+    r = h / tau_gamma
+    w = r / (1.0 + r)
+    inv_h = 1.0 / h
+    lo = 0.0
+    hi = (g_old * inv_h + r0e) / (inv_h + clear)
+    g = g_old
+    if not (g > lo and g < hi):
+        g = 0.5 * (lo + hi)
+    gam = gamma_old
+    m = 0.0
+    hx = 0.0
+    for _ in range(100):
+        hm, dhm = _hill_d(g, am_n, k_m)
+        m = mmax * hm
+        z = (g - gs) / gn
+        s = 1.0 / (1.0 + np.exp(-z)) if z > -700.0 else 0.0
+        gam = (gamma_old + r * (gbar * s - gshft)) / (1.0 + r)
+        hx, dhx = _hill_d(m + gam, aisr_n, k_isr)
+        ins = c * hx
+        dins = c * dhx * (mmax * dhm + w * gbar * s * (1.0 - s) / gn)
+        load = clear + si_eff * (ins + iexo)
+        f = (g_old - g) * inv_h + r0e - load * g
+        if f > 0.0:
+            lo = g
+        else:
+            hi = g
+        df = -inv_h - load - si_eff * g * dins
+        g_new = g - f / df
+        if not (g_new > lo and g_new < hi):
+            g_new = 0.5 * (lo + hi)
+        if abs(g_new - g) < 1e-8 * (1.0 + g) or hi - lo < 1e-9:
+            break
+        g = g_new
+    return g, gam, c * hx, m, hx
+
+
+@nb.njit(cache=True, parallel=True)
+def _kernel(params, x, eff, bmi, age0, t0_day, n_days, rec_days, out, steps_per_day):  # noqa: ANN001
+    """Advance ``x`` (n, 8 states) in place by ``n_days`` daily steps; write snapshots to ``out``.
+
+    params (n, n_params); eff (n, Te, 8) with Te ∈ {1, n_days}; bmi (n, Tb) with Tb ∈ {1, n_days};
+    age0 (n,) years at t0_day; rec_days sorted int64 (1..n_days): record after finishing that day;
+    out (n, n_rec, 10) float32.
+    """
+    n = x.shape[0]
+    te = eff.shape[1]
+    tb = bmi.shape[1]
+    n_rec = rec_days.shape[0]
+    for j in nb.prange(n):
+        p = params[j]
+        g, ins, beta, gam, sig, si, phi, h = x[j, 0], x[j, 1], x[j, 2], x[j, 3], x[j, 4], x[j, 5], x[j, 6], x[j, 7]
+        k_rec = 0
+        # per-patient constants
+        mmax, k_m, k_isr, k_p, k_a = p[_I_Mmax], p[_I_kM], p[_I_kISR], p[_I_kP], p[_I_kA]
+        am_n = p[_I_alphaM] ** k_m
+        aisr_n = p[_I_alphaISR] ** k_isr
+        ap_n = p[_I_alphaP] ** k_p
+        aa_n = p[_I_alphaA] ** k_a
+        vk = p[_I_V] * p[_I_k]
+        bref = p[_I_bmi_ref]
+        b_el = p[_I_si_bmi_elasticity]
+        f_inf = p[_I_infl_fraction]
+        a_age = p[_I_si_age_per_year]
+        hs = 1.0 / steps_per_day
+        e_sig = np.exp(-hs / p[_I_tau_sigma])
+        e_si = np.exp(-hs * p[_I_tSI])
+        e_phi = np.exp(-hs / p[_I_tau_infl])
+        e_h = np.exp(-hs / p[_I_tau_hba1c])
+        hb = hs / p[_I_tau_beta]
+        for dd in range(n_days * steps_per_day):
+            d = dd // steps_per_day
+            de = d if te > 1 else 0
+            db = d if tb > 1 else 0
+            e = eff[j, de]
+            sec = e[2]
+            iexo = e[4]
+            lbmi = np.log(bmi[j, db] / bref)
+            age = age0[j] + (t0_day + dd * hs) / 365.25
+            si_eff = si * e[0] * np.exp(-phi - b_el * (1.0 - f_inf) * lbmi - a_age * (age - p[_I_age_ref]))
+            c = (beta + e[5]) * sec * sig / vk
+            g, gam, ins, m, hx = _solve_fast(
+                g, gam, c, si_eff, p[_I_R0] * e[1], p[_I_EG0] + e[3], iexo, hs, mmax, am_n, k_m, aisr_n,
+                k_isr, p[_I_Gbar], p[_I_Gs], p[_I_Gn], p[_I_Gshft], p[_I_tau_gamma],
+            )
+            # slow states, rates frozen at the new (G, γ)
+            isr = sec * sig * hx
+            prol = p[_I_Pmax] * _hill(isr, ap_n, k_p)
+            apop = (1.0 - e[7]) * p[_I_Amax] * _hill(m, aa_n, k_a) + p[_I_Ab]
+            beta = beta * np.exp(hb * (prol - apop))
+            m_sh = mmax * _hill(g - p[_I_Gsh_sigma], am_n, k_m)
+            isr_sh = sec * sig * _hill(m_sh + gam, aisr_n, k_isr)
+            s_isri = p[_I_ISRI_bar] / (1.0 + p[_I_kISRI] * np.exp(-(isr_sh - p[_I_sISRI]) / p[_I_nISRI]))
+            s_mi = 1.0 - p[_I_MI_bar] / (1.0 + p[_I_kMI] * np.exp(-(m_sh - p[_I_sMI]) / p[_I_nMI]))
+            s_inf = s_mi * s_isri + p[_I_sigma_b]
+            sig = s_inf + (sig - s_inf) * e_sig
+            si = p[_I_SI_target] + (si - p[_I_SI_target]) * e_si
+            phi_inf = f_inf * b_el * lbmi + p[_I_infl_offset]
+            phi_inf = e[6] * (phi_inf if phi_inf > 0.0 else 0.0)
+            phi = phi_inf + (phi - phi_inf) * e_phi
+            h_inf = (p[_I_fpg_mean_slope] * g + p[_I_fpg_mean_intercept] + 46.7) / 28.7
+            h = h_inf + (h - h_inf) * e_h
+            if k_rec < n_rec and rec_days[k_rec] == d + 1 and (dd + 1) % steps_per_day == 0:
+                o = out[j, k_rec]
+                o[0] = g
+                o[1] = ins
+                o[2] = ins + iexo
+                o[3] = beta
+                o[4] = sig
+                o[5] = gam
+                o[6] = si
+                o[7] = si_eff
+                o[8] = phi
+                o[9] = h
+                k_rec += 1
+        x[j, 0], x[j, 1], x[j, 2], x[j, 3], x[j, 4], x[j, 5], x[j, 6], x[j, 7] = g, ins, beta, gam, sig, si, phi, h
+
+
+# --------------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ProgressionResult:
+    """Snapshots: ``record_day`` (n_rec,) days since t0 (end of that day); ``outputs[name]`` arrays
+    ``(n_patients, n_rec)`` float32 for name in OUTPUT_NAMES; ``state`` the end state."""
+
+    record_day: np.ndarray
+    outputs: dict[str, np.ndarray]
+    state: ProgressionState
+    t_end_day: float = field(default=0.0)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.outputs[name]
+
+
+def monthly_record_days(n_days: int) -> np.ndarray:
+    """End days of calendar-average months (30.4375 d) within ``n_days``: round(m·365.25/12)."""
+    m = np.arange(1, int(n_days * 12 / 365.25) + 2)
+    days = np.round(m * 365.25 / 12).astype(np.int64)
+    return days[(days >= 1) & (days <= n_days)]
+
+
+def _as_patient_days(a: ArrayLike, n: int, n_days: int, name: str, lo: float, hi: float) -> np.ndarray:
+    arr = np.asarray(a, dtype=float)
+    if arr.ndim <= 1:
+        arr = np.broadcast_to(arr, (n,))[:, None]
+    if arr.ndim != 2 or arr.shape[0] != n or arr.shape[1] not in (1, n_days):
+        raise ValueError(f"{name} must be a scalar, (n={n},) or (n, n_days={n_days}); got shape {np.shape(a)}")
+    if not np.all(np.isfinite(arr)) or np.any(arr < lo) or np.any(arr > hi):
+        raise ValueError(f"{name} must be finite and within [{lo}, {hi}]")
+    return np.ascontiguousarray(arr)
+
+
+def simulate_progression(
+    params: ProgressionParams,
+    state: ProgressionState,
+    n_days: int,
+    *,
+    age_years: ArrayLike = 50.0,
+    bmi_kg_m2: ArrayLike = 25.0,
+    effects: Effects | None = None,
+    t0_day: float = 0.0,
+    record_days: ArrayLike | str = "monthly",
+    steps_per_day: int = 1,
+) -> ProgressionResult:
+    """Advance a batch of patients by ``n_days`` daily steps.
+
+    Args:
+        params: per-patient parameters (``ha2016_params``/``t2dsim_params`` or a cohort's draws).
+        state: start state (not modified).
+        n_days: number of days (≥ 1).
+        age_years: age at ``t0_day`` (years), scalar or ``(n,)``; advances with simulated time.
+        bmi_kg_m2: BMI (kg/m²), scalar, ``(n,)`` or daily ``(n, n_days)``.
+        effects: therapy effects (neutral if None).
+        t0_day: simulated day at the start (only shifts age).
+        record_days: "monthly" (default), "end", or sorted ints in 1..n_days.
+        steps_per_day: sub-steps per day (default 1 = the daily scheme; >1 only for accuracy checks).
+
+    Returns:
+        ProgressionResult with float32 snapshots and the end state.
+    """
+    n = state.n
+    if params.n != n:
+        raise ValueError(f"params has {params.n} patients but state has {n}")
+    if int(n_days) != n_days or n_days < 1:
+        raise ValueError(f"n_days must be a positive integer (got {n_days})")
+    n_days = int(n_days)
+    if isinstance(record_days, str):
+        if record_days == "monthly":
+            rec = monthly_record_days(n_days)
+        elif record_days == "end":
+            rec = np.array([n_days], dtype=np.int64)
+        else:
+            raise ValueError(f"record_days must be 'monthly', 'end' or an int array (got {record_days!r})")
+    else:
+        rec = np.asarray(record_days, dtype=np.int64)
+        if rec.ndim != 1 or np.any(np.diff(rec) <= 0) or np.any(rec < 1) or np.any(rec > n_days):
+            raise ValueError("record_days must be strictly increasing integers within [1, n_days]")
+    age = np.ascontiguousarray(np.broadcast_to(np.asarray(age_years, dtype=float), (n,)))
+    if not np.all(np.isfinite(age)) or np.any(age < 0) or np.any(age > 120):
+        raise ValueError("age_years must be within [0, 120]")
+    bmi = _as_patient_days(bmi_kg_m2, n, n_days, "bmi_kg_m2", 10.0, 80.0)
+    eff = (effects or Effects()).to_array(n, n_days)
+    x = state.to_matrix()
+    if not np.all(np.isfinite(x)) or np.any(x[:, [0, 2, 4, 5]] <= 0):
+        raise ValueError("state: glucose, beta mass, sigma and si_state must be finite and > 0")
+    out = np.full((n, rec.shape[0], len(OUTPUT_NAMES)), np.nan, dtype=np.float32)
+    if int(steps_per_day) != steps_per_day or not 1 <= steps_per_day <= 1440:
+        raise ValueError(f"steps_per_day must be an integer in [1, 1440] (got {steps_per_day})")
+    _kernel(params.to_matrix(), x, eff, bmi, age, float(t0_day), n_days, rec, out, int(steps_per_day))
+    outputs = {name: out[:, :, j] for j, name in enumerate(OUTPUT_NAMES)}
+    return ProgressionResult(rec, outputs, ProgressionState.from_matrix(x), float(t0_day) + n_days)
+
+
+def params_from_mapping(values: Mapping[str, ArrayLike], n: int) -> ProgressionParams:
+    """Pure-Ha defaults overridden by ``values`` (scalars or ``(n,)`` arrays)."""
+    return ha2016_params(n).replace(**values)
