@@ -72,8 +72,9 @@ def test_mortality_only_matches_closed_form_gompertz():
 
 def test_single_complication_recursion_with_mortality_switch():
     """Only blindness enabled (hazard x20 via the modifier p' = 1-(1-p)^20). Exact two-state
-    recursion by hand: no-history Gompertz (nhne), logistic death in the event year (nhye), and
-    the with-history Gompertz (yhne) afterwards. Coefficients: Hayes 2013 ESM Tables 5-6."""
+    recursion by hand. Blindness does not switch to the event-year (logistic) equations but
+    does count as history: no-history Gompertz (nhne) up to and including the year of
+    blindness, with-history Gompertz (yhne) afterwards. Coefficients: Hayes 2013 ESM Tables 5-6."""
     mult = 20.0
     mods = HazardModifiers({**NO_EVENTS, "blindness": mult})
     c = OM2Cohort(female=0, hazard_modifiers=mods, **R)
@@ -83,19 +84,34 @@ def test_single_complication_recursion_with_mortality_switch():
     p_b = 1 - (1 - (1 - math.exp(-math.exp(xb_b)))) ** mult
     a_, b_, inc10, le = 1.0, 0.0, 0.0, 0.0
     for t in range(40):
-        age, dur = 60.0 + t, 8.0 + t
+        age = 60.0 + t
         q_nh = gompertz_q(-10.908, 0.098, age)
-        xb_e = -6.916 + 0.058 * age + 0.042 * dur + 0.124 * 7.5
-        q_ev = 1 / (1 + math.exp(-xb_e))
         q_yh = gompertz_q(-9.207 - 0.293 + 0.048 * 7.0, 0.073, age)
         if t < 10:
             inc10 += a_ * p_b
-        le += a_ * (1 - p_b) * (1 - q_nh / 2) + a_ * p_b * (1 - q_ev / 2) + b_ * (1 - q_yh / 2)
-        a_, b_ = a_ * (1 - p_b) * (1 - q_nh), b_ * (1 - q_yh) + a_ * p_b * (1 - q_ev)
+        le += a_ * (1 - q_nh / 2) + b_ * (1 - q_yh / 2)
+        a_, b_ = a_ * (1 - p_b) * (1 - q_nh), b_ * (1 - q_yh) + a_ * p_b * (1 - q_nh)
     got = res.incidence("blindness", 10)[0]
     assert abs(got - inc10) < 4 * math.sqrt(inc10 * (1 - inc10) / n_mc), (got, inc10)
     ly = res.life_years[0]
     assert abs(ly.mean() - le) < 4 * ly.std() / math.sqrt(n_mc), (ly.mean(), le)
+
+
+def test_event_year_mortality_after_first_mi():
+    """Only MI enabled with hazard x200 (almost certain in year 0): the death probability in that
+    year is the logistic 'first event, no history' equation (Hayes 2013 ESM: -6.916 + 0.058 age
+    + 0.042 duration + 0.124 HR/10 + 1.309 MI_EVENT), here 0.29713 (complication-models.md 6.4)."""
+    mods = HazardModifiers({**NO_EVENTS, "mi": 200.0})
+    c = OM2Cohort(female=0, hazard_modifiers=mods, **R)
+    n_mc = 20000
+    res = simulate(c, 1, n_mc=n_mc, seed=8, extend="constant")
+    p_mi = 1 - (1 - 0.008938) ** 200
+    q_ev = 1 / (1 + math.exp(-(-6.916 + 0.058 * 60 + 0.042 * 8 + 0.124 * 7.5 + 1.309)))
+    q_nh = gompertz_q(-10.908, 0.098, 60.0)
+    expected = p_mi * q_ev + (1 - p_mi) * q_nh
+    got = res.incidence("death", 1)[0]
+    assert abs(got - expected) < 4 * math.sqrt(expected * (1 - expected) / n_mc), (got, expected)
+    assert q_ev == pytest.approx(0.297130, abs=1e-6)
 
 
 def _cohort(n: int, shift: float = 0.0, ids=None, mods=None) -> OM2Cohort:

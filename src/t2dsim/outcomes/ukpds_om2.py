@@ -20,7 +20,8 @@ Cycle logic (one year, all rows at once):
    First-event equations apply to rows without that history; the second-event equations (MI,
    stroke, amputation) to rows with it, and are reused for later repeats.
 3. Death: one of four equations chosen by (any of the 8 complications before the cycle) x
-   (any event in the cycle); events of the death year are counted.
+   (an MI, IHD, stroke, CHF, amputation or renal-failure event in the cycle; blindness and
+   ulcer do not switch to the event-year equations); events of the death year are counted.
 4. Histories updated, age and duration + 1.
 
 Random numbers: uniform ``u(seed, patient_id, replicate, year, slot)`` from a counter-based
@@ -518,6 +519,10 @@ _EVENT_EQUATIONS = (
     "renal",
     "ulcer",
 )
+#: Events that move a row to the "death in the year of an event" equations. Blindness and ulcer
+#: are excluded (they carry no event coefficient), while all 8 complications count as history
+#: (Sheffield T2D Treatment Model v3, Pollard et al. 2023, "UKPDS 82 risk functions"; tag S).
+_EVENT_YEAR_SWITCH = ("mi", "ihd", "stroke", "chf", "amputation", "renal")
 _DEATH_EQUATIONS = ("death_nhne", "death_nhye", "death_yhne", "death_yhye")
 
 
@@ -638,6 +643,7 @@ def simulate(
         any_ev = np.zeros(rows, dtype=bool)
         for g in EVENT_GROUPS:
             any_hist |= hist[g]
+        for g in _EVENT_YEAR_SWITCH:
             any_ev |= ev[g]
         ecov = dict(cov)
         ecov["MI_EVENT"] = ev["mi"].astype(np.float64)
@@ -695,9 +701,7 @@ def simulate(
 # --------------------------------------------------------------------------------------------
 
 
-def _measures(
-    res: OM2Result, horizon_label: str, at_years: int | None
-) -> tuple[list[tuple[str, str]], np.ndarray]:
+def _measures(res: OM2Result, horizon_label: str, at_years: int | None) -> tuple[list[tuple[str, str]], np.ndarray]:
     """Per-unit measure matrix. Units are patients (n >= 30) or (patient, replicate) rows."""
     names: list[tuple[str, str]] = []
     cols: list[np.ndarray] = []
