@@ -63,7 +63,7 @@ PARAM_NAMES: tuple[str, ...] = (
     "kp1", "kp2", "kp3", "kp4", "ki", "Fsnc", "Vm0", "Vmx", "Km0", "p2u",
     "K", "alpha_Y", "beta_Y", "gamma", "h", "Sb", "Gb", "Ib", "EGPb",
     "ke1", "ke2", "ka1", "ka2", "kd", "ksc", "u2ss",
-    "cp_k1", "cp_k2", "cp_k3", "cp_V",
+    "cp_k1", "cp_k2", "cp_k3", "cp_V", "Sfix",
 )  # fmt: skip
 N_PARAMS = len(PARAM_NAMES)
 P = {name: i for i, name in enumerate(PARAM_NAMES)}
@@ -78,7 +78,7 @@ PARAM_UNITS: dict[str, str] = {
     "gamma": "1/min", "h": "mg/dL", "Sb": "pmol/kg/min", "Gb": "mg/dL", "Ib": "pmol/L",
     "EGPb": "mg/kg/min", "ke1": "1/min", "ke2": "mg/kg", "ka1": "1/min", "ka2": "1/min", "kd": "1/min",
     "ksc": "1/min", "u2ss": "pmol/kg/min", "cp_k1": "1/min", "cp_k2": "1/min", "cp_k3": "1/min",
-    "cp_V": "L",
+    "cp_V": "L", "Sfix": "pmol/kg/min",
 }  # fmt: skip
 
 # Kernel column indices (module constants, compiled in by Numba).
@@ -88,7 +88,8 @@ _KP1, _KP2, _KP3, _KP4, _KI, _FSNC, _VM0, _VMX, _KM0, _P2U = range(17, 27)
 _KSEC, _ALPHAY, _BETAY, _GAMMA, _H, _SB, _GB, _IB, _EGPB = range(27, 36)
 _KE1, _KE2, _KA1, _KA2, _KD, _KSC, _U2SS = range(36, 43)
 _CPK1, _CPK2, _CPK3, _CPV = range(43, 47)
-assert _CPV == N_PARAMS - 1
+_SFIX = 47  # glucose-independent secretion (sulfonylurea-like), pmol/kg/min; 0 in the paper's model
+assert _SFIX == N_PARAMS - 1
 
 #: Auxiliary fluxes recorded by the kernel at the start of each step.
 AUX_NAMES: tuple[str, ...] = ("ra", "egp", "secretion", "uid", "renal")
@@ -143,7 +144,7 @@ def meal_rhs(x, p, cho_mg_per_min, insulin_pmol_kg_min, dbar_mg, dx, aux):
     g = gp / p[_VG]
     dgdt = dgp / p[_VG]
     sb = p[_SB]
-    spo = x[14] + sb
+    spo = x[14] + sb + p[_SFIX]
     if dgdt > 0.0:
         spo += p[_KSEC] * dgdt
     if spo < 0.0:
@@ -296,13 +297,17 @@ def derive_basal(values: Mapping[str, np.ndarray], secreting: np.ndarray) -> dic
     ipb = np.where(sec, v["Ib"] * v["VI"], ipb_t1d)
     v["Ib"] = ipb / v["VI"]
     ilb = ((v["m2"] + v["m4"]) * ipb - u) / v["m1"]
-    sb = np.where(sec, (v["m1"] + m30) * ilb - v["m2"] * ipb, 0.0)
-    if np.any(sb < -1e-9):
+    sfix = v.get("Sfix", np.zeros_like(u))
+    v["Sfix"] = np.broadcast_to(sfix, u.shape).astype(np.float64).copy()
+    s_total = np.where(sec, (v["m1"] + m30) * ilb - v["m2"] * ipb, 0.0)
+    if np.any(s_total < -1e-9):
         raise ValueError("basal state infeasible: exogenous basal insulin exceeds the insulin needed for Ib")
-    sb = np.maximum(sb, 0.0)
-    v["Sb"] = sb
-    v["m6"] = v["HEb"] + v["m5"] * sb
-    ipob = sb / v["gamma"]
+    s_total = np.maximum(s_total, 0.0)
+    if np.any(v["Sfix"] > s_total + 1e-12):
+        raise ValueError("basal state infeasible: glucose-independent secretion Sfix exceeds total basal secretion")
+    v["Sb"] = s_total - v["Sfix"]
+    v["m6"] = v["HEb"] + v["m5"] * s_total
+    ipob = s_total / v["gamma"]
     v["kp1"] = v["EGPb"] + v["kp2"] * gpb + v["kp3"] * v["Ib"] + v["kp4"] * ipob
     v["h"] = v["Gb"].copy()
     return v
@@ -328,8 +333,9 @@ def basal_state(params: MealParams) -> np.ndarray:
     x[:, 10] = v["u2ss"] / (v["ka1"] + v["kd"])
     x[:, 11] = v["kd"] * x[:, 10] / v["ka2"]
     x[:, 12] = gpb
-    x[:, 13] = v["Sb"] / v["gamma"]
-    x[:, 15] = v["Sb"] * v["BW"] / (v["cp_k3"] * v["cp_V"])
+    s_total = v["Sb"] + v["Sfix"]
+    x[:, 13] = s_total / v["gamma"]
+    x[:, 15] = s_total * v["BW"] / (v["cp_k3"] * v["cp_V"])
     x[:, 16] = v["cp_k1"] / v["cp_k2"] * x[:, 15]
     return x
 

@@ -1,0 +1,1 @@
+"""Therapies: standard care (lifestyle, drugs, insulin) and stem-cell therapies. See base.py."""
