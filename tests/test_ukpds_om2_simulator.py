@@ -224,9 +224,22 @@ def test_given_path_array_and_callable_are_equivalent():
     assert c.incidence("mi", 12).mean() > a.incidence("mi", 12).mean()
 
 
-def _first_any(res, names):
+def _first_any(res, names, years=None):
     fy = np.stack([res.first_year[k] for k in names])
-    return (fy >= 0).any(axis=0)
+    hit = fy >= 0 if years is None else (fy >= 0) & (fy < years)
+    return hit.any(axis=0)
+
+
+def test_callable_path_shape_is_checked_and_censoring_at_max_age():
+    c = OM2Cohort(female=[0, 1], **{**R, "hba1c": lambda t: np.full(3, 7.0)})
+    with pytest.raises(ValueError, match="hba1c: callable returned shape"):
+        simulate(c, 5, n_mc=2)
+    old = OM2Cohort(female=0, hazard_modifiers=HazardModifiers(NO_EVENTS), **{**R, "age": 99.0, "duration": 20.0})
+    res = simulate(old, None, n_mc=2000, seed=1, max_age=100.0)
+    assert res.n_years == 1
+    # one cycle at age 99: Gompertz death probability (Hayes 2013 ESM, male non-smoker)
+    q = gompertz_q(-10.908, 0.098, 99.0)
+    assert abs(res.alive_at_end.mean() - (1 - q)) < 4 * math.sqrt(q * (1 - q) / 2000)
 
 
 def test_hba1c_minus_one_point_for_life_vs_ukpds35():
@@ -240,13 +253,18 @@ def test_hba1c_minus_one_point_for_life_vs_ukpds35():
     photocoagulation (not an OM2 end point) and OM2's renal equation has no HbA1c term; OM2's
     own coefficients imply 15-22% per point for blindness and amputation.
     """
-    res = {s: simulate(_cohort(300, s), 10, n_mc=100, seed=7, extend="constant") for s in (0.0, 1.0)}
+    res = {s: simulate(_cohort(300, s), None, n_mc=100, seed=7, extend="constant") for s in (0.0, 1.0)}
     mi = {s: r.incidence("mi", 10).mean() for s, r in res.items()}
-    micro = {s: _first_any(r, ["blindness", "renal", "amputation"]).mean() for s, r in res.items()}
+    micro = {s: _first_any(r, ["blindness", "renal", "amputation"], 10).mean() for s, r in res.items()}
     rr_mi = 1 - mi[1.0] / mi[0.0]
     rr_micro = 1 - micro[1.0] / micro[0.0]
     assert 0.03 <= rr_mi <= 0.26, rr_mi
     assert 0.10 <= rr_micro <= 0.45, rr_micro
+    # lifetime: same direction (fewer first MIs and microvascular events, longer life)
+    assert res[1.0].incidence("mi").mean() < res[0.0].incidence("mi").mean()
+    life_micro = {s: _first_any(r, ["blindness", "renal", "amputation"]).mean() for s, r in res.items()}
+    assert life_micro[1.0] < life_micro[0.0]
+    assert res[1.0].life_years.mean() > res[0.0].life_years.mean()
 
 
 @pytest.mark.parametrize(

@@ -117,6 +117,7 @@ class RiskFactorPaths:
         if extend not in ("ukpds90", "constant"):
             raise ValueError(f"extend must be 'ukpds90' or 'constant', got {extend!r}")
         self._sources = dict(sources)
+        self._n_patients = female.shape[0]
         self._n_rep = n_rep
         self._female = np.repeat(female.astype(np.float64), n_rep)
         self._afro = np.repeat(afro.astype(np.float64), n_rep)
@@ -135,6 +136,10 @@ class RiskFactorPaths:
             if val is None:
                 return None
             val = np.asarray(val, dtype=np.float64)
+            if val.shape != (self._n_patients,):
+                raise ValueError(
+                    f"{name}: callable returned shape {val.shape} for cycle {t}, expected ({self._n_patients},)"
+                )
             check_range(name, val)
             return np.repeat(val, self._n_rep)
         assert src.array is not None

@@ -588,12 +588,15 @@ def simulate(
     q = np.zeros(rows)
     q_d = np.zeros(rows)
     alive = np.ones(rows, dtype=bool)
+    censored = np.zeros(rows, dtype=bool)  # reached max_age alive
 
     for t in range(n_years):
         rf = paths.advance()
         age = age0 + t
         dur = dur0 + t
-        alive &= age < max_age
+        reached = alive & (age >= max_age)
+        censored |= reached
+        alive &= ~reached
         if not alive.any():
             break
         cov = model_covariates(
@@ -690,7 +693,7 @@ def simulate(
         life_years_disc=ly_d.reshape(shape),
         qalys=q.reshape(shape),
         qalys_disc=q_d.reshape(shape),
-        alive_at_end=alive.reshape(shape),
+        alive_at_end=(alive | censored).reshape(shape),
         discount_rate=discount_rate,
         utilities=us.name,
     )
