@@ -17,6 +17,7 @@ from t2dsim.outcomes.ukpds_om2 import (
     HazardModifiers,
     OM2Cohort,
     compare_arms,
+    format_comparison,
     rf_coefficients,
     row_keys,
     simulate,
@@ -345,3 +346,20 @@ def test_bad_run_options():
         HazardModifiers({"cancer": 0.5})
     with pytest.raises(ValueError, match="reference"):
         compare_arms({"a": c}, 5, n_mc=2, reference="b")
+
+
+def test_from_frame_and_report_formatting():
+    d = _arrays(35)
+    frame = pd.DataFrame({k: v for k, v in d.items()})
+    frame["history_mi"] = (np.arange(35) % 7 == 0).astype(int)
+    c = OM2Cohort.from_frame(frame)
+    assert c.history_arr["mi"].sum() == 5
+    c2 = OM2Cohort.from_frame(frame, hba1c=d["hba1c"] - 1.0)
+    df = compare_arms({"control": c, "lower A1c": c2}, 12, n_mc=10, seed=1, n_boot=200)
+    wide = format_comparison(df)
+    assert list(wide.columns[:3]) == ["unit", "control", "lower A1c"]
+    assert wide.shape[0] == df["measure"].nunique()
+    cell = wide.loc["cumulative incidence 10 y: first myocardial infarction", "lower A1c - control (95% interval)"]
+    assert cell.startswith(("-", "+")) and "[" in cell
+    with pytest.raises(ValueError, match="missing columns"):
+        OM2Cohort.from_frame(frame.drop(columns=["wbc"]))

@@ -394,6 +394,32 @@ class OM2Cohort:
     history: Mapping[str, ArrayLike] = field(default_factory=dict)
     hazard_modifiers: HazardModifiers | None = None
 
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, **overrides) -> OM2Cohort:
+        """Build a cohort from a DataFrame with one row per patient.
+
+        Columns named like the fields (``age, female, duration, hba1c, ...``, optional
+        ``ethnicity, patient_id, smoker, mmalb, atfib, pvd`` and ``history_<condition>``) are used;
+        keyword ``overrides`` (e.g. ``hba1c=path_array``) replace columns.
+        """
+        fields = (
+            "age",
+            "female",
+            "duration",
+            *ALL_FACTORS,
+            "ethnicity",
+            "patient_id",
+        )
+        kw: dict = {k: frame[k].to_numpy() for k in fields if k in frame.columns}
+        hist = {c: frame[f"history_{c}"].to_numpy() for c in CONDITIONS if f"history_{c}" in frame.columns}
+        if hist:
+            kw["history"] = hist
+        kw.update(overrides)
+        missing = [k for k in ("age", "female", "duration", *ALL_FACTORS[:9]) if k not in kw]
+        if missing:
+            raise ValueError(f"from_frame: missing columns {missing}")
+        return cls(**kw)
+
     def __post_init__(self) -> None:
         n = 1
         for name in ("age", "female", "duration", "patient_id", *ALL_FACTORS):
@@ -848,7 +874,31 @@ def compare_arms(
     return df
 
 
+def format_comparison(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """Wide report table from :func:`compare_arms`: one row per measure, one column per arm
+    (value) and one per non-reference arm with ``difference [lo, hi]`` as text."""
+    ref = df["reference_arm"].iloc[0]
+    arms = list(dict.fromkeys(df["arm"]))
+    measures = list(dict.fromkeys(df["measure"]))
+    out = pd.DataFrame(index=pd.Index(measures, name="measure"))
+    idx = df.set_index(["measure", "arm"])
+    out["unit"] = [idx.loc[(m, ref), "unit"] for m in measures]
+    for a in arms:
+        out[a] = [round(float(idx.loc[(m, a), "value"]), digits) for m in measures]
+    for a in arms:
+        if a == ref:
+            continue
+        out[f"{a} - {ref} (95% interval)"] = [
+            f"{idx.loc[(m, a), 'difference']:+.{digits}f} "
+            f"[{idx.loc[(m, a), 'diff_lo95']:+.{digits}f}, {idx.loc[(m, a), 'diff_hi95']:+.{digits}f}]"
+            for m in measures
+        ]
+    out.attrs.update(df.attrs)
+    return out
+
+
 __all__ = [
+    "format_comparison",
     "BINARY_FACTORS",
     "EVENT_GROUPS",
     "HYPOTHESIS_LABEL",
