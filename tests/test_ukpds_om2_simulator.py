@@ -363,3 +363,13 @@ def test_from_frame_and_report_formatting():
     assert cell.startswith(("-", "+")) and "[" in cell
     with pytest.raises(ValueError, match="missing columns"):
         OM2Cohort.from_frame(frame.drop(columns=["wbc"]))
+
+
+def test_incidence_curve_is_consistent_with_per_patient_incidence():
+    res = simulate(_cohort(20), 30, n_mc=40, seed=2)
+    for o in ("mi", "death", "blindness"):
+        curve = res.incidence_curve(o)
+        assert curve.shape == (30,)
+        assert np.all(np.diff(curve) >= 0)
+        assert curve[9] == pytest.approx(res.incidence(o, 10).mean(), abs=1e-12)
+        assert curve[-1] == pytest.approx(res.incidence(o).mean(), abs=1e-12)

@@ -517,6 +517,14 @@ class OM2Result:
         hit = fy >= 0 if years is None else (fy >= 0) & (fy < years)
         return hit.mean(axis=1)
 
+    def incidence_curve(self, outcome: str) -> np.ndarray:
+        """Cohort cumulative incidence ``(n_years,)``: element ``y-1`` = fraction of simulated
+        lives (all patients x replicates) with ``outcome`` within ``y`` years (crude, i.e. with
+        death as a competing risk)."""
+        fy = self.first_year[outcome].ravel()
+        counts = np.bincount(fy[fy >= 0], minlength=self.n_years)[: self.n_years]
+        return np.cumsum(counts) / fy.size
+
     def patient_table(self, at_years: int = 10) -> pd.DataFrame:
         """One row per patient: incidence at ``at_years`` and over the horizon, LE, QALYs."""
         data: dict[str, np.ndarray] = {"patient_id": self.patient_id}
