@@ -1,0 +1,207 @@
+"""Engine: advance a cohort under a list of therapies, over days to years.
+
+The progression model runs in segments (default 7 days). At the start of each segment every active
+therapy observes the current state (titration and intensification rules), then the therapies'
+effects are combined and the progression kernel advances all patients at once. Meal-model days
+(visits: MMTT, OGTT; CGM days) are run from the progression state with
+:func:`t2dsim.physiology.coupling.meal_params_from_progression`.
+
+No loop over patients happens in Python: loops are over segments and visits only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from t2dsim.physiology.coupling import meal_params_from_progression
+from t2dsim.physiology.progression import (
+    OUTPUT_NAMES,
+    ProgressionParams,
+    ProgressionState,
+    simulate_progression,
+)
+from t2dsim.simulate import MealResult, simulate
+from t2dsim.therapies.base import (
+    PatientContext,
+    Therapy,
+    check_no_overlap,
+    combine_effects,
+    combine_meal_modifiers,
+)
+
+
+@dataclass
+class Cohort:
+    """A cohort's hidden physiology and covariates (arrays of shape (n,)).
+
+    ``bmi_kg_m2`` is the baseline BMI; ``covariates`` holds anything else a report or therapy needs
+    (e.g. ``diabetes_duration_years``, ``insulin_dose_u_per_day``).
+    """
+
+    params: ProgressionParams
+    state: ProgressionState
+    ctx: PatientContext
+    bmi_kg_m2: np.ndarray
+    height_cm: np.ndarray
+    covariates: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return self.ctx.n
+
+    def select(self, idx: np.ndarray) -> Cohort:
+        idx = np.asarray(idx)
+        ctx = PatientContext(
+            n=int(idx.size),
+            body_weight_kg=self.ctx.body_weight_kg[idx],
+            age_years=self.ctx.age_years[idx],
+            female=self.ctx.female[idx],
+            seed=self.ctx.seed,
+            patient_ids=self.ctx.patient_ids[idx],
+        )
+        return Cohort(
+            self.params.select(idx),
+            self.state.select(idx),
+            ctx,
+            self.bmi_kg_m2[idx],
+            self.height_cm[idx],
+            {k: np.asarray(v)[idx] for k, v in self.covariates.items()},
+        )
+
+
+@dataclass
+class ArmState:
+    """Where a cohort is on ``day`` under its therapies (mutable, advanced by :func:`advance`)."""
+
+    cohort: Cohort
+    therapies: list[Therapy]
+    day: int = 0
+    state: ProgressionState | None = None
+    last: dict[str, np.ndarray] = field(default_factory=dict)
+    bmi_kg_m2: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        check_no_overlap(self.therapies)
+        if self.state is None:
+            self.state = self.cohort.state
+        if self.bmi_kg_m2 is None:
+            self.bmi_kg_m2 = self.cohort.bmi_kg_m2.copy()
+        if not self.last:
+            self.last = state_outputs(self.state)
+        for t in self.therapies:
+            t.setup(self.cohort.ctx)
+
+    def active(self) -> list[Therapy]:
+        return [t for t in self.therapies if t.active(self.day)]
+
+
+def state_outputs(state: ProgressionState) -> dict[str, np.ndarray]:
+    """Progression outputs computable from a state alone (for the first observation)."""
+    return {
+        "glucose_mgdl": state.glucose_mgdl.copy(),
+        "insulin_endo_uuml": state.insulin_uuml.copy(),
+        "beta_mass_mg": state.beta_mass_mg.copy(),
+        "sigma": state.sigma.copy(),
+        "gamma": state.gamma.copy(),
+        "si_state": state.si_state.copy(),
+        "inflammation": state.inflammation.copy(),
+        "hba1c_pct": state.hba1c_pct.copy(),
+    }
+
+
+@dataclass
+class Trajectory:
+    """Snapshots of an arm: ``days`` (n_rec,), ``outputs[name]`` (n, n_rec) for progression outputs and
+    therapy reports (e.g. ``insulin_dose_u_per_day``)."""
+
+    days: np.ndarray
+    outputs: dict[str, np.ndarray]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.outputs[name]
+
+
+def advance(arm: ArmState, n_days: int, *, segment_days: int = 7, record_days: Sequence[int] = ()) -> Trajectory:
+    """Advance ``arm`` by ``n_days``; record snapshots on ``record_days`` (days since randomisation,
+    within (arm.day, arm.day + n_days]). Returns the recorded snapshots."""
+    if n_days < 0:
+        raise ValueError(f"n_days must be ≥ 0, got {n_days}")
+    if segment_days < 1:
+        raise ValueError(f"segment_days must be ≥ 1, got {segment_days}")
+    end = arm.day + n_days
+    rec = np.array(sorted(set(int(d) for d in record_days if arm.day < d <= end)), dtype=np.int64)
+    n = arm.cohort.n
+    store: dict[str, list[np.ndarray]] = {}
+    rec_out: list[int] = []
+    while arm.day < end:
+        seg_end = min(arm.day + segment_days, end)
+        if rec.size:
+            nxt = rec[rec > arm.day]
+            if nxt.size and nxt[0] < seg_end:
+                seg_end = int(nxt[0])
+        active = arm.active()
+        for t in active:
+            t.observe(arm.cohort.ctx, arm.day, arm.last)
+        effects = combine_effects(n, [t.effects(arm.cohort.ctx, arm.day) for t in active])
+        length = seg_end - arm.day
+        res = simulate_progression(
+            arm.cohort.params,
+            arm.state,
+            length,
+            age_years=arm.cohort.ctx.age_years,
+            bmi_kg_m2=arm.bmi_kg_m2,
+            effects=effects,
+            t0_day=float(arm.day),
+            record_days="end",
+        )
+        arm.state = res.state
+        arm.last = {k: np.asarray(res[k][:, -1], dtype=float) for k in OUTPUT_NAMES}
+        arm.last["hgp_mult"] = np.asarray(effects.hgp_mult, dtype=float)
+        arm.last["graft_beta_mass_mg"] = np.asarray(effects.graft_beta_mass_mg, dtype=float)
+        arm.day = seg_end
+        if rec.size and arm.day in set(rec.tolist()):
+            rec_out.append(arm.day)
+            snap = dict(arm.last)
+            for t in arm.therapies:
+                report = getattr(t, "report", None)
+                if callable(report):
+                    snap.update(report(arm.cohort.ctx, arm.day))
+            for k, v in snap.items():
+                store.setdefault(k, []).append(np.broadcast_to(np.asarray(v, dtype=float), (n,)))
+    return Trajectory(np.asarray(rec_out, dtype=np.int64), {k: np.stack(v, axis=1) for k, v in store.items()})
+
+
+def meal_params_today(arm: ArmState):
+    """Meal-model parameters of every patient of ``arm`` on its current day."""
+    active = arm.active()
+    mods = combine_meal_modifiers(arm.cohort.n, [t.meal_modifiers(arm.cohort.ctx, arm.day) for t in active])
+    last = arm.last
+    return meal_params_from_progression(
+        last["glucose_mgdl"],
+        last["insulin_endo_uuml"],
+        last.get("si_eff", last.get("si_state")),
+        last["beta_mass_mg"],
+        last["sigma"],
+        body_weight_kg=arm.cohort.ctx.body_weight_kg,
+        age_years=arm.cohort.ctx.age_years + arm.day / 365.25,
+        female=arm.cohort.ctx.female,
+        height_cm=arm.cohort.height_cm,
+        graft_beta_mass_mg=last.get("graft_beta_mass_mg", 0.0),
+        hgp_mult=last.get("hgp_mult", 1.0),
+        modifiers=mods,
+        names=tuple(str(i) for i in arm.cohort.ctx.patient_ids),
+    )
+
+
+def run_meal_day(
+    arm: ArmState, cho_g_per_min: np.ndarray, insulin_u_per_min: np.ndarray | None = None, **kwargs
+) -> MealResult:
+    """Run one minute-scale day (or test) for every patient from the arm's current progression state.
+
+    ``insulin_u_per_min`` defaults to each patient's basal insulin (from its therapies' ``u2ss``).
+    """
+    params = meal_params_today(arm)
+    return simulate(params, cho_g_per_min, insulin_u_per_min, **kwargs)
