@@ -215,9 +215,7 @@ class InclusionCriteria(_Strict):
                 for end in ("min", "max"):
                     v = getattr(b, end)
                     if v is not None and not lo <= v <= hi:
-                        raise _fail(
-                            f"{name}.{end}", f"{v:g} is outside the allowed range {_covariate_range(name)}"
-                        )
+                        raise _fail(f"{name}.{end}", f"{v:g} is outside the allowed range {_covariate_range(name)}")
         return self
 
 
@@ -280,9 +278,7 @@ class PopulationSpec(_Strict):
             for key in checks:
                 v = getattr(d, key)
                 if not lo <= v <= hi:
-                    raise _fail(
-                        f"{path}.{key}", f"{v:g} is outside the allowed range {_covariate_range(name)}"
-                    )
+                    raise _fail(f"{path}.{key}", f"{v:g} is outside the allowed range {_covariate_range(name)}")
         return self
 
 
@@ -310,14 +306,10 @@ class TherapySpecBase(_Strict):
         return self
 
 
-def _dose_check(
-    spec: BaseModel, drug: str, dose: float, table: dict[str, tuple[float, float]], unit: str
-) -> None:
+def _dose_check(spec: BaseModel, drug: str, dose: float, table: dict[str, tuple[float, float]], unit: str) -> None:
     lo, hi = table[drug]
     if not lo <= dose <= hi:
-        raise _fail(
-            "dose", f"{dose:g} {unit} is outside the allowed range [{lo:g}, {hi:g}] {unit} for {drug}"
-        )
+        raise _fail("dose", f"{dose:g} {unit} is outside the allowed range [{lo:g}, {hi:g}] {unit} for {drug}")
 
 
 class StandardCareSpec(TherapySpecBase):
@@ -467,9 +459,7 @@ class IsletGraftSpec(TherapySpecBase):
     kind: Literal["islet_graft"]
     source: Literal["autologous_ipsc", "allogeneic_esc", "donor_islets"] = "autologous_ipsc"
     ieq_per_kg: float = Field(default=10000.0, ge=500, le=30000, description="islet equivalents per kg")
-    site: Literal["portal_vein", "anterior_rectus_sheath", "omentum", "subcutaneous"] = (
-        "anterior_rectus_sheath"
-    )
+    site: Literal["portal_vein", "anterior_rectus_sheath", "omentum", "subcutaneous"] = "anterior_rectus_sheath"
     immunosuppression: bool = False
     risks: ClassVar[tuple[str, ...]] = (
         "procedure: bleeding, portal vein thrombosis (intraportal site)",
@@ -548,9 +538,7 @@ class TherapySpec:
     """Annotation for 'any registered therapy spec', validated as a union tagged by ``kind``."""
 
     @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         choices = {k: handler.generate_schema(v) for k, v in sorted(_THERAPY_REGISTRY.items())}
         return core_schema.tagged_union_schema(
             choices,
@@ -649,8 +637,9 @@ class EndpointSpec(_Strict):
 
     @property
     def label(self) -> str:
-        """Name used in tables: ``name`` or ``<measure>@<visit>m``."""
-        return self.name or f"{self.measure}@{self.visit_month:g}m"
+        """Name used in tables: ``name`` or e.g. ``HbA1c (%), change at month 12``."""
+        info = MEASURES[self.measure]
+        return self.name or f"{info.label} ({info.unit}), change at month {self.visit_month:g}"
 
 
 class EndpointsSpec(_Strict):
@@ -680,9 +669,7 @@ class ResponderSpec(_Strict):
     name: str = Field(min_length=1, max_length=80)
     measure: str
     visit_month: float = Field(gt=0, le=600)
-    rule: Literal[
-        "value_below", "value_at_most", "value_above", "percent_reduction_at_least", "change_at_most"
-    ]
+    rule: Literal["value_below", "value_at_most", "value_above", "percent_reduction_at_least", "change_at_most"]
     threshold: float
 
     @field_validator("measure")
@@ -717,9 +704,7 @@ class Protocol(_Strict):
     def _measures(cls, v: list[str]) -> list[str]:
         for i, m in enumerate(v):
             if m not in MEASURES:
-                raise _fail(
-                    f"measurements[{i}]", f"unknown measure {m!r}; allowed: {', '.join(sorted(MEASURES))}"
-                )
+                raise _fail(f"measurements[{i}]", f"unknown measure {m!r}; allowed: {', '.join(sorted(MEASURES))}")
         if len(set(v)) != len(v):
             raise ValueError("measures must not repeat")
         return v
@@ -735,14 +720,11 @@ class Protocol(_Strict):
             raise _fail("visit_months[0]", f"the first visit must be baseline 0 (got {v[0]:g})")
         for i in range(1, len(v)):
             if v[i] <= v[i - 1]:
-                raise _fail(
-                    f"visit_months[{i}]", f"visits must increase strictly (got {v[i]:g} after {v[i - 1]:g})"
-                )
+                raise _fail(f"visit_months[{i}]", f"visits must increase strictly (got {v[i]:g} after {v[i - 1]:g})")
         if v[-1] > self.duration_months:
             raise _fail(
                 f"visit_months[{len(v) - 1}]",
-                f"{v[-1]:g} is after the end of the trial; "
-                f"allowed range [0, {self.duration_months:g}] months",
+                f"{v[-1]:g} is after the end of the trial; allowed range [0, {self.duration_months:g}] months",
             )
         ep = [("endpoints.primary", self.endpoints.primary)]
         ep += [(f"endpoints.secondary[{i}]", e) for i, e in enumerate(self.endpoints.secondary)]
@@ -766,9 +748,7 @@ class Protocol(_Strict):
                 raise _fail(f"dropout.per_arm.{arm}", f"unknown arm {arm!r}; allowed: {', '.join(names)}")
         for m in self.assay:
             if m not in self.measurements:
-                raise _fail(
-                    f"assay.{m}", f"{m!r} is not in measurements; allowed: {', '.join(self.measurements)}"
-                )
+                raise _fail(f"assay.{m}", f"{m!r} is not in measurements; allowed: {', '.join(self.measurements)}")
         for i, arm in enumerate(self.arms):
             for j, t in enumerate(arm.treatment):
                 if t.start_month >= self.duration_months:
@@ -825,11 +805,7 @@ def _loc_to_path(loc: tuple[Any, ...], data: Any) -> str:
             parts.append(f"[{key}]")
             node = node[key] if isinstance(node, list) and 0 <= key < len(node) else None
             continue
-        if (
-            isinstance(node, dict)
-            and key not in node
-            and (node.get("kind") == key or node.get("dist") == key)
-        ):
+        if isinstance(node, dict) and key not in node and (node.get("kind") == key or node.get("dist") == key):
             continue  # discriminator tag inserted by pydantic
         if isinstance(key, str) and key.startswith(("function-", "tagged-union")):
             continue
@@ -884,11 +860,7 @@ def _field_info_for(loc: tuple[Any, ...], data: Any) -> Any:
         if isinstance(key, int):
             node = node[key] if isinstance(node, list) and 0 <= key < len(node) else None
             continue
-        if (
-            isinstance(node, dict)
-            and key not in node
-            and (node.get("kind") == key or node.get("dist") == key)
-        ):
+        if isinstance(node, dict) and key not in node and (node.get("kind") == key or node.get("dist") == key):
             continue  # union tag inserted by pydantic
         model, dict_value = _resolve_model(ann, node)
         if model is not None and key in model.model_fields:

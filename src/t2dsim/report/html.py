@@ -1,0 +1,623 @@
+"""Self-contained HTML report of a virtual trial.
+
+One HTML file, no network: plotly.js is embedded inline from the installed ``plotly`` package
+(``plotly.offline.get_plotlyjs()``) and every figure is a ``<div>`` with an inline script. Sections:
+disclaimer, run information, patient flow, baseline table per arm, mean trajectories with 95% CIs,
+endpoint table (ANCOVA effects, CIs, p-values) with a forest plot, responder shares, a sample of
+individual trajectories, the mechanism view (latent model states), risks per therapy, a slot for
+complications (filled by the caller through ``extra_sections``), and the protocol text.
+
+Everything is computed from the results contract (long table + per-patient table), so the report
+works whatever engine produced the data.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.offline
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from t2dsim import DISCLAIMER, __version__
+from t2dsim.trial.measurement import MEASURES
+from t2dsim.trial.statistics import analyse_endpoints, endpoint_frame, responder_table, trajectory_summary
+
+__all__ = ["SectionContent", "build_report_html", "figure_div", "write_report"]
+
+SectionContent = str | go.Figure | Sequence["str | go.Figure"]
+
+_PATIENT_FLAGS = {"run_id", "arm", "patient_id", "randomised", "completed", "dropout_month"}
+
+
+# ----------------------------------------------------------------------------------------------
+# small helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def figure_div(fig: go.Figure, div_id: str, height_px: int = 420) -> str:
+    """HTML ``<div>`` for a Plotly figure, relying on the page's inline plotly.js (no CDN)."""
+    return fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        default_height=f"{height_px}px",
+        config={"displaylogo": False, "responsive": True},
+    )
+
+
+def _esc(x: Any) -> str:
+    return html.escape(str(x))
+
+
+def _table(df: pd.DataFrame, float_fmt: str = "{:.3g}") -> str:
+    """An escaped HTML table (pandas ``to_html`` with our class)."""
+    if df.empty:
+        return '<p class="note">(no data)</p>'
+    fmt = {c: (lambda v, f=float_fmt: "" if pd.isna(v) else f.format(v)) for c in df.select_dtypes("float").columns}
+    return df.to_html(index=False, escape=True, classes="t2d", border=0, formatters=fmt, na_rep="")
+
+
+def _measure_label(m: str) -> str:
+    info = MEASURES.get(m)
+    return f"{info.label} ({info.unit})" if info else m
+
+
+def _fmt_p(p: float) -> str:
+    if pd.isna(p):
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _arm_colours(arms: Sequence[str]) -> dict[str, str]:
+    pal = qualitative.D3
+    return {a: pal[i % len(pal)] for i, a in enumerate(arms)}
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+class _Page:
+    """Collects sections and unique figure ids."""
+
+    def __init__(self) -> None:
+        self.sections: list[tuple[str, str, str]] = []  # (anchor, title, html)
+        self._n = 0
+
+    def fig(self, fig: go.Figure, height_px: int = 420) -> str:
+        self._n += 1
+        return f'<div class="plot">{figure_div(fig, f"fig{self._n}", height_px)}</div>'
+
+    def add(self, anchor: str, title: str, body: str) -> None:
+        self.sections.append((anchor, title, body))
+
+    def content(self, c: SectionContent) -> str:
+        if isinstance(c, go.Figure):
+            return self.fig(c)
+        if isinstance(c, str):
+            return c
+        return "\n".join(self.content(x) for x in c)
+
+
+# ----------------------------------------------------------------------------------------------
+# sections
+# ----------------------------------------------------------------------------------------------
+
+
+def _flow_section(
+    page: _Page,
+    results: pd.DataFrame,
+    patients: pd.DataFrame,
+    arms: list[str],
+    protocol: Any,
+    screening: Mapping[str, Any] | None,
+) -> None:
+    prim = protocol.endpoints.primary
+    try:
+        analysed = endpoint_frame(results, prim.measure, prim.visit_month, missing=protocol.analysis.missing)
+        n_an = analysed.groupby("arm").size()
+    except ValueError:
+        n_an = pd.Series(dtype=int)
+    rows = []
+    for a in arms:
+        p = patients.loc[patients["arm"] == a]
+        rand = int(p["randomised"].astype(bool).sum()) if "randomised" in p else len(p)
+        comp = int(p["completed"].astype(bool).sum())
+        drop = p.loc[~p["completed"].astype(bool), "dropout_month"]
+        rows.append(
+            {
+                "arm": a,
+                "planned": protocol.arm(a).n if a in {x.name for x in protocol.arms} else np.nan,
+                "randomised": rand,
+                "completed": comp,
+                "dropped out": rand - comp,
+                "median dropout month": float(drop.median()) if len(drop) else np.nan,
+                "analysed (primary)": int(n_an.get(a, 0)),
+            }
+        )
+    flow = pd.DataFrame(rows)
+    body = ""
+    if screening:
+        items = "".join(f"<li>{_esc(k)}: {_esc(v)}</li>" for k, v in screening.items())
+        body += f"<h3>Screening</h3><ul>{items}</ul>"
+    body += _table(flow, "{:.3g}")
+    body += (
+        f'<p class="note">Analysed = baseline and month-{prim.visit_month:g} value of {_esc(prim.measure)} '
+        f"present (missing-data rule: {_esc(protocol.analysis.missing)}).</p>"
+    )
+    fig = go.Figure()
+    fig.add_bar(name="completed", x=flow["arm"], y=flow["completed"], marker_color="#2ca02c")
+    fig.add_bar(name="dropped out", x=flow["arm"], y=flow["dropped out"], marker_color="#d62728")
+    fig.update_layout(barmode="stack", title="Patient flow", yaxis_title="patients", template="plotly_white")
+    body += page.fig(fig, 320)
+    page.add("flow", "Patient flow", body)
+
+
+def _baseline_section(page: _Page, patients: pd.DataFrame, arms: list[str]) -> None:
+    cols = [c for c in patients.columns if c not in _PATIENT_FLAGS]
+    rows = []
+    for c in cols:
+        s = patients[c]
+        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            for level in sorted(map(str, pd.unique(s.dropna()))):
+                row = {"characteristic": f"{c} = {level}, n (%)"}
+                for a in arms:
+                    x = s[patients["arm"] == a].astype(str)
+                    row[a] = f"{int((x == level).sum())} ({100 * (x == level).mean():.0f}%)"
+                rows.append(row)
+        else:
+            row = {"characteristic": f"{_measure_label(c) if c in MEASURES else c}, mean (SD)"}
+            for a in arms:
+                x = s[patients["arm"] == a].astype(float)
+                row[a] = f"{x.mean():.2f} ({x.std(ddof=1):.2f})" if len(x) > 1 else f"{x.mean():.2f}"
+            rows.append(row)
+    n_row = {"characteristic": "n"} | {a: str(int((patients["arm"] == a).sum())) for a in arms}
+    page.add("baseline", "Baseline characteristics by arm", _table(pd.DataFrame([n_row, *rows])))
+
+
+def _band_traces(
+    fig: go.Figure,
+    s: pd.DataFrame,
+    arm: str,
+    colour: str,
+    row: int | None = None,
+    col: int | None = None,
+    legend: bool = True,
+) -> None:
+    kw = {"row": row, "col": col} if row is not None else {}
+    x = s["visit_month"].to_numpy()
+    lo, hi = s["ci_low"].to_numpy(), s["ci_high"].to_numpy()
+    fig.add_trace(
+        go.Scatter(
+            x=np.concatenate([x, x[::-1]]),
+            y=np.concatenate([hi, lo[::-1]]),
+            fill="toself",
+            mode="lines",
+            fillcolor=_rgba(colour, 0.18),
+            line={"width": 0},
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=arm,
+        ),
+        **kw,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=s["mean"],
+            mode="lines+markers",
+            name=arm,
+            line={"color": colour},
+            legendgroup=arm,
+            showlegend=legend,
+            customdata=np.column_stack([s["n"], lo, hi]),
+            hovertemplate="month %{x}: mean %{y:.3g} "
+            "(95% CI %{customdata[1]:.3g} to %{customdata[2]:.3g}), n=%{customdata[0]}<extra>"
+            + html.escape(arm)
+            + "</extra>",
+        ),
+        **kw,
+    )
+
+
+def _trajectory_section(
+    page: _Page, results: pd.DataFrame, arms: list[str], colours: dict[str, str], measures: list[str]
+) -> None:
+    summ = trajectory_summary(results, measures)
+    parts = []
+    for m in measures:
+        d = summ.loc[summ["measure"] == m]
+        if d.empty:
+            continue
+        fig = go.Figure()
+        for a in arms:
+            s = d.loc[d["arm"] == a].sort_values("visit_month")
+            if not s.empty:
+                _band_traces(fig, s, a, colours[a])
+        fig.update_layout(
+            title=f"{_measure_label(m)}: mean and 95% CI",
+            xaxis_title="month",
+            yaxis_title=_measure_label(m),
+            template="plotly_white",
+        )
+        parts.append(page.fig(fig, 380))
+    body = '<div class="grid2">' + "".join(parts) + "</div>"
+    body += (
+        '<p class="note">Observed values at each visit (patients still in the trial); t-based 95% CI of the mean.</p>'
+    )
+    page.add("trajectories", "Mean trajectories", body)
+
+
+def _endpoint_section(page: _Page, results: pd.DataFrame, protocol: Any, arms: list[str]) -> None:
+    eps = [protocol.endpoints.primary, *protocol.endpoints.secondary]
+    ref = protocol.reference_arm
+    try:
+        tab = analyse_endpoints(
+            results, eps, ref, alpha=protocol.analysis.alpha, missing=protocol.analysis.missing, arms=arms
+        )
+    except ValueError as exc:
+        page.add("endpoints", "Endpoints", f'<p class="note">Endpoint analysis not possible: {_esc(exc)}</p>')
+        return
+    level = 100 * (1 - protocol.analysis.alpha)
+    show = pd.DataFrame(
+        {
+            "endpoint": tab["endpoint"],
+            "role": tab["role"],
+            "comparison": tab["arm"] + " vs " + tab["reference"],
+            "n (arm / ref)": tab["n"].astype(str) + " / " + tab["n_reference"].astype(str),
+            "adj. mean change, arm": tab["arm_adj_mean_change"],
+            "adj. mean change, ref": tab["ref_adj_mean_change"],
+            "difference": tab["estimate"],
+            f"{level:g}% CI": [f"{lo:.3g} to {hi:.3g}" for lo, hi in zip(tab["ci_low"], tab["ci_high"], strict=True)],
+            "p-value": [_fmt_p(p) for p in tab["p_value"]],
+        }
+    )
+    body = _table(show)
+    body += (
+        '<p class="note">ANCOVA of change from baseline with baseline as covariate (change ~ arm + baseline), '
+        f"treatment coding against <b>{_esc(ref)}</b>; adjusted means at the overall mean baseline; "
+        f"two-sided {level:g}% CIs and p-values, not adjusted for multiplicity.</p>"
+    )
+    endpoints = list(pd.unique(tab["endpoint"]))
+    fig = make_subplots(
+        rows=len(endpoints), cols=1, subplot_titles=endpoints, vertical_spacing=0.5 / max(len(endpoints), 1)
+    )
+    for i, e in enumerate(endpoints):
+        d = tab.loc[tab["endpoint"] == e]
+        fig.add_trace(
+            go.Scatter(
+                x=d["estimate"],
+                y=d["arm"] + " vs " + d["reference"],
+                mode="markers",
+                marker={"size": 9, "color": "#22324a"},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": d["ci_high"] - d["estimate"],
+                    "arrayminus": d["estimate"] - d["ci_low"],
+                },
+                showlegend=False,
+                hovertemplate="%{y}: %{x:.3g}<extra></extra>",
+            ),
+            row=i + 1,
+            col=1,
+        )
+        fig.add_vline(x=0, line_dash="dot", row=i + 1, col=1)
+    fig.update_layout(
+        title=f"Treatment effects: difference in change from baseline ({level:g}% CI)", template="plotly_white"
+    )
+    body += page.fig(fig, 110 + 150 * len(endpoints))
+    page.add("endpoints", "Endpoints", body)
+
+
+def _responder_section(
+    page: _Page, results: pd.DataFrame, protocol: Any, arms: list[str], colours: dict[str, str]
+) -> None:
+    if not protocol.responders:
+        page.add("responders", "Responders", '<p class="note">No responder definitions in the protocol.</p>')
+        return
+    try:
+        tab = responder_table(results, protocol.responders, protocol.reference_arm, protocol.analysis.alpha, arms=arms)
+    except ValueError as exc:
+        page.add("responders", "Responders", f'<p class="note">Responder analysis not possible: {_esc(exc)}</p>')
+        return
+    show = pd.DataFrame(
+        {
+            "responder": tab["responder"],
+            "arm": tab["arm"],
+            "k / n": tab["k"].astype(str) + " / " + tab["n"].astype(str),
+            "share": [f"{100 * s:.1f}%" for s in tab["share"]],
+            "95% CI (Wilson)": [
+                f"{100 * lo:.1f} to {100 * hi:.1f}%" for lo, hi in zip(tab["ci_low"], tab["ci_high"], strict=True)
+            ],
+            "difference vs ref": ["" if pd.isna(d) else f"{100 * d:+.1f} pts" for d in tab["diff_vs_reference"]],
+            "95% CI (Newcombe)": [
+                "" if pd.isna(lo) else f"{100 * lo:.1f} to {100 * hi:.1f}"
+                for lo, hi in zip(tab["diff_ci_low"], tab["diff_ci_high"], strict=True)
+            ],
+            "p (Fisher)": [_fmt_p(p) for p in tab["p_value"]],
+        }
+    )
+    fig = go.Figure()
+    for a in arms:
+        d = tab.loc[tab["arm"] == a]
+        fig.add_bar(
+            name=a,
+            x=d["responder"],
+            y=100 * d["share"],
+            marker_color=colours[a],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": 100 * (d["ci_high"] - d["share"]),
+                "arrayminus": 100 * (d["share"] - d["ci_low"]),
+            },
+        )
+    fig.update_layout(
+        barmode="group", title="Responder shares (95% Wilson CI)", yaxis_title="% of patients", template="plotly_white"
+    )
+    body = _table(show) + page.fig(fig, 380)
+    body += '<p class="note">Patients without a value at the responder visit count as non-responders.</p>'
+    page.add("responders", "Responders", body)
+
+
+def _individual_section(
+    page: _Page, results: pd.DataFrame, arms: list[str], colours: dict[str, str], measure: str, per_arm: int, seed: int
+) -> None:
+    d = results.loc[(results["measure"] == measure) & results["value"].notna()]
+    fig = go.Figure()
+    rng = np.random.default_rng(seed)
+    for a in arms:
+        ids = np.sort(pd.unique(d.loc[d["arm"] == a, "patient_id"]))
+        pick = np.sort(rng.choice(ids, size=min(per_arm, ids.size), replace=False)) if ids.size else ids
+        first = True
+        for pid in pick:
+            s = d.loc[(d["arm"] == a) & (d["patient_id"] == pid)].sort_values("visit_month")
+            fig.add_trace(
+                go.Scatter(
+                    x=s["visit_month"],
+                    y=s["value"],
+                    mode="lines+markers",
+                    line={"color": colours[a], "width": 1},
+                    marker={"size": 4},
+                    opacity=0.7,
+                    name=a,
+                    legendgroup=a,
+                    showlegend=first,
+                    hovertemplate=f"patient {pid}: " + "%{y:.3g} at month %{x}<extra>" + html.escape(a) + "</extra>",
+                )
+            )
+            first = False
+    fig.update_layout(
+        title=f"{_measure_label(measure)}: random sample of up to {per_arm} patients per arm",
+        xaxis_title="month",
+        yaxis_title=_measure_label(measure),
+        template="plotly_white",
+    )
+    page.add("individuals", "Individual trajectories", page.fig(fig, 420) + '<p class="note">Lines end at dropout.</p>')
+
+
+def _mechanism_section(page: _Page, results: pd.DataFrame, arms: list[str], colours: dict[str, str]) -> None:
+    mech = [m for m, i in MEASURES.items() if i.kind == "mechanism" and (results["measure"] == m).any()]
+    if not mech:
+        page.add(
+            "mechanism",
+            "Mechanism view",
+            '<p class="note">The engine reported no latent-state measures for this run.</p>',
+        )
+        return
+    summ = trajectory_summary(results, mech)
+    ncol = 2
+    nrow = (len(mech) + 1) // ncol
+    fig = make_subplots(rows=nrow, cols=ncol, subplot_titles=[_measure_label(m) for m in mech], vertical_spacing=0.12)
+    for i, m in enumerate(mech):
+        r, c = i // ncol + 1, i % ncol + 1
+        for a in arms:
+            s = summ.loc[(summ["measure"] == m) & (summ["arm"] == a)].sort_values("visit_month")
+            if not s.empty:
+                _band_traces(fig, s, a, colours[a], row=r, col=c, legend=(i == 0))
+    fig.update_layout(title="Mechanism: latent model states (mean and 95% CI)", template="plotly_white")
+    fig.update_xaxes(title_text="month")
+    body = page.fig(fig, 320 * nrow)
+    body += (
+        '<p class="note">Model states that cannot be measured in a real trial: native beta-cell mass and function, '
+        "insulin sensitivity, inflammation and graft beta-cell mass. They show why the clinical measures move.</p>"
+    )
+    page.add("mechanism", "Mechanism view", body)
+
+
+def _risks_section(page: _Page, protocol: Any, risks: Mapping[str, Sequence[str]] | None) -> None:
+    from t2dsim.trial.protocol import therapy_kinds
+
+    reg = therapy_kinds()
+    body = ""
+    for arm in protocol.arms:
+        items = []
+        for t in arm.treatment:
+            lst = list((risks or {}).get(t.kind, getattr(reg.get(t.kind), "risks", ()) or ()))
+            txt = "; ".join(_esc(x) for x in lst) if lst else "<i>no risks listed</i>"
+            items.append(f"<li><b>{_esc(t.kind)}</b>: {txt}</li>")
+        body += f"<h3>{_esc(arm.name)}</h3><ul class='risks'>{''.join(items) or '<li>no treatment</li>'}</ul>"
+    body += (
+        '<p class="note">Known or theoretical risks of each therapy, listed for context. Not exhaustive, not simulated '
+        "unless stated elsewhere, and not a safety assessment.</p>"
+    )
+    page.add("risks", "Risks by therapy", body)
+
+
+# ----------------------------------------------------------------------------------------------
+# public API
+# ----------------------------------------------------------------------------------------------
+
+
+def build_report_html(
+    results: pd.DataFrame,
+    patients: pd.DataFrame,
+    protocol: Any,
+    *,
+    extra_sections: Mapping[str, SectionContent] | None = None,
+    risks: Mapping[str, Sequence[str]] | None = None,
+    screening: Mapping[str, Any] | None = None,
+    run_meta: Mapping[str, Any] | None = None,
+    notes: Sequence[str] = (),
+    individual_per_arm: int = 10,
+    sample_seed: int = 0,
+    title: str | None = None,
+) -> str:
+    """Build the report HTML text. See :func:`write_report` for the arguments."""
+    arms = [a.name for a in protocol.arms if (patients["arm"] == a.name).any()]
+    arms += [a for a in pd.unique(patients["arm"]) if a not in arms]
+    colours = _arm_colours(arms)
+    page = _Page()
+
+    disc = (
+        f"<b>Research tool, not a treatment recommendation.</b> {_esc(DISCLAIMER)} Results are predictions of a "
+        "simplified model of a virtual population under stated assumptions; experimental therapies in it are "
+        "unproven in people. Do not use them to make decisions about any person's care."
+    )
+    disc += "".join(f"<br>{_esc(n)}" for n in notes)
+    page.add("disclaimer", "Disclaimer", f'<div class="disclaimer">{disc}</div>')
+
+    info = {
+        "protocol": protocol.name,
+        "protocol SHA-256": protocol.sha256,
+        "duration (months)": f"{protocol.duration_months:g}",
+        "visits (months)": ", ".join(f"{v:g}" for v in protocol.visit_months),
+        "randomisation seed": protocol.randomisation.seed,
+        "stratified by": ", ".join(protocol.randomisation.stratify_by) or "none",
+        "t2dsim version": __version__,
+    }
+    for k, v in (run_meta or {}).items():
+        info[str(k)] = (
+            v
+            if not isinstance(v, Mapping)
+            else ", ".join(f"{a}={b:.3g}" if isinstance(b, float) else f"{a}={b}" for a, b in v.items())
+        )
+    arms_html = "".join(
+        f"<li><b>{_esc(a.name)}</b> (n={a.n}): "
+        + (", ".join(_esc(t.kind) for t in a.treatment) or "no treatment")
+        + (f" &mdash; {_esc(a.description)}" if a.description else "")
+        + "</li>"
+        for a in protocol.arms
+    )
+    page.add(
+        "run",
+        "Trial and run",
+        _table(pd.DataFrame({"item": list(info), "value": [str(v) for v in info.values()]})) + f"<ul>{arms_html}</ul>",
+    )
+
+    _flow_section(page, results, patients, arms, protocol, screening)
+    _baseline_section(page, patients, arms)
+    clinical = [m for m in protocol.measurements if MEASURES[m].kind == "clinical"]
+    clinical += [
+        m
+        for m in pd.unique(results["measure"])
+        if m in MEASURES and MEASURES[m].kind == "clinical" and m not in clinical
+    ]
+    _trajectory_section(page, results, arms, colours, clinical)
+    _endpoint_section(page, results, protocol, arms)
+    _responder_section(page, results, protocol, arms, colours)
+    _individual_section(
+        page, results, arms, colours, protocol.endpoints.primary.measure, individual_per_arm, sample_seed
+    )
+    _mechanism_section(page, results, arms, colours)
+    _risks_section(page, protocol, risks)
+
+    extra = dict(extra_sections or {})
+    comp_key = next((k for k in extra if k.lower().startswith("complication")), None)
+    if comp_key is None:
+        page.add(
+            "complications",
+            "Complications",
+            '<p class="note">Long-term complications (UKPDS Outcomes Model 2) were not computed for this run.</p>',
+        )
+    else:
+        page.add("complications", comp_key, page.content(extra.pop(comp_key)))
+    for i, (k, v) in enumerate(extra.items()):
+        page.add(f"extra{i}", k, page.content(v))
+    src = protocol.source_text or protocol.model_dump_json(indent=2)
+    page.add(
+        "protocol",
+        "Protocol",
+        f"<details><summary>protocol text ({len(src.splitlines())} lines)</summary><pre>{_esc(src)}</pre></details>",
+    )
+
+    nav = "".join(f'<a href="#{a}">{_esc(t)}</a>' for a, t, _ in page.sections)
+    body = "\n".join(f'<section id="{a}"><h2>{_esc(t)}</h2>\n{h}\n</section>' for a, t, h in page.sections)
+    template = Template(resources.files("t2dsim.report").joinpath("templates/report.html").read_text(encoding="utf-8"))
+    return template.substitute(
+        title=_esc(title or f"t2dsim virtual trial: {protocol.name}"),
+        subtitle=_esc(protocol.description or "in-silico randomised trial")
+        + " &middot; research simulation, not medical advice",
+        version=_esc(__version__),
+        plotly_js=plotly.offline.get_plotlyjs(),
+        nav=nav,
+        body=body,
+    )
+
+
+def write_report(
+    results: pd.DataFrame,
+    patients: pd.DataFrame,
+    protocol: Any,
+    out_path: str | Path,
+    *,
+    extra_sections: Mapping[str, SectionContent] | None = None,
+    risks: Mapping[str, Sequence[str]] | None = None,
+    screening: Mapping[str, Any] | None = None,
+    run_meta: Mapping[str, Any] | None = None,
+    notes: Sequence[str] = (),
+    individual_per_arm: int = 10,
+    sample_seed: int = 0,
+    title: str | None = None,
+) -> Path:
+    """Write the self-contained HTML report.
+
+    Args:
+        results: long table ``arm, patient_id, visit_month, measure, value`` (``run_id`` optional).
+        patients: per-patient table ``arm, patient_id, randomised, completed, dropout_month`` plus
+            baseline covariates (all other columns are shown in the baseline table).
+        protocol: the :class:`~t2dsim.trial.protocol.Protocol` that was run.
+        out_path: file to write (parent directories are created).
+        extra_sections: title -> HTML string, Plotly figure or list of them; a title starting with
+            "Complications" fills the complications slot, others are appended.
+        risks: therapy kind -> list of risks, overriding the spec classes' ``risks``.
+        screening: optional screening counts shown in the patient flow (e.g. {"screened": 1450,
+            "eligible": 600}).
+        run_meta: items shown in the run table (run id, backend, timings dict, ...).
+        notes: extra lines added to the disclaimer box (e.g. "synthetic data").
+        individual_per_arm: patients per arm in the individual-trajectory sample.
+        sample_seed: seed of that sample.
+        title: page title.
+
+    Returns:
+        the path written.
+    """
+    text = build_report_html(
+        results,
+        patients,
+        protocol,
+        extra_sections=extra_sections,
+        risks=risks,
+        screening=screening,
+        run_meta=run_meta,
+        notes=notes,
+        individual_per_arm=individual_per_arm,
+        sample_seed=sample_seed,
+        title=title,
+    )
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return out
