@@ -16,7 +16,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import write_result  # noqa: E402
 
-from t2dsim.outcomes.ukpds_om2 import OM2Cohort, compare_arms, simulate  # noqa: E402
+from t2dsim.outcomes.compare import compare_arms  # noqa: E402
+from t2dsim.outcomes.ukpds_om2 import OM2Cohort, simulate  # noqa: E402
 
 
 def cohort(n: int, shift: float = 0.0) -> OM2Cohort:

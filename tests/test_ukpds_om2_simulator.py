@@ -10,14 +10,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from t2dsim.outcomes.compare import compare_arms, format_comparison
 from t2dsim.outcomes.risk_factors import RiskFactorPaths, normalise_factor
 from t2dsim.outcomes.ukpds_om2 import (
     EVENT_GROUPS,
     HYPOTHESIS_LABEL,
     HazardModifiers,
     OM2Cohort,
-    compare_arms,
-    format_comparison,
     rf_coefficients,
     row_keys,
     simulate,

@@ -1,5 +1,6 @@
 """Long-term complications and survival: UKPDS Outcomes Model 2 (Hayes et al. 2013)."""
 
+from t2dsim.outcomes.compare import compare_arms, format_comparison
 from t2dsim.outcomes.ukpds_om2 import (
     HYPOTHESIS_LABEL,
     OUTCOME_LABELS,
@@ -7,9 +8,7 @@ from t2dsim.outcomes.ukpds_om2 import (
     HazardModifiers,
     OM2Cohort,
     OM2Result,
-    compare_arms,
     equation_probability,
-    format_comparison,
     load_coefficients,
     model_covariates,
     simulate,
