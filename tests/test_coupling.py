@@ -1,0 +1,116 @@
+"""Coupling of the progression state to the meal model (issue 3).
+
+1. The anchors pinned in coupling.py are recomputed from the two models.
+2. At the anchors the mapping returns the Dalla Man 2007 subjects exactly.
+3. The error of not running every day at minute scale: over a year in which the disease progresses
+   (Ha 2016 natural history, days 800–1165), mean plasma glucose from minute-scale days run *every day*
+   versus run only on monthly visit days (linearly interpolated between visits); measured: max 0.46
+   mg/dL (monthly), 0.10 (fortnightly), 0.02 (weekly). The bias of a single 14-day CGM fortnight against
+   the quarter it stands for is printed (28 mg/dL in the fastest-progressing quarter).
+4. Structural comparison reported (not asserted beyond ADAG's published scatter): the progression
+   model's mean glucose (Wei 2014 fasting→mean line) vs the meal model's three-meal-day mean glucose.
+"""
+
+import numpy as np
+import pytest
+
+from t2dsim.physiology import coupling
+from t2dsim.physiology.meal import dallaman_2007
+from t2dsim.physiology.progression import ha2016_initial_state, ha2016_params, simulate_progression
+from t2dsim.simulate import THREE_MEALS, meal_inputs, simulate
+
+
+@pytest.fixture(scope="module")
+def natural_history():
+    days = np.arange(1, 1301)
+    return simulate_progression(ha2016_params(1), ha2016_initial_state(1), 1300, record_days=days)
+
+
+def test_anchor_constants_recomputed(natural_history):
+    r = natural_history
+    g = r["glucose_mgdl"][0]
+    i = int(np.argmax(g >= 159.23))  # Dalla Man 2007 T2D subject's derived Gb
+    assert abs(r["si_eff"][0, i] - coupling.SI_T2D) / coupling.SI_T2D < 0.01
+    cap = r["beta_mass_mg"][0, i] * r["sigma"][0, i]
+    assert abs(cap - coupling.CAPACITY_T2D) / coupling.CAPACITY_T2D < 0.01
+    ins_t2d = r["insulin_endo_uuml"][0, i]
+    ratio = np.sqrt((25.59 / 9.025) * (59.85 / ins_t2d))
+    assert abs(ratio - coupling.INSULIN_PMOL_PER_HA_UNIT) < 0.02
+
+
+@pytest.mark.parametrize(
+    "subject,state",
+    [
+        ("normal", (91.8, 25.59, coupling.SI_NORMAL, 1000.423, 536.67)),
+        ("t2d", (159.23, 59.85, coupling.SI_T2D, 959.26, 371.65)),
+    ],
+)
+def test_mapping_reproduces_dallaman_subjects(subject, state):
+    g, ib_pmol, si, beta, sigma = state
+    p = coupling.meal_params_from_progression(
+        g,
+        ib_pmol / coupling.INSULIN_PMOL_PER_HA_UNIT,
+        si,
+        beta,
+        sigma,
+        body_weight_kg=78,
+        age_years=56,
+        female=False,
+        height_cm=175,
+    )
+    ref = dallaman_2007(subject)
+    for k in ("Vmx", "kp3", "Km0", "p2u", "K", "beta_Y", "alpha_Y", "kabs", "VG", "k1", "Ib", "Sb", "Vm0", "kp1"):
+        np.testing.assert_allclose(p[k], ref[k], rtol=2e-3, err_msg=k)
+
+
+def _daily_mean_glucose(r, day_idx):
+    p = coupling.meal_params_from_progression(
+        r["glucose_mgdl"][0, day_idx],
+        r["insulin_endo_uuml"][0, day_idx],
+        r["si_eff"][0, day_idx],
+        r["beta_mass_mg"][0, day_idx],
+        r["sigma"][0, day_idx],
+        body_weight_kg=80,
+        age_years=50,
+        female=False,
+    )
+    res = simulate(p, meal_inputs(1440, list(THREE_MEALS)))
+    return res["plasma_glucose_mgdl"][:, :1440].mean(axis=1)
+
+
+def test_error_of_visit_day_sampling(natural_history):
+    r = natural_history
+    days = np.arange(800, 1165)  # indices of days 801..1165
+    daily = _daily_mean_glucose(r, days)  # minute scale every day (365 runs, vectorised as 365 "patients")
+    visits = np.r_[days[::30], days[-1]]  # monthly visits, including the last day
+    interp = np.interp(days, visits, _daily_mean_glucose(r, visits))
+    quarterly_truth = [daily[q * 91 : (q + 1) * 91].mean() for q in range(4)]
+    # 14-day CGM fortnight at the end of each quarter.
+    cgm = [daily[(q + 1) * 91 - 14 : (q + 1) * 91].mean() for q in range(4)]
+    err_interp = np.abs(interp - daily).max()
+    err_cgm = np.abs(np.array(cgm) - np.array(quarterly_truth)).max()
+    print(
+        f"\nmax |monthly-visit interpolation − daily| = {err_interp:.2f} mg/dL; "
+        f"max |14-day CGM − quarter mean| = {err_cgm:.2f} mg/dL; glucose rose {daily[-1] - daily[0]:.1f} mg/dL"
+    )
+    assert daily[-1] - daily[0] > 20  # a year of real progression, not a flat line
+    # Tolerances: 2 mg/dL is below the 5 mg/dL CGM accuracy band of consensus metrics (Battelino 2019 uses
+    # whole mg/dL thresholds) and ~0.07 %-points of HbA1c (ADAG slope 28.7 mg/dL per %).
+    assert err_interp < 2.0
+    # The fortnight-vs-quarter gap (printed) is a property of the trial's sampling during fast
+    # progression, not of the coupling; it is reported here, not asserted.
+
+
+def test_structural_difference_within_adag_scatter(natural_history):
+    """Mean glucose of the meal model's three-meal day vs the progression model's Wei 2014 line, at the
+    fasting glucose range of the Dalla Man T2D subject. ADAG (Nathan 2008, Table 2) 95 % interval of mean
+    glucose at HbA1c 7 %: 123–185 mg/dL around 154, i.e. about ±31 mg/dL (tag U in the reference: the
+    abstract gives only the regression), used here as the bound."""
+    r = natural_history
+    g = r["glucose_mgdl"][0]
+    idx = np.array([int(np.argmax(g >= x)) for x in (110.0, 130.0, 150.0)])
+    meal_mean = _daily_mean_glucose(r, idx)
+    wei = 1.1502 * g[idx] - 15.24
+    print("\nFPG", np.round(g[idx], 1), "Wei mean", np.round(wei, 1), "meal-model mean", np.round(meal_mean, 1))
+    assert np.all(np.abs(meal_mean - wei) < 31.0)
+    assert np.all(meal_mean > g[idx])  # meals raise mean glucose above fasting
