@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from t2dsim.physiology.coupling import meal_params_from_progression
+from t2dsim.physiology.coupling import insulin_scale, meal_params_from_progression
 from t2dsim.physiology.progression import (
     OUTPUT_NAMES,
     ProgressionParams,
@@ -193,6 +193,7 @@ def meal_params_today(arm: ArmState):
         hgp_mult=last.get("hgp_mult", 1.0),
         modifiers=mods,
         names=tuple(str(i) for i in arm.cohort.ctx.patient_ids),
+        insulin_scale=insulin_scale(arm.cohort.params),
     )
 
 

@@ -32,6 +32,12 @@ Mapping (each documented rule is the simplest that reproduces both anchors exact
   the ratio of the two anchors' fasting insulins is 25.59/9.025 = 2.84 (normal) and 59.85/22.10 = 2.71
   (T2D) pmol/L per Ha unit; their geometric mean 2.77 maps one to the other.
 
+Insulin scale of the progression configuration. The t2dsim configuration of the progression model
+expresses insulin on an assay-like scale I' = κ·I_Ha with SI' = SI_Ha/κ and V' = V_Ha/κ
+(``progression.T2DSIM_INSULIN_SCALE``); κ = 5 L / V is read from the parameters
+(:func:`insulin_scale`), and the mapping converts to Ha-equivalent units (SI·κ, I/κ) before using the
+anchors, so pure-Ha and t2dsim-configured cohorts couple the same way.
+
 The error of running the meal model only on some days is measured in
 ``tests/test_coupling.py``.
 """
@@ -96,12 +102,32 @@ def basal_insulin_u_per_day_to_pmol_kg_min(dose_u_per_day: ArrayLike, body_weigh
     return np.asarray(dose_u_per_day, dtype=float) * PMOL_PER_U_INSULIN / (1440.0 * np.asarray(body_weight_kg))
 
 
-def exogenous_insulin_ha_units(dose_u_per_day: ArrayLike, body_weight_kg: ArrayLike) -> np.ndarray:
-    """Plasma insulin added by a basal insulin dose, in the progression model's (Ha) insulin units,
-    using the T2D anchor's insulin kinetics — the value for ``Effects.exog_insulin_uuml``."""
+HA_VOLUME_L = 5.0  # Ha, Satin & Sherman 2016 human.ode insulin distribution volume V
+
+
+def insulin_scale(progression_params) -> np.ndarray:  # noqa: ANN001
+    """κ of each patient's progression parameters: 1 for pure Ha 2016, T2DSIM_INSULIN_SCALE for t2dsim."""
+    return HA_VOLUME_L / np.asarray(progression_params["V"], dtype=float)
+
+
+def exogenous_insulin_ha_units(
+    dose_u_per_day: ArrayLike, body_weight_kg: ArrayLike, insulin_scale: ArrayLike = 1.0
+) -> np.ndarray:
+    """Plasma insulin added by a basal insulin dose in the progression model's insulin units — the value
+    for ``Effects.exog_insulin_uuml`` — using the T2D anchor's insulin kinetics. Pass
+    ``insulin_scale=coupling.insulin_scale(params)`` for t2dsim-configured cohorts (κ·Ha units)."""
     a = anchors().t2d
     u = basal_insulin_u_per_day_to_pmol_kg_min(dose_u_per_day, body_weight_kg)
-    return exogenous_insulin_pmol_l(u, a["m1"], a["m2"], a["m4"], a["HEb"], a["VI"]) / INSULIN_PMOL_PER_HA_UNIT
+    i_ha = exogenous_insulin_pmol_l(u, a["m1"], a["m2"], a["m4"], a["HEb"], a["VI"]) / INSULIN_PMOL_PER_HA_UNIT
+    return i_ha * np.asarray(insulin_scale, dtype=float)
+
+
+def dose_for_exogenous_insulin(
+    exog_insulin: ArrayLike, body_weight_kg: ArrayLike, insulin_scale: ArrayLike = 1.0
+) -> np.ndarray:
+    """Inverse of :func:`exogenous_insulin_ha_units`: basal insulin dose (U/day) giving that effect."""
+    per_unit = exogenous_insulin_ha_units(1.0, body_weight_kg, insulin_scale)
+    return np.asarray(exog_insulin, dtype=float) / per_unit
 
 
 def meal_params_from_progression(
@@ -119,13 +145,15 @@ def meal_params_from_progression(
     hgp_mult: ArrayLike = 1.0,
     modifiers: Mapping[str, ArrayLike] | None = None,
     names: tuple[str, ...] | None = None,
+    insulin_scale: ArrayLike = 1.0,
 ) -> MealParams:
     """Meal-model parameters for each patient on one day, from its progression state.
 
     Units: glucose mg/dL (fasting-like), insulin in Ha units (× INSULIN_PMOL_PER_HA_UNIT = pmol/L),
     SIe mL/(µU·day), β mg, σ Ha units, body weight kg, age years, height cm. ``modifiers``: therapies'
     meal-model modifiers (multipliers for names in ``therapies.base.MEAL_MULTIPLIERS``, additions for
-    ``Sfix`` and ``u2ss`` in pmol/kg/min), already combined.
+    ``Sfix`` and ``u2ss`` in pmol/kg/min), already combined. ``insulin_scale``: κ of the progression
+    configuration (:func:`insulin_scale`); insulin and SI are converted to Ha-equivalent units first.
     """
     g = np.atleast_1d(np.asarray(glucose_mgdl, dtype=float))
     n = g.shape[0]
@@ -133,7 +161,8 @@ def meal_params_from_progression(
     def arr(x: ArrayLike) -> np.ndarray:
         return np.broadcast_to(np.asarray(x, dtype=float), (n,)).astype(float)
 
-    si = np.maximum(arr(si_eff), 1e-6)
+    kappa = arr(insulin_scale)
+    si = np.maximum(arr(si_eff) * kappa, 1e-6)
     cap = np.maximum((arr(beta_mass_mg) + arr(graft_beta_mass_mg)) * arr(sigma), 0.0)
     a = anchors()
     w = disease_weight(si)
@@ -162,7 +191,7 @@ def meal_params_from_progression(
         else:
             raise ValueError(f"unknown meal modifier {name!r}")
     i_exo = exogenous_insulin_pmol_l(vals["u2ss"], vals["m1"], vals["m2"], vals["m4"], vals["HEb"], vals["VI"])
-    vals["Ib"] = np.maximum(arr(insulin_endo_ha), 0.0) * INSULIN_PMOL_PER_HA_UNIT + i_exo
+    vals["Ib"] = np.maximum(arr(insulin_endo_ha) / kappa, 0.0) * INSULIN_PMOL_PER_HA_UNIT + i_exo
     # Glucose-independent secretion cannot exceed the basal secretion it is part of (90 % cap).
     m30 = vals["HEb"] * vals["m1"] / (1 - vals["HEb"])
     ipb = vals["Ib"] * vals["VI"]
