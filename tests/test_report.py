@@ -114,3 +114,30 @@ def test_missing_mechanism_measures_are_reported(data) -> None:
     ]
     text = build_report_html(clinical_only, pat, proto)
     assert "reported no latent-state measures" in text
+
+
+def test_risk_objects_are_shown(data) -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class R:  # same fields as t2dsim.therapies.base.Risk
+        name: str
+        description: str
+        source: str
+        rate: float | None = None
+        rate_low: float | None = None
+        rate_high: float | None = None
+        period: str = ""
+        severity: str = "moderate"
+
+    proto, res, pat = data
+    text = build_report_html(
+        res,
+        pat,
+        proto,
+        risks={
+            "islet_graft": [R("Bleeding", "after implantation", "registry X", 0.02, 0.01, 0.04, "procedure", "serious")]
+        },
+    )
+    assert "<b>Bleeding</b>: after implantation &mdash; 2% (95% CI 1 to 4%) per procedure [serious]" in text
+    assert "registry X" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -95,3 +96,61 @@ def test_mask_after_dropout() -> None:
     visits = np.array([0.0, 3, 6, 12])
     m = mask_after_dropout(visits[None, :], np.array([np.nan, 4.0, 0.5])[:, None])
     assert m.tolist() == [[True, True, True, True], [True, True, False, False], [True, False, False, False]]
+
+
+def _proto(extra: str = "", rate: str = "annual_rate = 0.3\nper_arm = { islets = 0.0 }"):
+    from pathlib import Path
+
+    from t2dsim.trial.protocol import parse_protocol
+
+    text = (Path(__file__).parent / "data" / "good_protocol.toml").read_text()
+    text = text.replace("annual_rate = 0.1", rate)
+    return parse_protocol(text + extra)
+
+
+def test_observe_dropout_and_assay_error() -> None:
+    from t2dsim.trial.measurement import observe
+    from t2dsim.trial.synthetic import synthetic_trial
+
+    true, _ = synthetic_trial({"placebo": 3000, "islets": 3000}, {"islets": -1.0}, seed=2)
+    obs, flow = observe(true, _proto(), seed=1)
+    f = flow.set_index("patient_id")
+    n = 3000
+    tol = 4 * np.sqrt(0.3 * 0.7 / n)
+    assert (~f.loc[f.arm == "placebo", "completed"]).mean() == pytest.approx(0.3, abs=tol)
+    assert f.loc[f.arm == "islets", "completed"].all()
+    # no observation at or after a patient's dropout, baseline always kept
+    j = obs.join(f["dropout_month"], on="patient_id")
+    assert not ((j["visit_month"] > 0) & (j["visit_month"] >= j["dropout_month"])).any()
+    assert (obs["visit_month"] == 0).groupby(obs["measure"]).sum().eq(2 * n).all()
+    # assay error on clinical measures only, with the catalogue CV
+    m = obs.merge(true, on=["arm", "patient_id", "visit_month", "measure"], suffixes=("", "_true"))
+    hb = m[m.measure == "hba1c_percent"]
+    ratio = hb["value"] / hb["value_true"]
+    info = MEASURES["hba1c_percent"]
+    assert ratio.std() == pytest.approx(np.hypot(info.cv_analytical, info.cv_within_subject), rel=0.03)
+    for name in ("beta_cell_mass_mg", "insulin_u_per_day"):
+        mm = m[m.measure == name]
+        np.testing.assert_array_equal(mm["value"], mm["value_true"])
+
+
+def test_observe_independent_of_chunking_and_switches() -> None:
+    from t2dsim.trial.measurement import observe
+    from t2dsim.trial.synthetic import synthetic_trial
+
+    true, _ = synthetic_trial({"placebo": 50, "islets": 50}, {"islets": -1.0}, seed=2)
+    proto = _proto()
+    full, _ = observe(true, proto)
+    part, _ = observe(true[true.patient_id >= 50].sample(frac=1.0, random_state=0), proto)
+    key = ["patient_id", "measure", "visit_month"]
+    a = full[full.patient_id >= 50].sort_values(key).reset_index(drop=True)
+    b = part.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+    # assay error switched off, or CVs overridden to zero -> values unchanged
+    off, _ = observe(true, _proto(rate="annual_rate = 0.0").model_copy(update={"assay_error": False}))
+    pd.testing.assert_frame_equal(off, true.reset_index(drop=True))
+    zero = _proto(rate="annual_rate = 0.0\n\n[assay.hba1c_percent]\ncv_analytical = 0.0\ncv_within_subject = 0.0")
+    z, _ = observe(true, zero)
+    np.testing.assert_array_equal(
+        z[z.measure == "hba1c_percent"]["value"], true[true.measure == "hba1c_percent"]["value"]
+    )

@@ -437,7 +437,32 @@ def _mechanism_section(page: _Page, results: pd.DataFrame, arms: list[str], colo
     page.add("mechanism", "Mechanism view", body)
 
 
-def _risks_section(page: _Page, protocol: Any, risks: Mapping[str, Sequence[str]] | None) -> None:
+def _risk_html(x: Any) -> str:
+    """A risk given as text or as an object with ``name``, ``description`` and optional ``rate``,
+    ``rate_low``, ``rate_high``, ``period``, ``severity``, ``source`` (e.g. ``therapies.base.Risk``)."""
+    if isinstance(x, str):
+        return _esc(x)
+    name = getattr(x, "name", None) or str(x)
+    out = f"<b>{_esc(name)}</b>"
+    desc = getattr(x, "description", "")
+    if desc:
+        out += f": {_esc(desc)}"
+    rate = getattr(x, "rate", None)
+    if rate is not None:
+        lo, hi = getattr(x, "rate_low", None), getattr(x, "rate_high", None)
+        ci = f" (95% CI {100 * lo:.2g} to {100 * hi:.2g}%)" if lo is not None and hi is not None else ""
+        period = getattr(x, "period", "")
+        out += f" &mdash; {100 * rate:.2g}%{ci}" + (f" per {_esc(period)}" if period else "")
+    sev = getattr(x, "severity", "")
+    if sev:
+        out += f" [{_esc(sev)}]"
+    src = getattr(x, "source", "")
+    if src:
+        out += f' <span class="note">({_esc(src)})</span>'
+    return out
+
+
+def _risks_section(page: _Page, protocol: Any, risks: Mapping[str, Sequence[Any]] | None) -> None:
     from t2dsim.trial.protocol import therapy_kinds
 
     reg = therapy_kinds()
@@ -446,8 +471,12 @@ def _risks_section(page: _Page, protocol: Any, risks: Mapping[str, Sequence[str]
         items = []
         for t in arm.treatment:
             lst = list((risks or {}).get(t.kind, getattr(reg.get(t.kind), "risks", ()) or ()))
-            txt = "; ".join(_esc(x) for x in lst) if lst else "<i>no risks listed</i>"
-            items.append(f"<li><b>{_esc(t.kind)}</b>: {txt}</li>")
+            txt = (
+                "<ul>" + "".join(f"<li>{_risk_html(x)}</li>" for x in lst) + "</ul>"
+                if lst
+                else " <i>no risks listed</i>"
+            )
+            items.append(f"<li><b>{_esc(t.kind)}</b>{txt}</li>")
         body += f"<h3>{_esc(arm.name)}</h3><ul class='risks'>{''.join(items) or '<li>no treatment</li>'}</ul>"
     body += (
         '<p class="note">Known or theoretical risks of each therapy, listed for context. Not exhaustive, not simulated '
@@ -467,7 +496,7 @@ def build_report_html(
     protocol: Any,
     *,
     extra_sections: Mapping[str, SectionContent] | None = None,
-    risks: Mapping[str, Sequence[str]] | None = None,
+    risks: Mapping[str, Sequence[Any]] | None = None,
     screening: Mapping[str, Any] | None = None,
     run_meta: Mapping[str, Any] | None = None,
     notes: Sequence[str] = (),
@@ -574,7 +603,7 @@ def write_report(
     out_path: str | Path,
     *,
     extra_sections: Mapping[str, SectionContent] | None = None,
-    risks: Mapping[str, Sequence[str]] | None = None,
+    risks: Mapping[str, Sequence[Any]] | None = None,
     screening: Mapping[str, Any] | None = None,
     run_meta: Mapping[str, Any] | None = None,
     notes: Sequence[str] = (),
@@ -592,7 +621,9 @@ def write_report(
         out_path: file to write (parent directories are created).
         extra_sections: title -> HTML string, Plotly figure or list of them; a title starting with
             "Complications" fills the complications slot, others are appended.
-        risks: therapy kind -> list of risks, overriding the spec classes' ``risks``.
+        risks: therapy kind -> list of risks (text, or objects such as ``therapies.base.Risk`` with
+            ``name, description, rate, rate_low, rate_high, period, severity, source``), overriding the
+            spec classes' ``risks``.
         screening: optional screening counts shown in the patient flow (e.g. {"screened": 1450,
             "eligible": 600}).
         run_meta: items shown in the run table (run id, backend, timings dict, ...).

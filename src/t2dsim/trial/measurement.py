@@ -18,9 +18,10 @@ Defaults and their sources are in :data:`MEASURES`; a protocol can override them
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtri
 
@@ -33,6 +34,7 @@ __all__ = [
     "keyed_uniform",
     "mask_after_dropout",
     "monthly_hazard",
+    "observe",
     "stream_id",
 ]
 
@@ -270,3 +272,77 @@ def mask_after_dropout(visit_months: ArrayLike, dropout_month: ArrayLike) -> NDA
     v = np.asarray(visit_months, dtype=np.float64)
     d = np.asarray(dropout_month, dtype=np.float64)
     return (v <= 0) | np.isnan(d) | (v < d)
+
+
+# ----------------------------------------------------------------------------------------------
+# The whole measurement process of a protocol
+# ----------------------------------------------------------------------------------------------
+
+
+def observe(true_results: pd.DataFrame, protocol: Any, seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Turn model values at visits into what the trial observes: dropout, then assay error.
+
+    Args:
+        true_results: long table ``arm, patient_id, visit_month, measure, value`` of model values at
+            every scheduled visit (as if nobody dropped out); extra columns (e.g. ``run_id``) are kept.
+        protocol: a :class:`~t2dsim.trial.protocol.Protocol` (uses ``dropout``, ``assay_error``,
+            ``assay``, ``visit_months``, ``duration_months`` and ``randomisation.seed``).
+        seed: default: the protocol's randomisation seed.
+
+    Returns:
+        ``(observed, flow)``: the observed long table (rows after dropout removed; clinical measures
+        with assay error if ``protocol.assay_error``; mechanism measures unchanged) and a per-patient
+        frame ``arm, patient_id, completed, dropout_month``.
+
+    Each patient's dropout time and each measurement error is keyed by (seed, patient_id, ...), so the
+    result does not depend on row order or on how the cohort was chunked.
+    """
+    seed = protocol.randomisation.seed if seed is None else int(seed)
+    need = ["arm", "patient_id", "visit_month", "measure", "value"]
+    missing = [c for c in need if c not in true_results.columns]
+    if missing:
+        raise ValueError(f"results table lacks column(s) {missing}; required: {need}")
+    pts = true_results[["arm", "patient_id"]].drop_duplicates().sort_values("patient_id", kind="stable")
+    if pts["patient_id"].duplicated().any():
+        raise ValueError("a patient_id appears in more than one arm")
+    rate = pts["arm"].map(lambda a: protocol.dropout.per_arm.get(a, protocol.dropout.annual_rate)).to_numpy(float)
+    drop = dropout_months(pts["patient_id"].to_numpy(np.int64), rate, seed, float(protocol.duration_months))
+    flow = pd.DataFrame(
+        {
+            "arm": pts["arm"].to_numpy(),
+            "patient_id": pts["patient_id"].to_numpy(),
+            "completed": np.isnan(drop),
+            "dropout_month": drop,
+        }
+    )
+    d_of = pd.Series(drop, index=pts["patient_id"].to_numpy())
+    pid = true_results["patient_id"].to_numpy(np.int64)
+    keep = mask_after_dropout(true_results["visit_month"].to_numpy(float), d_of.reindex(pid).to_numpy())
+    obs = true_results.loc[keep].copy()
+    if protocol.assay_error:
+        visits = np.asarray(protocol.visit_months, dtype=float)
+        vm = obs["visit_month"].to_numpy(float)
+        idx = np.searchsorted(visits, vm)
+        idx = np.clip(idx, 0, visits.size - 1)
+        on_schedule = np.isclose(visits[idx], vm)
+        vkey = np.where(on_schedule, idx, 100_000 + np.round(vm * 1000).astype(np.int64))
+        values = obs["value"].to_numpy(float).copy()
+        meas = obs["measure"].to_numpy()
+        opid = obs["patient_id"].to_numpy(np.int64)
+        for m in pd.unique(meas):
+            info = MEASURES.get(m)
+            if info is None or info.kind != "clinical":
+                continue
+            ov = protocol.assay.get(m)
+            sel = meas == m
+            values[sel] = apply_assay_error(
+                values[sel],
+                opid[sel],
+                vkey[sel],
+                m,
+                seed,
+                cv_analytical=None if ov is None else ov.cv_analytical,
+                cv_within_subject=None if ov is None else ov.cv_within_subject,
+            )
+        obs["value"] = values
+    return obs.reset_index(drop=True), flow
