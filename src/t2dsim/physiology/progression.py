@@ -65,8 +65,13 @@ __all__ = [
     "ha2016_params",
     "t2dsim_params",
     "ha2016_initial_state",
+    "t2dsim_initial_state",
+    "T2DSIM_INSULIN_SCALE",
     "simulate_progression",
     "monthly_record_days",
+    "effective_si",
+    "endogenous_insulin_qss",
+    "state_from_outputs",
 ]
 
 HA_PARAM_NAMES: tuple[str, ...] = (
@@ -108,6 +113,12 @@ EXTENSION_DEFAULTS: dict[str, tuple[float, str, str]] = {
         "an upper bound",
     ),
     "age_ref": (50.0, "year", "reference age of the age multiplier"),
+    "beta_cap_mg": (
+        1e12, "mg",
+        "crowding limit of β-cell proliferation, P·max(0, 1 − β/β_cap); 1e12 = pure Ha (no limit). Adult "
+        "human β-cell mass expands little (Butler et al., Diabetes 52:102, 2003: +50 % relative β-cell "
+        "volume in obese non-diabetic vs lean); t2dsim value in T2DSIM_CALIBRATION",
+    ),
     "fpg_mean_slope": (glycation.FPG_TO_MEAN_SLOPE, "dimensionless", "Wei, Zheng & Nathan 2014 / ADAG fit"),
     "fpg_mean_intercept": (glycation.FPG_TO_MEAN_INTERCEPT_MGDL, "mg/dL", "Wei, Zheng & Nathan 2014 / ADAG fit"),
     "tau_hba1c": (float(glycation.HBA1C_TAU_DAYS), "day", "Tahara & Shima 1995: 30-day half-life"),
@@ -159,22 +170,35 @@ _I_tau_infl = 38
 _I_infl_offset = 39
 _I_si_age_per_year = 40
 _I_age_ref = 41
-_I_fpg_mean_slope = 42
-_I_fpg_mean_intercept = 43
-_I_tau_hba1c = 44
+_I_beta_cap_mg = 42
+_I_fpg_mean_slope = 43
+_I_fpg_mean_intercept = 44
+_I_tau_hba1c = 45
 assert all(PARAM_NAMES[v] == k[3:] for k, v in dict(globals()).items() if k.startswith("_I_"))
 
-#: Changes from pure Ha 2016 used by the t2dsim cohorts (name → (value, source)). See
-#: docs/progression.md "Calibration": with Ha's glucotoxicity switch (nMI = 0.02) σ collapses within
-#: months once fasting-like G exceeds ~145 mg/dL, so a UKPDS newly diagnosed cohort (median FPG
-#: 8.2 mmol/L = 148 mg/dL on diet) would decompensate within 1-2 years instead of drifting
-#: +0.26 mmol/L/y. The switch is softened and shifted, calibrated by hand to UKPDS 16.
+#: Changes from pure Ha 2016 used by the t2dsim cohorts (name → (value, source)); see
+#: docs/progression.md "Calibration". Pure Ha cannot produce a UKPDS-like course: (i) β-cell mass
+#: compensates any slow fall of SI at G ≈ 100 mg/dL (mass grows without bound, HOMA-%B > 300 %),
+#: and (ii) the glucotoxic σ switch (nMI = 0.02, threshold G ≈ 142 mg/dL) collapses σ within months
+#: once fasting-like G exceeds ~145 mg/dL, so a cohort with median FPG 8.2 mmol/L (UKPDS 16) would
+#: decompensate within 1–2 years instead of drifting +0.26 mmol/L/y. The four structural changes below
+#: were set by hand against the UKPDS 16 diet-arm drift (HbA1c +0.24 %-points/y, FPG +0.26 mmol/L/y,
+#: HOMA-%B 50 → 28 % over 6 y); they are calibrations, not independent estimates.
 T2DSIM_CALIBRATION: dict[str, tuple[float, str]] = {
     "si_bmi_elasticity": (3.0, "see EXTENSION_DEFAULTS"),
     "si_age_per_year": (0.0026, "see EXTENSION_DEFAULTS"),
-    "nMI": (0.1, "calibrated to UKPDS 16 diet-arm drift (Ha human: 0.02)"),
-    "Gsh_sigma": (40.0, "calibrated to UKPDS 16 diet-arm drift (Ha human: 75 mg/dL)"),
+    "beta_cap_mg": (2000.0, "≈2× the Ha healthy mass (1000 mg); Butler 2003 (+50 % in obesity); calibrated"),
+    "Gsh_sigma": (200.0, "σ glucotoxic switch moved to G ≈ 260 mg/dL (Ha human 75 → ≈142); calibrated"),
+    "nMI": (0.04, "switch width doubled (Ha human 0.02); calibrated"),
+    "tau_beta": (25710.0, "2 × Ha human 8570 d: slower β-mass turnover; calibrated to UKPDS 16 drift"),
+    # insulin scale: I' = κ·I, SI' = SI/κ, V' = V/κ leaves the Ha dynamics unchanged and expresses
+    # insulin in assay-like µU/mL. κ = 0.56 makes the newly-diagnosed cohort's median HOMA1-%B ≈ 50 %
+    # and HOMA1-IR ≈ 4 at diagnosis (UKPDS: ~50 % of β-cell function left at diagnosis); Ha's own
+    # scale gives fasting insulin ≈ 20 µU/mL at FPG 8 mmol/L (HOMA-IR ≈ 7).
+    "V": (5.0 / 0.56, "Ha V = 5 divided by the insulin scale κ = 0.56 (calibrated, see above)"),
 }
+#: Insulin scale κ of the t2dsim configuration (see T2DSIM_CALIBRATION["V"]).
+T2DSIM_INSULIN_SCALE = 0.56
 
 EFFECT_NAMES: tuple[str, ...] = (
     "si_mult", "hgp_mult", "secretion_mult", "glucose_loss_per_day", "exog_insulin_uuml",
@@ -272,8 +296,11 @@ def ha2016_params(n: int = 1) -> ProgressionParams:
 
 
 def t2dsim_params(n: int = 1) -> ProgressionParams:
-    """Ha 2016 with the t2dsim extension switched on and the UKPDS calibration (T2DSIM_CALIBRATION)."""
-    return ha2016_params(n).replace(**{k: v for k, (v, _src) in T2DSIM_CALIBRATION.items()})
+    """Ha 2016 with the t2dsim extension switched on and the UKPDS calibration (T2DSIM_CALIBRATION).
+
+    Insulin is on the t2dsim scale (κ = T2DSIM_INSULIN_SCALE): SI and SI_target are divided by κ."""
+    p = ha2016_params(n).replace(**{k: v for k, (v, _src) in T2DSIM_CALIBRATION.items()})
+    return p.replace(SI_target=p["SI_target"] / T2DSIM_INSULIN_SCALE)
 
 
 @dataclass
@@ -350,6 +377,14 @@ class ProgressionState:
     @property
     def n(self) -> int:
         return int(np.shape(self.glucose_mgdl)[0])
+
+
+def t2dsim_initial_state(n: int = 1) -> ProgressionState:
+    """Healthy start for the t2dsim configuration: Ha 2016 initial state with insulin × κ and SI / κ."""
+    st = ha2016_initial_state(n)
+    st.insulin_uuml = st.insulin_uuml * T2DSIM_INSULIN_SCALE
+    st.si_state = st.si_state / T2DSIM_INSULIN_SCALE
+    return st
 
 
 def ha2016_initial_state(n: int = 1) -> ProgressionState:
@@ -501,7 +536,8 @@ def _kernel(params, x, eff, bmi, age0, t0_day, n_days, rec_days, out, steps_per_
             )
             # slow states, rates frozen at the new (G, γ)
             isr = sec * sig * hx
-            prol = p[_I_Pmax] * _hill(isr, ap_n, k_p)
+            crowd = 1.0 - beta / p[_I_beta_cap_mg]
+            prol = p[_I_Pmax] * _hill(isr, ap_n, k_p) * (crowd if crowd > 0.0 else 0.0)
             apop = (1.0 - e[7]) * p[_I_Amax] * _hill(m, aa_n, k_a) + p[_I_Ab]
             beta = beta * np.exp(hb * (prol - apop))
             m_sh = mmax * _hill(g - p[_I_Gsh_sigma], am_n, k_m)
@@ -633,3 +669,58 @@ def simulate_progression(
 def params_from_mapping(values: Mapping[str, ArrayLike], n: int) -> ProgressionParams:
     """Pure-Ha defaults overridden by ``values`` (scalars or ``(n,)`` arrays)."""
     return ha2016_params(n).replace(**values)
+
+
+def effective_si(
+    params: ProgressionParams,
+    state: ProgressionState,
+    age_years: ArrayLike,
+    bmi_kg_m2: ArrayLike,
+    si_mult: ArrayLike = 1.0,
+) -> np.ndarray:
+    """Effective insulin sensitivity SIe (mL/(µU·day)) of ``state`` (same formula as the kernel)."""
+    lb = np.log(np.asarray(bmi_kg_m2, dtype=float) / params["bmi_ref"])
+    expo = (
+        -state.inflammation
+        - params["si_bmi_elasticity"] * (1.0 - params["infl_fraction"]) * lb
+        - params["si_age_per_year"] * (np.asarray(age_years, dtype=float) - params["age_ref"])
+    )
+    return state.si_state * np.asarray(si_mult, dtype=float) * np.exp(expo)
+
+
+def endogenous_insulin_qss(
+    params: ProgressionParams,
+    state: ProgressionState,
+    glucose_mgdl: ArrayLike,
+    secretion_mult: ArrayLike = 1.0,
+    graft_beta_mass_mg: ArrayLike = 0.0,
+) -> np.ndarray:
+    """Quasi-steady endogenous insulin (µU/mL) at a held glucose, with γ at its steady state γ∞(G)."""
+    g = np.asarray(glucose_mgdl, dtype=float)
+    p = params
+    m = p["Mmax"] * g ** p["kM"] / (p["alphaM"] ** p["kM"] + g ** p["kM"])
+    gam = p["Gbar"] / (1.0 + np.exp(-(g - p["Gs"]) / p["Gn"])) - p["Gshft"]
+    x = np.maximum(m + gam, 0.0)
+    hx = x ** p["kISR"] / (p["alphaISR"] ** p["kISR"] + x ** p["kISR"])
+    beta = state.beta_mass_mg + np.asarray(graft_beta_mass_mg, dtype=float)
+    return beta * np.asarray(secretion_mult, dtype=float) * state.sigma * hx / (p["V"] * p["k"])
+
+
+def state_from_outputs(result: ProgressionResult, index: ArrayLike) -> ProgressionState:
+    """Rebuild a ProgressionState from snapshot ``index[j]`` of each patient j (float32 precision)."""
+    idx = np.asarray(index, dtype=np.int64)
+    rows = np.arange(idx.shape[0])
+
+    def pick(name: str) -> np.ndarray:
+        return result.outputs[name][rows, idx].astype(np.float64)
+
+    return ProgressionState(
+        glucose_mgdl=pick("glucose_mgdl"),
+        insulin_uuml=pick("insulin_endo_uuml"),
+        beta_mass_mg=pick("beta_mass_mg"),
+        gamma=pick("gamma"),
+        sigma=pick("sigma"),
+        si_state=pick("si_state"),
+        inflammation=pick("inflammation"),
+        hba1c_pct=pick("hba1c_pct"),
+    )

@@ -1,0 +1,1 @@
+"""Virtual populations: cohort presets and natural-history runs."""

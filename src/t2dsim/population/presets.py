@@ -1,0 +1,257 @@
+"""Cohort presets: virtual patients placed on a consistent point of their disease course.
+
+Each patient j gets its own random numbers from ``np.random.default_rng([seed, patient_id])`` (a fixed
+number of draws per patient), so a patient's physiology and baseline do not depend on cohort size or
+chunking. Physiology: the t2dsim-calibrated Ha 2016 progression model (physiology/progression.py)
+with between-patient variability in the intrinsic insulin-sensitivity course (SI_target, tSI), in
+glucotoxic apoptosis (Amax), β-mass turnover (tau_beta) and capacity (beta_cap_mg), and in the
+BMI-independent inflammation offset.
+
+Start point. Every patient starts healthy (Ha 2016 human initial state, SI 0.8) and its natural
+history is run (vectorised, monthly snapshots, chunked) until fasting-like glucose first reaches the
+patient's drawn diagnostic FPG; that snapshot is the diagnosis state, so baseline FPG, HbA1c (glycation
+kinetics run along the way), insulin, β-cell mass and function are mutually consistent. The age term
+of SI is switched off during this placement run (age enters after baseline). Patients that do not
+reach their FPG within 60 years are re-run with their SI_target halved (up to three times); any still
+short keep their last state and are flagged (``reached_target`` False).
+
+Presets
+-------
+``newly-diagnosed`` (UKPDS-like, diet only): age N(53, 8.6) clipped to 25–65 y (UKPDS entry ages
+25–65; median age 54 in UKPDS 33, Lancet 352:837, 1998); BMI log-normal median 28 kg/m² (UKPDS cohort
+mean ≈ 28, secondary); diagnostic FPG log-normal median 8.0 mmol/L (144 mg/dL) clipped to 6.1–14.9
+(UKPDS 16, Diabetes 44:1249, 1995: FPG 6.0–15.0 mmol/L after 3 months' diet; conventional-arm median
+8.2 mmol/L at 1 year).
+
+``insulin-requiring`` (stem-cell trial populations, shared/reference/stem-cell-evidence.md §2.2): after
+diagnosis the untreated course is run for at least a drawn duration N(7.5, 4) clipped 2–20 y
+(Skyler 2015: 10.1 ± 6.0 y; Sood 2017: 14–20 y) and on until the untreated FPG reaches 1.1 × the FPG
+of the patient's HbA1c target (insulin needed; at most 25 y; resulting median duration ≈ 11 y), then
+exogenous insulin is titrated (fixed-point on the quasi-steady glucose equation, 4 rounds of 120 days)
+so that HbA1c settles near a drawn target N(8.5, 0.5) clipped
+7.5–10 % (trials: 8.1–8.3 %). Age N(50, 8) clipped 30–70 y (Sood 2017: 50–58), BMI log-normal median
+29 kg/m² (Sood 26.6–29.6; Skyler 33.5). The nominal insulin dose label U/kg/day ~ N(0.6, 0.1)
+clipped 0.4–1.0 (Bhansali 2009/2014: ≥ 0.4–0.7 U/kg/d) is recorded in the baseline table; converting a
+dose to the progression model's plasma-insulin effect (``exog_insulin_uuml``) belongs to the therapy
+layer, so the preset carries the titrated effect itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from t2dsim.physiology import glycation
+from t2dsim.physiology.markers import homa1_b_pct, homa1_ir
+from t2dsim.physiology.progression import (
+    T2DSIM_INSULIN_SCALE,
+    Effects,
+    ProgressionParams,
+    ProgressionState,
+    effective_si,
+    endogenous_insulin_qss,
+    simulate_progression,
+    state_from_outputs,
+    t2dsim_initial_state,
+    t2dsim_params,
+)
+from t2dsim.units import GLUCOSE_MGDL_PER_MMOLL
+
+__all__ = ["PRESETS", "Cohort", "make_cohort", "patient_draws"]
+
+PRESETS = ("newly-diagnosed", "insulin-requiring")
+_N_DRAWS = 16
+_PLACEMENT_YEARS = 60
+
+
+@dataclass
+class Cohort:
+    """A cohort at baseline: per-patient parameters, state, demographics and baseline therapy effects.
+
+    ``effects`` are the therapy effects the patients are on at baseline (neutral for diet-only);
+    ``baseline`` is one row per patient with the baseline markers.
+    """
+
+    preset: str
+    seed: int
+    patient_id: np.ndarray
+    params: ProgressionParams
+    state: ProgressionState
+    age_years: np.ndarray
+    bmi_kg_m2: np.ndarray
+    effects: Effects
+    baseline: pd.DataFrame
+
+    @property
+    def n(self) -> int:
+        return int(self.patient_id.shape[0])
+
+
+def patient_draws(seed: int, patient_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-patient standard normals ``(n, 16)`` and uniforms ``(n, 16)`` keyed by (seed, patient_id)."""
+    z = np.empty((patient_ids.shape[0], _N_DRAWS))
+    u = np.empty((patient_ids.shape[0], _N_DRAWS))
+    for k, pid in enumerate(patient_ids):
+        rng = np.random.default_rng([int(seed), int(pid)])
+        z[k] = rng.standard_normal(_N_DRAWS)
+        u[k] = rng.random(_N_DRAWS)
+    return z, u
+
+
+def _lognormal(median: float, sdlog: float, z: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return np.clip(median * np.exp(sdlog * z), lo, hi)
+
+
+def _physiology(n: int, z: np.ndarray, u: np.ndarray) -> ProgressionParams:
+    """Between-patient variability around the t2dsim calibration (sizes are modelling choices)."""
+    base = t2dsim_params(n)
+    return base.replace(
+        SI_target=_lognormal(0.15, 0.35, z[:, 0], 0.05, 0.35) / T2DSIM_INSULIN_SCALE,  # mL/(µU·day)
+        tSI=1.0 / (365.25 * (8.0 + 12.0 * u[:, 0])),  # SI decline time constant 8–20 y
+        Amax=base["Amax"] * _lognormal(1.0, 0.15, z[:, 1], 0.55, 1.8),
+        tau_beta=base["tau_beta"] * _lognormal(1.0, 0.15, z[:, 2], 0.55, 1.8),
+        beta_cap_mg=base["beta_cap_mg"] * _lognormal(1.0, 0.15, z[:, 3], 0.65, 1.75),
+        infl_offset=0.1 * z[:, 4],
+    )
+
+
+def _place_at_diagnosis(
+    params: ProgressionParams, bmi: np.ndarray, fpg_target_mgdl: np.ndarray, chunk: int
+) -> tuple[ProgressionParams, ProgressionState, np.ndarray, np.ndarray]:
+    """Run healthy → diagnosis (first monthly snapshot with G ≥ target).
+
+    Patients that do not reach their target within 60 years are re-run with SI_target halved (up to
+    three times; deterministic, it depends only on the patient's own draws). Returns (params as
+    finally used, state at diagnosis, years from healthy start, reached flag)."""
+    n = params.n
+    x = np.empty((n, 8))
+    years = np.full(n, float(_PLACEMENT_YEARS))
+    reached = np.zeros(n, dtype=bool)
+    n_days = int(_PLACEMENT_YEARS * 365.25)
+    for attempt in range(4):
+        todo = np.flatnonzero(~reached)
+        if todo.size == 0:
+            break
+        if attempt > 0:
+            params = params.replace(SI_target=np.where(reached, params["SI_target"], 0.5 * params["SI_target"]))
+        for a in range(0, todo.size, chunk):
+            idx = todo[a : a + chunk]
+            p = params.select(idx).replace(si_age_per_year=0.0)
+            r = simulate_progression(p, t2dsim_initial_state(idx.shape[0]), n_days, bmi_kg_m2=bmi[idx])
+            g = r["glucose_mgdl"]
+            hit = g >= fpg_target_mgdl[idx, None]
+            ok = hit.any(axis=1)
+            first = np.where(ok, hit.argmax(axis=1), g.shape[1] - 1)
+            x[idx] = state_from_outputs(r, first).to_matrix()
+            years[idx] = r.record_day[first] / 365.25
+            reached[idx] = ok
+    return params, ProgressionState.from_matrix(x), years, reached
+
+
+def _concat(states: list[ProgressionState]) -> ProgressionState:
+    return ProgressionState.from_matrix(np.concatenate([s.to_matrix() for s in states], axis=0))
+
+
+def _baseline_frame(
+    preset: str, ids: np.ndarray, age: np.ndarray, bmi: np.ndarray, st: ProgressionState, iexo: np.ndarray
+) -> pd.DataFrame:
+    ins = st.insulin_uuml + iexo
+    return pd.DataFrame(
+        {
+            "patient_id": ids,
+            "preset": preset,
+            "age_years": age,
+            "bmi_kg_m2": bmi,
+            "fpg_mgdl": st.glucose_mgdl,
+            "fpg_mmoll": st.glucose_mgdl / GLUCOSE_MGDL_PER_MMOLL,
+            "hba1c_pct": st.hba1c_pct,
+            "fasting_insulin_uuml": ins,
+            "fasting_insulin_endo_uuml": st.insulin_uuml,
+            "homa_b_pct": homa1_b_pct(st.glucose_mgdl, ins),
+            "homa_ir": homa1_ir(st.glucose_mgdl, ins),
+            "beta_cell_mass_mg": st.beta_mass_mg,
+            "beta_cell_function": st.sigma,
+            "insulin_sensitivity": st.si_state,
+            "inflammation": st.inflammation,
+            "exog_insulin_uuml": iexo,
+        }
+    )
+
+
+def make_cohort(preset: str, n: int, seed: int = 0, first_id: int = 0, chunk: int = 4000) -> Cohort:
+    """Build ``n`` virtual patients of ``preset`` with ids ``first_id … first_id + n − 1``.
+
+    Deterministic per patient: patient k of ``make_cohort(p, n, s)`` equals patient k of any other call
+    with the same seed whose id range contains it, whatever ``n`` and ``chunk``.
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {PRESETS} (got {preset!r})")
+    if not 1 <= n <= 10_000_000:
+        raise ValueError(f"n must be within [1, 10000000] (got {n})")
+    if first_id < 0 or chunk < 1:
+        raise ValueError("first_id must be ≥ 0 and chunk ≥ 1")
+    ids = np.arange(first_id, first_id + n, dtype=np.int64)
+    z, u = patient_draws(seed, ids)
+    params = _physiology(n, z, u)
+    if preset == "newly-diagnosed":
+        age = np.clip(53.0 + 8.6 * z[:, 5], 25.0, 65.0)
+        bmi = _lognormal(28.0, 0.16, z[:, 6], 20.0, 45.0)
+        fpg = _lognormal(8.0, 0.2, z[:, 7], 6.1, 14.9) * GLUCOSE_MGDL_PER_MMOLL
+        params, state, years_to_dx, reached = _place_at_diagnosis(params, bmi, fpg, chunk)
+        iexo = np.zeros(n)
+        baseline = _baseline_frame(preset, ids, age, bmi, state, iexo)
+        baseline["duration_years"] = 0.0
+        baseline["years_healthy_to_diagnosis"] = years_to_dx
+        baseline["reached_target"] = reached
+        return Cohort(preset, seed, ids, params, state, age, bmi, Effects.neutral(n), baseline)
+
+    # insulin-requiring
+    age = np.clip(50.0 + 8.0 * z[:, 5], 30.0, 70.0)
+    bmi = _lognormal(29.0, 0.15, z[:, 6], 20.0, 45.0)
+    fpg_dx = _lognormal(8.0, 0.2, z[:, 7], 6.1, 14.9) * GLUCOSE_MGDL_PER_MMOLL
+    duration = np.clip(7.5 + 4.0 * z[:, 8], 2.0, 20.0)
+    a1c_target = np.clip(8.5 + 0.5 * z[:, 9], 7.5, 10.0)
+    dose_label = np.clip(0.6 + 0.1 * z[:, 10], 0.4, 1.0)
+    params, state_dx, years_to_dx, reached = _place_at_diagnosis(params, bmi, fpg_dx, chunk)
+    # untreated course from diagnosis: at least `duration` years and until insulin is needed (untreated
+    # FPG ≥ 1.1 × the FPG that corresponds to the HbA1c target), at most 25 years
+    g_target = glycation.fpg_from_mean_glucose(glycation.mean_glucose_from_hba1c(a1c_target))
+    states = []
+    n_days = int(np.ceil(25.0 * 365.25))
+    for a in range(0, n, chunk):
+        idx = np.arange(a, min(n, a + chunk))
+        r = simulate_progression(
+            params.select(idx), state_dx.select(idx), n_days,
+            age_years=age[idx] - duration[idx], bmi_kg_m2=bmi[idx],
+        )  # fmt: skip
+        m_min = np.clip(np.round(duration[idx] * 12).astype(int) - 1, 0, None)
+        months = np.arange(r.record_day.shape[0])[None, :]
+        needs = (r["glucose_mgdl"] >= 1.1 * g_target[idx, None]) & (months >= m_min[:, None])
+        month = np.where(needs.any(axis=1), needs.argmax(axis=1), months.shape[1] - 1)
+        duration[idx] = r.record_day[month] / 365.25
+        states.append(state_from_outputs(r, month))
+    state = _concat(states)
+    # titrate exogenous insulin to the HbA1c target (fixed point on the quasi-steady glucose equation)
+    iexo = np.zeros(n)
+    for _ in range(4):
+        si_eff = effective_si(params, state, age, bmi)
+        need = (params["R0"] / g_target - params["EG0"]) / si_eff - endogenous_insulin_qss(params, state, g_target)
+        iexo = np.clip(need, 0.0, 1000.0)
+        r = simulate_progression(params, state, 120, age_years=age, bmi_kg_m2=bmi,
+                                 effects=Effects(exog_insulin_uuml=iexo), record_days="end")
+        state = r.state
+    # settle HbA1c kinetics (τ 43 d) at the final dose for one more year
+    r = simulate_progression(params, state, 365, age_years=age, bmi_kg_m2=bmi,
+                             effects=Effects(exog_insulin_uuml=iexo), record_days="end")
+    state = r.state
+    baseline = _baseline_frame(preset, ids, age, bmi, state, iexo)
+    baseline["duration_years"] = duration
+    baseline["years_healthy_to_diagnosis"] = years_to_dx
+    baseline["reached_target"] = reached
+    baseline["hba1c_target_pct"] = a1c_target
+    baseline["insulin_dose_u_per_kg_day"] = dose_label
+    eff = Effects.neutral(n)
+    eff.exog_insulin_uuml = iexo
+    return Cohort(preset, seed, ids, params, state, age, bmi, eff, baseline)
