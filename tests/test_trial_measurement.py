@@ -154,3 +154,12 @@ def test_observe_independent_of_chunking_and_switches() -> None:
     np.testing.assert_array_equal(
         z[z.measure == "hba1c_percent"]["value"], true[true.measure == "hba1c_percent"]["value"]
     )
+
+
+def test_visit_days() -> None:
+    from t2dsim.trial.measurement import visit_days
+
+    # 365.25 / 12 = 30.4375 days per month
+    assert visit_days([0, 1, 3, 6, 12, 24]).tolist() == [0, 30, 91, 183, 365, 730]
+    with pytest.raises(ValueError):
+        visit_days([-1])

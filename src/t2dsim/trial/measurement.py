@@ -36,6 +36,7 @@ __all__ = [
     "monthly_hazard",
     "observe",
     "stream_id",
+    "visit_days",
 ]
 
 
@@ -260,6 +261,18 @@ def dropout_months(
     with np.errstate(divide="ignore"):
         t = np.where(h > 0, -np.log(u) / np.where(h > 0, h, 1.0), np.inf)
     return np.where(t < duration_months, t, np.nan)
+
+
+#: Days per month used to turn visit months into simulation days (Julian year / 12).
+DAYS_PER_MONTH = 365.25 / 12.0
+
+
+def visit_days(visit_months: ArrayLike) -> NDArray[np.int64]:
+    """Simulation day of each visit: ``round(month * 365.25 / 12)`` (e.g. month 12 -> day 365)."""
+    m = np.asarray(visit_months, dtype=np.float64)
+    if np.any(m < 0):
+        raise ValueError("visit months must be >= 0")
+    return np.rint(m * DAYS_PER_MONTH).astype(np.int64)
 
 
 def mask_after_dropout(visit_months: ArrayLike, dropout_month: ArrayLike) -> NDArray[np.bool_]:
