@@ -34,7 +34,7 @@ def user_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (UserError, ValueError, FileNotFoundError, KeyError) as exc:
+        except (UserError, ValueError, FileNotFoundError, KeyError, OSError) as exc:
             msg = exc.args[0] if exc.args else str(exc)
             err.print(f"[bold red]error:[/] {msg}", highlight=False, markup=True)
             raise typer.Exit(code=2) from None
@@ -115,6 +115,97 @@ def run_default(
     png_path = atomic_write(out_dir / "default_day.png", lambda p: fig.savefig(p, dpi=100, format="png"))
     plt.close(fig)
     out.print(f"wrote {csv_path} and {png_path}")
+
+
+def _progress_bar():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+@app.command()
+@user_errors
+def trial(
+    protocol: Annotated[Path, typer.Argument(help="protocol TOML file")],
+    out_dir: Annotated[Path, typer.Option("--out", help="output folder (report, run store)")] = Path("out"),
+    chunk_size: Annotated[int, typer.Option(min=1, max=100000, help="patients per chunk")] = 512,
+    complications: Annotated[bool, typer.Option(help="add the UKPDS OM2 complications section")] = True,
+) -> None:
+    """Run an in-silico randomised trial and write its HTML report."""
+    from t2dsim.trial.pipeline import run_protocol_file
+
+    with _progress_bar() as bar:
+        task = bar.add_task("simulating patients", total=None)
+
+        def progress(arm: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=f"simulating (arm {arm})")
+
+        res = run_protocol_file(
+            protocol, out_dir, chunk_size=chunk_size, complications=complications, progress=progress
+        )
+    ep = res.endpoints
+    out.print(
+        f"[bold]{protocol.name}[/]: run {res.run_id}, {len(res.run.patients)} patients, "
+        f"{res.run.timings.get('pipeline_s', 0):.1f} s"
+    )
+    cols = [c for c in ("endpoint", "arm", "effect", "ci_low", "ci_high", "p_value") if c in ep.columns]
+    if cols:
+        out.print(ep[cols].to_string(index=False))
+    out.print(f"report: {res.report_path.resolve()}")
+    out.print(DISCLAIMER)
+
+
+@app.command()
+@user_errors
+def runs(
+    store_dir: Annotated[Path, typer.Option("--store", help="run store folder")] = Path("out/runs"),
+    sql: Annotated[str | None, typer.Option(help="SQL over tables 'runs' and 'results'")] = None,
+) -> None:
+    """List stored runs, or query them with SQL."""
+    from t2dsim import store
+
+    if not store_dir.exists():
+        raise UserError(f"no run store at {store_dir} (run 't2dsim trial' first or pass --store)")
+    df = store.query(store_dir, sql) if sql else store.list_runs(store_dir)
+    out.print(df.to_string(index=False) if len(df) else "no runs")
+
+
+@app.command()
+@user_errors
+def power(
+    protocol: Annotated[Path, typer.Argument(help="protocol TOML file")],
+    n: Annotated[str, typer.Option("--n", help="comma-separated patients per arm, e.g. 10,20,40,80")] = "10,20,40,80",
+    reps: Annotated[int, typer.Option(min=10, max=10000, help="simulated trials per n")] = 200,
+    out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out"),
+    pool_factor: Annotated[int, typer.Option(min=1, max=50, help="virtual pool = factor × largest n per arm")] = 4,
+) -> None:
+    """Power curve of the primary endpoint (table and HTML plot)."""
+    from t2dsim.io import atomic_write, write_table
+    from t2dsim.trial.pipeline import pooled_simulator
+    from t2dsim.trial.power import power_curve_for_protocol
+    from t2dsim.trial.protocol import load_protocol
+
+    try:
+        n_values = sorted({int(x) for x in n.split(",") if x.strip()})
+    except ValueError:
+        raise UserError(f"--n must be comma-separated integers, got {n!r}") from None
+    if not n_values or n_values[0] < 2 or n_values[-1] > 5000:
+        raise UserError(f"--n values must lie in 2–5000 patients per arm, got {n!r}")
+    proto = load_protocol(protocol)
+    sim = pooled_simulator(proto, pool_per_arm=max(pool_factor * n_values[-1], 100))
+    res = power_curve_for_protocol(proto, sim, n_values, reps)
+    write_table(res.table, out_dir / f"power-{proto.name}.csv")
+    html = res.figure.to_html(include_plotlyjs=True, full_html=True)
+    atomic_write(out_dir / f"power-{proto.name}.html", lambda p: p.write_text(html))
+    out.print(res.table.to_string(index=False))
+    out.print(f"wrote {out_dir / f'power-{proto.name}.csv'} and {out_dir / f'power-{proto.name}.html'}")
 
 
 def main() -> None:

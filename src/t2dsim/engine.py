@@ -21,6 +21,7 @@ from t2dsim.physiology.progression import (
     OUTPUT_NAMES,
     ProgressionParams,
     ProgressionState,
+    effective_si,
     simulate_progression,
 )
 from t2dsim.simulate import MealResult, simulate
@@ -61,6 +62,7 @@ class Cohort:
             female=self.ctx.female[idx],
             seed=self.ctx.seed,
             patient_ids=self.ctx.patient_ids[idx],
+            covariates={k: np.asarray(v)[idx] for k, v in self.ctx.covariates.items()},
         )
         return Cohort(
             self.params.select(idx),
@@ -91,6 +93,9 @@ class ArmState:
             self.bmi_kg_m2 = self.cohort.bmi_kg_m2.copy()
         if not self.last:
             self.last = state_outputs(self.state)
+            self.last["si_eff"] = effective_si(
+                self.cohort.params, self.state, self.cohort.ctx.age_years + self.day / 365.25, self.bmi_kg_m2
+            )
         for t in self.therapies:
             t.setup(self.cohort.ctx)
 
@@ -147,12 +152,15 @@ def advance(arm: ArmState, n_days: int, *, segment_days: int = 7, record_days: S
             t.observe(arm.cohort.ctx, arm.day, arm.last)
         effects = combine_effects(n, [t.effects(arm.cohort.ctx, arm.day) for t in active])
         length = seg_end - arm.day
+        # therapies that change body weight (GLP-1 RA, lifestyle) act through BMI: fractional change
+        weight = [t.weight_change_frac(arm.cohort.ctx, arm.day) for t in active if hasattr(t, "weight_change_frac")]
+        bmi = arm.bmi_kg_m2 * np.clip(1.0 + np.sum(weight, axis=0), 0.5, 1.5) if weight else arm.bmi_kg_m2
         res = simulate_progression(
             arm.cohort.params,
             arm.state,
             length,
             age_years=arm.cohort.ctx.age_years,
-            bmi_kg_m2=arm.bmi_kg_m2,
+            bmi_kg_m2=bmi,
             effects=effects,
             t0_day=float(arm.day),
             record_days="end",
@@ -161,6 +169,7 @@ def advance(arm: ArmState, n_days: int, *, segment_days: int = 7, record_days: S
         arm.last = {k: np.asarray(res[k][:, -1], dtype=float) for k in OUTPUT_NAMES}
         arm.last["hgp_mult"] = np.asarray(effects.hgp_mult, dtype=float)
         arm.last["graft_beta_mass_mg"] = np.asarray(effects.graft_beta_mass_mg, dtype=float)
+        arm.last["bmi_kg_m2"] = np.asarray(bmi, dtype=float)
         arm.day = seg_end
         if rec.size and arm.day in set(rec.tolist()):
             rec_out.append(arm.day)

@@ -65,6 +65,10 @@ class PatientContext:
     female: np.ndarray
     seed: int = 0
     patient_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: Baseline covariates therapies may need, arrays (n,): e.g. ``insulin_dose_u_per_day`` (U/day),
+    #: ``exog_insulin`` (progression insulin units), ``insulin_scale`` (κ), ``diabetes_duration_years``,
+    #: ``hba1c_pct``, ``bmi_kg_m2``.
+    covariates: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.patient_ids.size == 0:

@@ -1,0 +1,110 @@
+"""Trial runner: chunk-size invariance (issue 6, acceptance 2), screening, flow and measurement wiring.
+
+The therapy layer is replaced here by two small test therapies registered for the protocol's kinds
+(usual care continuing each patient's baseline insulin; an inert infusion), so the runner is tested on
+its own; the real therapies are tested in their own modules.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from t2dsim.physiology.coupling import basal_insulin_u_per_day_to_pmol_kg_min
+from t2dsim.therapies.base import Therapy
+from t2dsim.trial import builders
+from t2dsim.trial.protocol import parse_protocol
+from t2dsim.trial.runner import run_trial
+
+PROTOCOL = """
+name = "runner-test"
+duration_months = 6
+visit_months = [0, 3, 6]
+measurements = ["hba1c_percent", "fpg_mgdl", "fasting_cpeptide_pmol_l", "cpeptide_auc_nmol_min_l",
+                "insulin_u_per_day", "fasting_insulin_pmol_l"]
+[population]
+preset = "insulin-requiring"
+[population.inclusion]
+hba1c_percent = { min = 7.0, max = 10.5 }
+[[arms]]
+name = "control"
+n = 12
+treatment = [{ kind = "standard_care" }]
+[[arms]]
+name = "infused"
+n = 12
+treatment = [{ kind = "standard_care" }, { kind = "placebo_infusion", n_infusions = 1 }]
+[randomisation]
+seed = 7
+[endpoints.primary]
+measure = "hba1c_percent"
+visit_month = 6
+"""
+
+
+class _UsualCare(Therapy):
+    kind = "test_usual_care"
+
+    def effects(self, ctx, day):
+        return {"exog_insulin_uuml": ctx.covariates["exog_insulin"]}
+
+    def meal_modifiers(self, ctx, day):
+        return {
+            "u2ss": basal_insulin_u_per_day_to_pmol_kg_min(ctx.covariates["insulin_dose_u_per_day"], ctx.body_weight_kg)
+        }
+
+    def report(self, ctx, day):
+        return {"insulin_dose_u_per_day": ctx.covariates["insulin_dose_u_per_day"]}
+
+
+class _Inert(Therapy):
+    kind = "test_inert"
+
+    def effects(self, ctx, day):
+        return {}
+
+
+@pytest.fixture
+def test_builders(monkeypatch):
+    table = {"standard_care": lambda s, c: [_UsualCare()], "placebo_infusion": lambda s, c: [_Inert()]}
+    monkeypatch.setattr(builders, "builders", lambda: table)
+    return table
+
+
+def _protocol():
+    return parse_protocol(PROTOCOL)
+
+
+def test_same_seed_same_numbers_whatever_the_chunk_size(test_builders):
+    p = _protocol()
+    a = run_trial(p, chunk_size=5)
+    b = run_trial(p, chunk_size=64)
+    key = ["arm", "patient_id", "visit_month", "measure"]
+    ra = a.results.sort_values(key).reset_index(drop=True)
+    rb = b.results.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(ra, rb)
+    pd.testing.assert_frame_equal(
+        a.patients.sort_values("patient_id").reset_index(drop=True),
+        b.patients.sort_values("patient_id").reset_index(drop=True),
+    )
+
+
+def test_flow_screening_and_measures(test_builders):
+    r = run_trial(_protocol())
+    assert r.screening["enrolled"] == 24 and r.screening["screened"] >= 24
+    assert set(r.patients["arm"]) == {"control", "infused"}
+    base = r.patients
+    assert base["hba1c_percent"].between(7.0, 10.5).all()  # inclusion applied to baseline
+    m = set(r.results["measure"])
+    for name in ("hba1c_percent", "fasting_cpeptide_pmol_l", "cpeptide_auc_nmol_min_l", "homa_ir", "beta_cell_mass_mg"):
+        assert name in m
+    # The baseline visit's HbA1c is the patient's baseline (true value before assay error).
+    t0 = r.true_results.query("measure == 'hba1c_percent' and visit_month == 0").set_index("patient_id")["value"]
+    np.testing.assert_allclose(
+        t0.sort_index().to_numpy(), base.set_index("patient_id")["hba1c_percent"].sort_index().to_numpy()
+    )
+
+
+def test_unknown_therapy_kind_is_refused(monkeypatch):
+    monkeypatch.setattr(builders, "builders", lambda: {})
+    with pytest.raises(ValueError, match="has no simulator yet"):
+        run_trial(_protocol())
