@@ -11,8 +11,8 @@ Model (time in days)::
   non-glycaemic offset 46.7/28.7 = 1.63 %; the saturation factor (1 − A) is dropped because ADAG is
   empirically linear over A1C 5–12 % (a saturating model would bend below ADAG by ~1 %-point at
   Ḡ = 300 mg/dL).
-* τ_A = 30 d / ln 2 = 43.3 d. Source: Tahara & Shima (Diabetes Care 18:440, 1995) as summarised in
-  Diabetes Care 29:466 (2006): 50 % of HbA1c is determined by glycaemia of the preceding 30 days and
+* τ_A = 30 d / ln 2 = 43.3 d. Source: Tahara & Shima (1995) as summarised in Diabetes Care 29:466
+  (2006): 50 % of HbA1c is determined by glycaemia of the preceding 30 days and
   25 % by the 30 days before that — exactly the weights of a first-order filter with a 30-day
   half-life (50 %, 25 %, 12.5 %, …). An age-structured red-cell model was not used (it needs a
   ~120-day history per patient; the first-order filter reproduces the published weights).

@@ -88,9 +88,9 @@ EXTENSION_DEFAULTS: dict[str, tuple[float, str, str]] = {
     "si_bmi_elasticity": (
         0.0, "dimensionless",
         "b in SI ∝ BMI^-b; 0 = pure Ha. t2dsim value 3 (T2DSIM_CALIBRATION): NHANES III HOMA-IR "
-        "quartiles vs mean BMI (Ausk et al., Diabetes Care 33:1179, 2010, Table 1: BMI 22.6 → 31.1 "
-        "across HOMA-IR ≤1.4 → >2.8, elasticity ≈ 4 cross-sectionally) and Vitola et al. Obesity "
-        "17:1744 (2009): 8.2 % weight loss → +56 % hepatic SI (elasticity ≈ 5); 3 chosen as a "
+        "quartiles vs mean BMI (Ausk et al., Diabetes Care 2010, doi 10.2337/dc09-2110, Table 1: "
+        "BMI 22.6 → 31.1 across HOMA-IR ≤1.4 → >2.8, elasticity ≈ 4 cross-sectionally) and Vitola et al. Obesity "
+        "(PMC2834223): 8.2 % weight loss → +56 % hepatic SI (elasticity ≈ 5); 3 chosen as a "
         "conservative round value, range 2-5",
     ),
     "infl_fraction": (
@@ -102,8 +102,8 @@ EXTENSION_DEFAULTS: dict[str, tuple[float, str, str]] = {
     ),
     "tau_infl": (
         180.0, "day",
-        "relaxation time of the inflammation index (hypothesis; DPP Research Group, Diabetes 54:1566, "
-        "2005: CRP −33 % (men) after 1 y of lifestyle weight loss, i.e. months-scale)",
+        "relaxation time of the inflammation index (hypothesis; DPP Research Group, Diabetes "
+        "54(5), 2005: CRP −33 % (men) after 1 y of lifestyle weight loss, i.e. months-scale)",
     ),
     "infl_offset": (0.0, "dimensionless", "patient-specific inflammation not explained by BMI (Φ0)"),
     "si_age_per_year": (
@@ -116,8 +116,9 @@ EXTENSION_DEFAULTS: dict[str, tuple[float, str, str]] = {
     "beta_cap_mg": (
         1e12, "mg",
         "crowding limit of β-cell proliferation, P·max(0, 1 − β/β_cap); 1e12 = pure Ha (no limit). Adult "
-        "human β-cell mass expands little (Butler et al., Diabetes 52:102, 2003: +50 % relative β-cell "
-        "volume in obese non-diabetic vs lean); t2dsim value in T2DSIM_CALIBRATION",
+        "human β-cell mass expands little (Butler et al., Diabetes 52:102, 2003, from memory, "
+        "unverified: +50 % relative β-cell volume in obese non-diabetic vs lean); t2dsim value in "
+        "T2DSIM_CALIBRATION",
     ),
     "fpg_mean_slope": (glycation.FPG_TO_MEAN_SLOPE, "dimensionless", "Wei, Zheng & Nathan 2014 / ADAG fit"),
     "fpg_mean_intercept": (glycation.FPG_TO_MEAN_INTERCEPT_MGDL, "mg/dL", "Wei, Zheng & Nathan 2014 / ADAG fit"),
