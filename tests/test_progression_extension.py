@@ -125,3 +125,18 @@ def test_effect_validation_names_field() -> None:
         simulate_progression(p, st, 5, bmi_kg_m2=5.0)
     with pytest.raises(ValueError, match="n_days"):
         simulate_progression(p, st, 0)
+
+
+def test_daily_effect_arrays_switch_on_the_given_day() -> None:
+    """Effects given per day (n, n_days) act from their day on; (n,) arrays are constant."""
+    p, st = _t2d(2)
+    daily = np.zeros((2, 60))
+    daily[:, 30:] = 5.0
+    r = simulate_progression(p, st, 60, bmi_kg_m2=30.0, effects=Effects(exog_insulin_uuml=daily),
+                             record_days=[30, 31, 60])
+    ref = simulate_progression(p, st, 30, bmi_kg_m2=30.0, record_days="end")
+    np.testing.assert_array_equal(r["glucose_mgdl"][:, 0], ref["glucose_mgdl"][:, 0])
+    assert np.all(r["glucose_mgdl"][:, 1] < r["glucose_mgdl"][:, 0] - 1.0)
+    np.testing.assert_allclose(r["insulin_total_uuml"][:, 1] - r["insulin_endo_uuml"][:, 1], 5.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="exog_insulin_uuml"):
+        simulate_progression(p, st, 60, effects=Effects(exog_insulin_uuml=np.zeros((2, 7))))
