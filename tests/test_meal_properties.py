@@ -1,10 +1,13 @@
 """Acceptance 5 (issue 2): random parameter draws within published ranges and random meals keep every
 state finite and non-negative and plasma glucose within 10–1000 mg/dL.
 
-Ranges: each Dalla Man 2007 Table 1 constant is drawn between its normal and T2D values widened by
-20 % on each side (the two published mean subjects bound the published range); basal glucose 80–250
-mg/dL; basal EGP 1.7–2.6 mg/kg/min (postabsorptive EGP of non-diabetic to T2D adults, Basu 2003 and
-Dalla Man 2007 Table 1 derived values 1.9–2.0); body weight 50–150 kg; meals 0–150 g at random times;
+Ranges: a patient sits at a random position w ∈ [−0.2, 1.2] on the line between the two published
+mean subjects of Dalla Man 2007 Table 1 (w = 0 the T2D subject, w = 1 the normal subject; each constant
+θ = θ_T2D·(θ_N/θ_T2D)^w, so constants co-vary as they do between the two groups) with an independent
+±15 % jitter per constant (uniform on [0.85, 1.15]); basal glucose within ±40 % of the subject line's
+(Gb_T2D·(Gb_N/Gb_T2D)^w) and ≥ 70 mg/dL; basal EGP 1.7–2.6 mg/kg/min (postabsorptive EGP of
+non-diabetic to T2D adults, Basu 2003 and Dalla Man 2007 Table 1 derived values 1.9–2.0); body weight
+50–150 kg; meals 0–150 g at random times;
 optional basal insulin. X and Y are deviation states (insulin action relative to basal; second-phase
 secretion relative to Sb), so they are checked against their floors (X ≥ −Ib, Y ≥ −Sb) instead of 0.
 """
@@ -24,11 +27,12 @@ SCALED = ("VG", "k1", "k2", "VI", "m1", "m2", "m4", "m5", "kmax", "kmin", "kabs"
 def patients_and_meals(draw):
     normal, t2d = dallaman_2007("normal").values, dallaman_2007("t2d").values
     vals = {k: v.copy() for k, v in normal.items()}
+    w = draw(st.floats(-0.2, 1.2))
     for k in SCALED:
-        lo = 0.8 * min(normal[k][0], t2d[k][0])
-        hi = 1.2 * max(normal[k][0], t2d[k][0])
-        vals[k] = np.array([draw(st.floats(lo, hi))])
-    vals["Gb"] = np.array([draw(st.floats(80.0, 250.0))])
+        line = t2d[k][0] * (normal[k][0] / t2d[k][0]) ** w
+        vals[k] = np.array([line * draw(st.floats(0.85, 1.15))])
+    gb_line = t2d["Gb"][0] * (normal["Gb"][0] / t2d["Gb"][0]) ** w
+    vals["Gb"] = np.array([max(70.0, gb_line * draw(st.floats(0.6, 1.4)))])
     vals["BW"] = np.array([draw(st.floats(50.0, 150.0))])
     vals["EGPb"] = np.array([draw(st.floats(1.7, 2.6))])
     vals["u2ss"] = np.array([draw(st.sampled_from([0.0, 0.5, 1.0]))])  # pmol/kg/min basal insulin
@@ -36,7 +40,7 @@ def patients_and_meals(draw):
     return vals, meals
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(patients_and_meals())
 def test_states_stay_physiological(case):
     vals, meals = case
