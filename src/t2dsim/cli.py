@@ -117,6 +117,35 @@ def run_default(
     out.print(f"wrote {csv_path} and {png_path}")
 
 
+@app.command()
+@user_errors
+def progress(
+    preset: Annotated[str, typer.Option(help="cohort preset: newly-diagnosed or insulin-requiring")],
+    out_path: Annotated[Path, typer.Option("--out", help="output .parquet or .csv (one row per patient per month)")],
+    n: Annotated[int, typer.Option("--n", min=1, max=10_000_000, help="number of patients")] = 100,
+    years: Annotated[float, typer.Option(min=0.1, max=60, help="years to simulate")] = 6.0,
+    seed: Annotated[int, typer.Option(min=0, help="random seed")] = 0,
+) -> None:
+    """Natural history of a cohort on its baseline therapy (progression model, monthly rows)."""
+    from t2dsim.io import write_table
+    from t2dsim.population.natural_history import run_natural_history
+    from t2dsim.population.presets import PRESETS
+
+    if preset not in PRESETS:
+        raise UserError(f"--preset {preset!r} is unknown; allowed: {', '.join(PRESETS)}")
+    if out_path.suffix.lower() not in (".csv", ".parquet"):
+        raise UserError(f"--out must end in .csv or .parquet, got {out_path.name!r}")
+    df = run_natural_history(preset, n, years, seed)
+    write_table(df, out_path)
+    last = df[df["month"] == df["month"].max()]
+    first = df[df["month"] == 0]
+    out.print(
+        f"{preset}: {n} patients × {years:g} years; mean HbA1c {first['hba1c_pct'].mean():.2f} → "
+        f"{last['hba1c_pct'].mean():.2f} %, HOMA-%B {first['homa_b_pct'].mean():.0f} → "
+        f"{last['homa_b_pct'].mean():.0f} %; wrote {out_path}"
+    )
+
+
 def _progress_bar():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
