@@ -1,0 +1,334 @@
+"""Insulin: basal analogue (glargine) or NPH with treat-to-target titration, and basal-bolus.
+
+Basal insulin
+-------------
+* Progression model: the daily dose (U/day) acts as plasma insulin added to the endogenous insulin,
+  ``exog_insulin_uuml = coupling.exogenous_insulin_ha_units(dose, body weight)`` (the T2D anchor's
+  insulin kinetics; a once-daily basal analogue treated as a flat infusion on the day scale).
+* Meal model: the steady-state basal rate ``u2ss`` (pmol/kg/min) sets the visit day's basal state;
+  :meth:`BasalInsulin.profile_u_per_min` gives the within-day subcutaneous absorption profile with
+  the same daily mean (periodic steady state of once-daily injections): glargine a one-compartment
+  depot (k_a 0.03/h: near-flat, Lepore et al. Diabetes 49:2142, 2000), NPH a two-compartment chain
+  peaking 1/k_a = 4.5 h after injection (Lepore 2000: 4.5 ± 0.5 h).
+
+Treat-to-target titration (Riddle, Rosenstock & Gerich, Diabetes Care 26:3080, 2003, Table 1; read
+via the journal's table page and reproduced in the reference file): start 10 IU at bedtime; every
+week, from the mean of the self-measured fasting glucose of the preceding 2 days: ≥ 180 mg/dL +8 IU,
+140–180 +6, 120–140 +4, 100–120 +2, ≤ 100 no change; no increase if any glucose < 72 mg/dL in the
+preceding week; decrease by 2–4 IU (here 2 IU, 4 IU if < 56 mg/dL... see below) when a glucose
+< 56 mg/dL or severe hypoglycaemia was documented. The simpler patient-led algorithm (+2 IU every 3
+days while FPG > target) is available as ``algorithm="3-day"``.
+
+Self-measured fasting glucose = the progression model's fasting-like G × (1 + CV·ε), ε from each
+patient's keyed stream (seed, patient_id, day). Low-glucose information comes from meal-model days
+fed back with :meth:`BasalInsulin.record_glucose` (the runner :func:`run_with_meal_days` does this).
+
+Basal-bolus
+-----------
+:class:`BasalBolus` adds prandial rapid-acting insulin on meal-model days: bolus = carbohydrate/ICR +
+max(0, (pre-meal glucose − target)/CF), ICR = 500/TDD (g/U) and CF = 1800/TDD (mg/dL per U) (Walsh
+rules), TDD = basal dose / basal share (0.5). Pre-meal glucose is read from the meal model itself by
+simulating the day in pieces between meals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from t2dsim.engine import ArmState, advance, meal_params_today
+from t2dsim.physiology import glycation
+from t2dsim.physiology.coupling import basal_insulin_u_per_day_to_pmol_kg_min, exogenous_insulin_ha_units
+from t2dsim.simulate import MealResult, meal_inputs, simulate
+from t2dsim.therapies.base import PatientContext, Risk
+from t2dsim.therapies.drugs import StandardCareTherapy, parameter
+from t2dsim.therapies.hypoglycaemia import HypoCounts, accumulate, count_day
+
+__all__ = [
+    "BasalBolus",
+    "BasalInsulin",
+    "MealDayRun",
+    "riddle_weekly_increase",
+    "run_with_meal_days",
+    "simulate_meal_day",
+]
+
+INSULINS = ("glargine", "nph")
+ALGORITHMS = ("riddle", "3-day")
+
+
+def riddle_weekly_increase(mean_fpg_mgdl: np.ndarray) -> np.ndarray:
+    """Weekly dose increase (IU/day) from the mean fasting glucose of 2 days (Riddle 2003 Table 1)."""
+    g = np.asarray(mean_fpg_mgdl, dtype=float)
+    return np.select([g >= 180.0, g >= 140.0, g >= 120.0, g > 100.0], [8.0, 6.0, 4.0, 2.0], 0.0)
+
+
+class BasalInsulin(StandardCareTherapy):
+    """Once-daily basal insulin titrated to a fasting-glucose target.
+
+    Args:
+        insulin: "glargine" or "nph".
+        start_dose_u: starting dose (IU/day), or ``start_dose_u_per_kg`` (IU/kg/day) if given.
+        target_fpg_mgdl: titration target (Riddle 2003: ≤ 100 mg/dL).
+        algorithm: "riddle" (weekly, Table 1 bands) or "3-day" (+2 IU every 3 days while above target).
+        titrate: False keeps the dose fixed.
+        max_dose_u: ceiling (IU/day).
+        injection_minute: minute of day of the injection (bedtime 22:00 by default).
+    """
+
+    kind = "basal_insulin"
+    risks = (
+        Risk("hypoglycaemia", "confirmed or nocturnal hypoglycaemia during titration",
+             "Riddle et al. Diabetes Care 2003 (treat-to-target)", severity="moderate"),
+        Risk("weight gain", "weight gain with basal insulin", "4-T (Holman et al. NEJM 2007): +1.9 kg at 1 y (basal)",
+             severity="minor"),
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        insulin: str = "glargine",
+        start_dose_u: float = 10.0,
+        *,
+        start_dose_u_per_kg: float | None = None,
+        target_fpg_mgdl: float = 100.0,
+        algorithm: str = "riddle",
+        titrate: bool = True,
+        max_dose_u: float = 300.0,
+        injection_minute: int = 22 * 60,
+        **kw,
+    ) -> None:
+        super().__init__(**kw)
+        if insulin not in INSULINS:
+            raise ValueError(f"insulin must be one of {', '.join(INSULINS)}, got {insulin!r}")
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
+        if not 0.0 <= start_dose_u <= 300.0:
+            raise ValueError(f"start_dose_u must lie in [0, 300] IU/day, got {start_dose_u}")
+        if start_dose_u_per_kg is not None and not 0.0 <= start_dose_u_per_kg <= 2.0:
+            raise ValueError(f"start_dose_u_per_kg must lie in [0, 2] IU/kg/day, got {start_dose_u_per_kg}")
+        if not 70.0 <= target_fpg_mgdl <= 180.0:
+            raise ValueError(f"target_fpg_mgdl must lie in [70, 180] mg/dL, got {target_fpg_mgdl}")
+        if not 0 <= injection_minute < 1440:
+            raise ValueError(f"injection_minute must lie in [0, 1440), got {injection_minute}")
+        self.insulin = insulin
+        self.start_dose_u = float(start_dose_u)
+        self.start_dose_u_per_kg = start_dose_u_per_kg
+        self.target_fpg_mgdl = float(target_fpg_mgdl)
+        self.algorithm = algorithm
+        self.titrate = titrate
+        self.max_dose_u = float(max_dose_u)
+        self.injection_minute = int(injection_minute)
+        self.dose_u = np.zeros(0)
+        self.min_glucose_week = np.zeros(0)
+        self.last_titration_day = np.zeros(0)
+        self._seed = 0
+        self._ids = np.zeros(0, dtype=np.int64)
+
+    # -- state ---------------------------------------------------------------------------------
+    def setup(self, ctx: PatientContext) -> None:
+        super().setup(ctx)
+        start = (
+            np.full(ctx.n, self.start_dose_u)
+            if self.start_dose_u_per_kg is None
+            else self.start_dose_u_per_kg * ctx.body_weight_kg
+        )
+        self.dose_u = start.astype(float)
+        self.min_glucose_week = np.full(ctx.n, np.inf)
+        self.last_titration_day = np.full(ctx.n, float(self.start_day))
+        self._seed, self._ids = ctx.seed, ctx.patient_ids
+
+    def record_glucose(self, glucose_mgdl: np.ndarray) -> None:
+        """Feed a meal-model day's glucose trace (n, T) (or per-patient minima (n,)) for the hypo rules."""
+        g = np.asarray(glucose_mgdl, dtype=float)
+        m = g.min(axis=1) if g.ndim == 2 else g
+        self.min_glucose_week = np.minimum(self.min_glucose_week, m)
+
+    def smbg(self, fasting_mgdl: np.ndarray, day: int) -> np.ndarray:
+        """Self-measured fasting glucose (mg/dL): mean of 2 readings with meter error (CV from table)."""
+        cv = parameter("smbg_cv")
+        eps = np.array([np.random.default_rng([self._seed, int(p), int(day), 7]).standard_normal(2).mean()
+                        for p in self._ids])  # fmt: skip
+        return np.asarray(fasting_mgdl, dtype=float) * (1.0 + cv * eps)
+
+    def observe(self, ctx: PatientContext, day: int, state: dict[str, np.ndarray]) -> None:
+        if not self.titrate:
+            return
+        interval = 7 if self.algorithm == "riddle" else 3
+        due = (self.mask > 0) & (day - self.last_titration_day >= interval)
+        if not np.any(due):
+            return
+        fpg = self.smbg(state["glucose_mgdl"], day)
+        if self.algorithm == "riddle":
+            step = riddle_weekly_increase(fpg)
+        else:
+            step = np.where(fpg > self.target_fpg_mgdl, 2.0, 0.0)
+        step = np.where(fpg <= self.target_fpg_mgdl, 0.0, step)
+        low = self.min_glucose_week < parameter("riddle_hypo_hold_mgdl")
+        very_low = self.min_glucose_week < parameter("riddle_hypo_reduce_mgdl")
+        step = np.where(low, 0.0, step)
+        step = np.where(very_low, -np.where(self.dose_u > 40.0, 4.0, 2.0), step)
+        self.dose_u = np.where(due, np.clip(self.dose_u + step, 0.0, self.max_dose_u), self.dose_u)
+        self.last_titration_day = np.where(due, float(day), self.last_titration_day)
+        self.min_glucose_week = np.where(due, np.inf, self.min_glucose_week)
+
+    # -- effects -------------------------------------------------------------------------------
+    def delivered_u_per_day(self) -> np.ndarray:
+        return self.dose_u * self.mask * self.adherence
+
+    def effects(self, ctx: PatientContext, day: int) -> dict[str, np.ndarray]:
+        return {"exog_insulin_uuml": exogenous_insulin_ha_units(self.delivered_u_per_day(), ctx.body_weight_kg)}
+
+    def meal_modifiers(self, ctx: PatientContext, day: int) -> dict[str, np.ndarray]:
+        return {"u2ss": basal_insulin_u_per_day_to_pmol_kg_min(self.delivered_u_per_day(), ctx.body_weight_kg)}
+
+    def profile_u_per_min(self, n_minutes: int = 1440) -> np.ndarray:
+        """Subcutaneous absorption rate (U/min), (n, n_minutes), periodic steady state of once-daily
+        injections at ``injection_minute``; its daily mean equals the dose/1440."""
+        t = (np.arange(n_minutes) - self.injection_minute) % 1440 / 60.0  # hours since injection
+        if self.insulin == "glargine":
+            ka = parameter("insulin_glargine_ka_per_h")
+            shape = ka * np.exp(-ka * t) / (1.0 - np.exp(-ka * 24.0))
+        else:
+            ka = parameter("insulin_nph_ka_per_h")
+            # two-compartment chain (gamma-2), periodic sum over previous injections
+            k = np.arange(0, 8)[:, None]
+            tt = t[None, :] + 24.0 * k
+            shape = (ka * ka * tt * np.exp(-ka * tt)).sum(axis=0)
+        shape = shape / (shape.mean() * 24.0)  # per hour, integrates to 1 per day
+        return self.delivered_u_per_day()[:, None] * shape[None, :] / 60.0
+
+    def report(self, ctx: PatientContext, day: int) -> dict[str, np.ndarray]:
+        return {"insulin_dose_u_per_day": self.delivered_u_per_day()}
+
+
+class BasalBolus(BasalInsulin):
+    """Basal insulin (titrated as :class:`BasalInsulin`) plus prandial boluses on meal-model days.
+
+    ``basal_share`` of the total daily dose (0.5 by convention) sets TDD = basal/basal_share, hence
+    ICR = 500/TDD (g/U) and CF = 1800/TDD (mg/dL per U); ``correction_target_mgdl`` the correction
+    target.
+    """
+
+    kind = "basal_bolus_insulin"
+    risks = (
+        Risk("hypoglycaemia", "more than basal alone: 12.0 vs 2.3 events/patient-year at 1 year (prandial vs basal)",
+             "4-T, Holman et al. NEJM 357:1716 (2007)", 12.0, period="events per patient-year"),
+        Risk("weight gain", "+5.7 kg at 1 year (prandial)", "4-T, Holman 2007", severity="minor"),
+    )  # fmt: skip
+
+    def __init__(self, *args, basal_share: float = 0.5, correction_target_mgdl: float = 120.0, **kw) -> None:
+        super().__init__(*args, **kw)
+        if not 0.2 <= basal_share <= 0.8:
+            raise ValueError(f"basal_share must lie in [0.2, 0.8], got {basal_share}")
+        if not 80.0 <= correction_target_mgdl <= 200.0:
+            raise ValueError(f"correction_target_mgdl must lie in [80, 200] mg/dL, got {correction_target_mgdl}")
+        self.basal_share = float(basal_share)
+        self.correction_target_mgdl = float(correction_target_mgdl)
+
+    def ratios(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ICR g/U, CF mg/dL per U) per patient from the Walsh 500/1800 rules."""
+        tdd = np.maximum(self.dose_u / self.basal_share, 1.0)
+        return parameter("basal_bolus_icr_rule") / tdd, parameter("basal_bolus_cf_rule") / tdd
+
+    def bolus_u(self, cho_g: np.ndarray, pre_meal_glucose_mgdl: np.ndarray) -> np.ndarray:
+        """Prandial bolus (U) per patient: carbohydrate/ICR + positive correction."""
+        icr, cf = self.ratios()
+        corr = np.maximum(np.asarray(pre_meal_glucose_mgdl) - self.correction_target_mgdl, 0.0) / cf
+        return (np.asarray(cho_g, dtype=float) / icr + corr) * self.mask * self.adherence
+
+
+def _find_insulin(arm: ArmState) -> BasalInsulin | None:
+    found = [t for t in arm.active() if isinstance(t, BasalInsulin)]
+    return found[0] if found else None
+
+
+def simulate_meal_day(
+    arm: ArmState, meals: Sequence[tuple[int, float]], eaten_cho_g: np.ndarray | None = None
+) -> MealResult:
+    """One 24-h meal-model day from midnight for every patient of ``arm``.
+
+    ``meals`` are the planned (minute, grams); ``eaten_cho_g`` (n, n_meals) what each patient actually
+    ate (defaults to planned). Basal insulin follows its absorption profile; a :class:`BasalBolus`
+    therapy gives boluses from the *planned* carbohydrate and the pre-meal glucose, read from the model
+    by simulating the day in pieces between meals.
+    """
+    params = meal_params_today(arm)
+    n = arm.cohort.n
+    planned = np.array([g for _, g in meals], dtype=float)
+    eaten = np.broadcast_to(planned, (n, len(meals))) if eaten_cho_g is None else np.asarray(eaten_cho_g, float)
+    cho = np.stack([meal_inputs(1440, [(m, eaten[i, j]) for j, (m, _) in enumerate(meals)]) for i in range(n)])
+    ins_t = _find_insulin(arm)
+    insulin = ins_t.profile_u_per_min(1440) if ins_t is not None else np.zeros((n, 1440))
+    if not isinstance(ins_t, BasalBolus):
+        return simulate(params, cho, insulin)
+    # piecewise: simulate to each meal, read glucose, add the bolus over 1 minute, continue
+    insulin = insulin.copy()
+    cuts = [m for m, _ in meals] + [1440]
+    x0 = None
+    pieces: list[MealResult] = []
+    start = 0
+    for j, stop in enumerate(cuts):
+        if stop > start:
+            res = simulate(params, cho[:, start:stop], insulin[:, start:stop], x0=x0)
+            pieces.append(res)
+            x0 = res.final_state
+            g_now = res["plasma_glucose_mgdl"][:, -1]
+        else:
+            g_now = params["Gb"]
+        if j < len(meals):
+            m = meals[j][0]
+            insulin[:, m] += ins_t.bolus_u(np.full(n, planned[j]), g_now)
+        start = stop
+    out = {k: np.concatenate([pieces[0][k]] + [p[k][:, 1:] for p in pieces[1:]], axis=1) for k in pieces[0].outputs}
+    return MealResult(np.arange(1441), pieces[0].patients, out, pieces[-1].final_state, dict(pieces[0].meta))
+
+
+@dataclass
+class MealDayRun:
+    """Result of :func:`run_with_meal_days`: hypoglycaemia events over the meal days, the weekly meal-day
+    mean glucose (n, n_weeks) in mg/dL, and an HbA1c (%) built from those means with the ADAG line and
+    first-order glycation (τ from the progression parameters' default, 43 d) starting at baseline."""
+
+    hypo: HypoCounts
+    mean_glucose_mgdl: np.ndarray
+    hba1c_meal_pct: np.ndarray
+
+
+def run_with_meal_days(
+    arm: ArmState,
+    n_weeks: int,
+    meals: Sequence[tuple[int, float]] = ((7 * 60, 45.0), (12 * 60, 70.0), (19 * 60, 70.0)),
+    *,
+    seed: int = 0,
+) -> MealDayRun:
+    """Advance ``arm`` week by week; at the end of each week run one meal-model day (carbohydrate varying
+    day to day by the table's CV, keyed by (seed, patient, week)), feed its glucose to the insulin
+    therapy's hypoglycaemia rules and count events.
+
+    HbA1c from meal days: the progression model's HbA1c reads mean glucose off fasting glucose
+    (Wei 2014 line), which overstates the fall when basal insulin lowers fasting glucose much more than
+    post-meal glucose; the meal-day mean glucose includes the meals."""
+    counts = []
+    means = []
+    h = np.asarray(arm.last["hba1c_pct"], dtype=float).copy()
+    decay = np.exp(-7.0 / glycation.HBA1C_TAU_DAYS)
+    cv = parameter("meal_day_cho_cv")
+    n = arm.cohort.n
+    for week in range(n_weeks):
+        advance(arm, 7)
+        z = np.array([np.random.default_rng([seed, int(p), week, 11]).standard_normal(len(meals))
+                      for p in arm.cohort.ctx.patient_ids])  # fmt: skip
+        planned = np.array([g for _, g in meals])
+        eaten = np.clip(planned[None, :] * (1.0 + cv * z), 0.0, None).reshape(n, len(meals))
+        day = simulate_meal_day(arm, meals, eaten)
+        g = day["plasma_glucose_mgdl"]
+        ins = _find_insulin(arm)
+        if ins is not None:
+            ins.record_glucose(g)
+        counts.append(count_day(g))
+        mg = g[:, :-1].mean(axis=1)
+        means.append(mg)
+        h = glycation.hba1c_from_mean_glucose(mg) + (h - glycation.hba1c_from_mean_glucose(mg)) * decay
+    return MealDayRun(accumulate(counts), np.stack(means, axis=1), h)

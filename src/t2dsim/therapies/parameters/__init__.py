@@ -1,0 +1,1 @@
+"""Standard-care parameter table (standard_care.csv)."""

@@ -1,0 +1,183 @@
+"""Simulated replications of landmark drug trials (issue 4, acceptance 1).
+
+Each test builds a virtual trial population (tests/therapy_trials.py: newly-diagnosed preset advanced
+along its untreated course to the trial's baseline HbA1c), runs drug and placebo arms on the same
+virtual patients for the trial's duration, and compares the placebo-adjusted HbA1c change with the
+published number. Which trial each drug parameter was *fitted* to is in
+src/t2dsim/therapies/parameters/standard_care.csv (tag C); tests named ``*_validation`` use a trial
+that was not used for fitting; tests named ``*_calibration`` only confirm the fit (they can fail if
+the progression model underneath changes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from therapy_trials import on_background, placebo_adjusted, trial_cohort
+
+from t2dsim.engine import ArmState, advance, run_meal_day
+from t2dsim.simulate import meal_inputs
+from t2dsim.therapies.drugs import GLP1RA, Metformin, SGLT2Inhibitor, Sulfonylurea, parameter_table
+from t2dsim.therapies.hypoglycaemia import count_day
+
+N = 150  # virtual patients per trial (tests stay at a few seconds each)
+
+
+def test_parameter_table_has_source_unit_and_tag_for_every_row():
+    t = parameter_table()
+    assert t.index.is_unique
+    assert t["source"].str.len().min() > 5 and t["unit"].notna().all()
+    assert set(t["tag"]) <= {"V", "S", "U", "C", "D"}
+
+
+def test_metformin_defronzo_1995_protocol1_validation():
+    """DeFronzo & Goodman (Multicenter Metformin Study Group), NEJM 333:541 (1995), abstract (read via
+    PubMed copy, PMID 7623902): protocol 1, diet-treated moderately obese NIDDM, 29 weeks, metformin
+    titrated to 2550 mg/day vs placebo; end-of-study HbA1c 7.1 ± 0.1 vs 8.6 ± 0.2 % (mean ± SE,
+    n = 143/146). Difference −1.5 %, 95 % CI −1.5 ± 1.96·√(0.1² + 0.2²) = (−1.94, −1.06) (derived from
+    the published SEs). Baseline HbA1c not in the abstract: 8.4 ± 1.2 % assumed [U].
+    Not used for fitting (metformin Emax set from Hundal 2000, dose shape from Garber 1997)."""
+    c = trial_cohort(N, 12, 8.4, 1.2, (7.0, 12.0)).cohort
+    r = placebo_adjusted(c, lambda: [Metformin(2500.0)], 203)
+    assert -1.94 < r.diff_hba1c < -1.06, r.diff_hba1c
+
+
+def test_metformin_dose_response_is_monotone_and_sub_linear():
+    """Garber et al. Am J Med 103:491 (1997) abstract: benefit rises with dose 500→2000 mg, maximal at
+    the upper recommended dose. Shape check only (the 11-week magnitudes are discussed in docs)."""
+    c = trial_cohort(60, 11, 8.7, 1.2, (7.0, 12.0)).cohort
+    diffs = [placebo_adjusted(c, lambda d=d: [Metformin(d)], 77).diff_hba1c for d in (500.0, 1000.0, 2000.0, 2500.0)]
+    assert all(a > b for a, b in zip(diffs, diffs[1:], strict=False))
+    steps = -np.diff(diffs) / np.diff([500.0, 1000.0, 2000.0, 2500.0])
+    assert steps[-1] < steps[0]
+
+
+def test_sulfonylurea_lead2_glimepiride_calibration():
+    """LEAD-2 (Nauck et al. Diabetes Care 32:84, 2009) abstract: glimepiride 4 mg + metformin −1.0 % vs
+    placebo + metformin +0.1 % at 26 weeks → −1.1 % placebo-adjusted. No 95 % CI for this comparison in
+    the text read, so this is a calibration check with tolerance ±0.2 %, not a CI test (see docs)."""
+    base = on_background(trial_cohort(N, 51, 9.0, 1.1, (7.5, 12.0)).cohort, [Metformin(2000.0)], 365)
+    assert 7.5 < float(np.mean(base.state.hba1c_pct)) < 8.8  # LEAD-2 baseline ~8.4 % [U]
+    r = placebo_adjusted(base, lambda: [Sulfonylurea("glimepiride", 4.0)], 182, lambda: [Metformin(2000.0)])
+    assert abs(r.diff_hba1c - (-1.1)) < 0.2, r.diff_hba1c
+
+
+def test_glp1_sustain1_semaglutide_calibration():
+    """SUSTAIN-1 (Sorli et al. Lancet Diabetes Endocrinol 5:251, 2017): drug-naive, baseline HbA1c
+    8.1 (SD 0.9) %, FPG 175.7 mg/dL (pooled SUSTAIN Table 1, PMC6099440, read), 30 weeks; placebo-
+    adjusted HbA1c −1.43 % (0.5 mg) and −1.53 % (1.0 mg) [S: review table PMC6709822, read]. The 95 %
+    CIs could not be checked (tagged U in the reference), so the fitted 1.0-mg value is checked to
+    ±0.15 % and the 0.5-mg value (dose shape) to ±0.2 %."""
+    c = trial_cohort(N, 31, 8.1, 0.9, (7.0, 10.0)).cohort
+    assert abs(float(np.mean(c.state.glucose_mgdl)) - 175.7) < 20.0
+    r1 = placebo_adjusted(c, lambda: [GLP1RA("semaglutide", 1.0)], 210)
+    r05 = placebo_adjusted(c, lambda: [GLP1RA("semaglutide", 0.5)], 210)
+    assert abs(r1.diff_hba1c - (-1.53)) < 0.15, r1.diff_hba1c
+    assert abs(r05.diff_hba1c - (-1.43)) < 0.2, r05.diff_hba1c
+    # weight: placebo-adjusted −3.56 kg of 91.9 kg (−3.9 %) at 30 weeks [S]; BMI falls accordingly
+    dw = np.mean(r1.active["bmi_kg_m2"] / r1.active["bmi0"] - 1.0)
+    assert -0.045 < dw < -0.025, dw
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known validation failure: the model gives ETD ≈ −0.3 % against the published −0.69 % "
+    "(−0.82 to −0.56); fitting each drug to a different trial population (SUSTAIN-1 drug-naive, LEAD-2 on "
+    "metformin) does not carry over to their head-to-head difference. See docs/standard_care.md.",
+)
+def test_glp1_sustain10_semaglutide_vs_liraglutide_validation():
+    """SUSTAIN-10 (Capehorn et al. Diabetes Metab 46:100, 2020) abstract (read via a public copy):
+    semaglutide 1.0 mg vs liraglutide 1.2 mg added to 1-3 oral drugs, baseline HbA1c 8.2 %, 30 weeks:
+    ETD −0.69 % (95 % CI −0.82 to −0.56). Semaglutide was fitted to SUSTAIN-1 and liraglutide to
+    LEAD-2; this head-to-head trial was used for neither."""
+    base = on_background(trial_cohort(N, 61, 8.9, 1.0, (7.5, 12.0)).cohort, [Metformin(2000.0)], 365)
+    assert 7.6 < float(np.mean(base.state.hba1c_pct)) < 8.8
+    sema = placebo_adjusted(base, lambda: [GLP1RA("semaglutide", 1.0)], 210, lambda: [Metformin(2000.0)])
+    lira = placebo_adjusted(base, lambda: [GLP1RA("liraglutide", 1.2)], 210, lambda: [Metformin(2000.0)])
+    etd = sema.diff_hba1c - lira.diff_hba1c
+    assert -0.82 < etd < -0.56, etd
+
+
+def test_sglt2_empareg_mono_calibration_and_extension_validation():
+    """EMPA-REG MONO (Roden et al. Lancet Diabetes Endocrinol 1:208, 2013): drug-naive, baseline
+    HbA1c 7.9 %, 24 weeks; placebo-adjusted −0.7 (97.5 % CI −0.9 to −0.6) at 10 mg and −0.9 (−1.0 to
+    −0.7) at 25 mg (label table, PMC4665046, read) — the 24-week values were used for fitting.
+    Validation: the 76-week extension (Roden et al. Cardiovasc Diabetol 14:154, 2015 abstract, read):
+    −0.78 % (95 % CI −0.94 to −0.63) at 10 mg and −0.89 % (−1.04 to −0.73) at 25 mg."""
+    c = trial_cohort(N, 41, 7.9, 0.9, (7.0, 10.0)).cohort
+    for dose, ci24, ci76 in ((10.0, (-0.9, -0.6), (-0.94, -0.63)), (25.0, (-1.0, -0.7), (-1.04, -0.73))):
+        r24 = placebo_adjusted(c, lambda d=dose: [SGLT2Inhibitor("empagliflozin", d)], 168)
+        r76 = placebo_adjusted(c, lambda d=dose: [SGLT2Inhibitor("empagliflozin", d)], 532)
+        assert ci24[0] < r24.diff_hba1c < ci24[1], (dose, r24.diff_hba1c)
+        assert ci76[0] < r76.diff_hba1c < ci76[1], (dose, r76.diff_hba1c)
+        # urinary glucose excretion within the dapagliflozin dose-ranging range 52-85 g/day
+        # (List et al. Diabetes Care 32:650, 2009, abstract) — an independent check of the renal term
+        uge = float(np.mean(r24.active["uge_g_per_day"]))
+        assert 52.0 < uge < 85.0, uge
+
+
+def test_sglt2_meal_day_glucosuria_matches_progression_estimate():
+    """The meal-model renal modifiers (ke1 up, ke2 down) give a daily urinary glucose loss of the same
+    size as the progression model's estimate (within a factor 1.6) on a three-meal day."""
+    c = trial_cohort(40, 41, 7.9, 0.9, (7.0, 10.0)).cohort
+    drug = SGLT2Inhibitor("empagliflozin", 25.0)
+    arm = ArmState(c, [drug])
+    advance(arm, 28)
+    cho = meal_inputs(1440, [(7 * 60, 45.0), (12 * 60, 70.0), (19 * 60, 70.0)])
+    day = run_meal_day(arm, cho)
+    uge_meal = day["renal_mg_kg_min"][:, :-1].sum(axis=1) * c.ctx.body_weight_kg / 1000.0  # g/day
+    uge_prog = drug.uge_g_per_day(c.ctx, arm.last["glucose_mgdl"])
+    ratio = float(np.median(uge_meal / uge_prog))
+    assert 1 / 1.6 < ratio < 1.6, ratio
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: on deterministic meal-model days the glucose of SU-treated patients returns to the "
+    "progression model's fasting value (~130 mg/dL here) and no patient goes below 70 mg/dL in either arm; "
+    "Sfix only redistributes basal secretion. Hypoglycaemia needs day-to-day variability or fasting glucose "
+    "near normal (see docs/standard_care.md).",
+)
+def test_sulfonylurea_causes_more_hypoglycaemia_than_metformin():
+    """ADOPT (Kahn et al. NEJM 355:2427, 2006; Herman ADA 2007 abstract): hypoglycaemia 39 % glyburide vs
+    12 % metformin — direction only: on meal-model days after 6 months, the SU arm (glucose-independent
+    secretion Sfix) has more patient-days with glucose < 70 mg/dL than the metformin arm."""
+    c = trial_cohort(60, 71, 7.4, 0.6, (6.5, 9.0)).cohort
+    cho = meal_inputs(1440, [(7 * 60, 45.0), (12 * 60, 70.0), (19 * 60, 70.0)])
+    events = {}
+    for name, therapy in (("su", Sulfonylurea("glibenclamide", 15.0)), ("met", Metformin(2000.0))):
+        arm = ArmState(c, [therapy])
+        advance(arm, 182)
+        events[name] = count_day(run_meal_day(arm, cho)["plasma_glucose_mgdl"]).level1.sum()
+    assert events["su"] > events["met"], events
+
+
+@pytest.mark.parametrize(
+    ("make", "msg"),
+    [
+        (lambda: Metformin(-5.0), "dose_mg_per_day must lie in \\[0, 3000\\]"),
+        (lambda: Sulfonylurea("tolbutamide", 500.0), "must be one of"),
+        (lambda: GLP1RA("semaglutide", 3.0), "dose_mg for semaglutide must lie in \\[0, 2\\]"),
+        (lambda: SGLT2Inhibitor("empagliflozin", 50.0), "must lie in \\[0, 25\\]"),
+    ],
+)
+def test_bad_drug_arguments_are_refused(make, msg):
+    with pytest.raises(ValueError, match=msg):
+        make()
+
+
+def test_sulfonylurea_fixed_secretion_keeps_insulin_up_when_glucose_falls():
+    """Mechanism (Proks/Ashcroft: K-ATP closure acts downstream of glucose metabolism): with the same
+    patients, an insulin challenge (4 U s.c. at minute 0, no food) drives glucose lower and leaves more
+    secretion at the nadir when part of the basal secretion is glucose-independent (Sfix)."""
+    c = trial_cohort(30, 71, 7.4, 0.6, (6.5, 9.0)).cohort
+    out = {}
+    for name, therapy in (("su", Sulfonylurea("glibenclamide", 15.0)), ("none", Metformin(0.0))):
+        arm = ArmState(c, [therapy])
+        ins = np.zeros(240)
+        ins[0] = 4.0
+        day = run_meal_day(arm, np.zeros(240), ins)
+        g = day["plasma_glucose_mgdl"]
+        k = np.argmin(g, axis=1)
+        out[name] = day["secretion_pmol_kg_min"][np.arange(c.n), k] / day["secretion_pmol_kg_min"][:, 0]
+    assert np.all(out["su"] > out["none"])
