@@ -114,3 +114,18 @@ def test_structural_difference_within_adag_scatter(natural_history):
     print("\nFPG", np.round(g[idx], 1), "Wei mean", np.round(wei, 1), "meal-model mean", np.round(meal_mean, 1))
     assert np.all(np.abs(meal_mean - wei) < 31.0)
     assert np.all(meal_mean > g[idx])  # meals raise mean glucose above fasting
+
+
+def test_meal_model_insulin_equals_progression_insulin_for_t2dsim_cohort():
+    """One insulin scale across the two models: the visit-day meal model's fasting plasma insulin equals
+    the progression model's fasting insulin (t2dsim µU/mL) × 6 pmol/L per µU/mL, within 1 %."""
+    from t2dsim.engine import ArmState, Cohort, advance, meal_params_today
+    from t2dsim.population.presets import make_cohort
+    from t2dsim.therapies.base import PatientContext
+
+    c = make_cohort("newly-diagnosed", 5, seed=1)
+    ctx = PatientContext(n=5, body_weight_kg=np.full(5, 85.0), age_years=c.age_years, female=np.zeros(5, bool))
+    arm = ArmState(Cohort(c.params, c.state, ctx, c.bmi_kg_m2, np.full(5, 172.0)), [])
+    advance(arm, 30)
+    p = meal_params_today(arm)
+    np.testing.assert_allclose(p["Ib"], arm.last["insulin_total_uuml"] * 6.0, rtol=0.01)

@@ -193,13 +193,16 @@ T2DSIM_CALIBRATION: dict[str, tuple[float, str]] = {
     "nMI": (0.04, "switch width doubled (Ha human 0.02); calibrated"),
     "tau_beta": (25710.0, "2 × Ha human 8570 d: slower β-mass turnover; calibrated to UKPDS 16 drift"),
     # insulin scale: I' = κ·I, SI' = SI/κ, V' = V/κ leaves the Ha dynamics unchanged and expresses
-    # insulin in assay-like µU/mL. κ = 0.56 makes the newly-diagnosed cohort's median HOMA1-%B ≈ 50 %
-    # and HOMA1-IR ≈ 4 at diagnosis (UKPDS: ~50 % of β-cell function left at diagnosis); Ha's own
-    # scale gives fasting insulin ≈ 20 µU/mL at FPG 8 mmol/L (HOMA-IR ≈ 7).
-    "V": (5.0 / 0.56, "Ha V = 5 divided by the insulin scale κ = 0.56 (calibrated, see above)"),
+    # insulin in assay-like µU/mL. κ = 0.4618 is fixed by the Dalla Man 2007 anchors of the meal-model
+    # coupling (physiology/coupling.py): fasting insulin 25.59 pmol/L (normal) and 59.85 pmol/L (T2D) against
+    # Ha's 9.025 and 22.10 units at the same glucose give 2.771 pmol/L per Ha unit = 0.4618 µU/mL, so the
+    # progression model's µU/mL × 6 equals the meal model's plasma insulin. It gives the newly-diagnosed
+    # cohort a median HOMA1-%B of ≈ 45 % and HOMA1-IR ≈ 3.5 at diagnosis (UKPDS: ~50 % of β-cell function
+    # left at diagnosis, secondary); Ha's own scale gives ≈ 20 µU/mL at FPG 8 mmol/L (HOMA-IR ≈ 7).
+    "V": (5.0 / 0.4618, "Ha V = 5 divided by the insulin scale κ = 0.4618 (meal-model anchors, see above)"),
 }
-#: Insulin scale κ of the t2dsim configuration (see T2DSIM_CALIBRATION["V"]).
-T2DSIM_INSULIN_SCALE = 0.56
+#: Insulin scale κ of the t2dsim configuration (see T2DSIM_CALIBRATION["V"]): µU/mL per Ha insulin unit.
+T2DSIM_INSULIN_SCALE = 0.4618
 
 EFFECT_NAMES: tuple[str, ...] = (
     "si_mult", "hgp_mult", "secretion_mult", "glucose_loss_per_day", "exog_insulin_uuml",
