@@ -139,6 +139,11 @@ class BasalInsulin(StandardCareTherapy):
         self.last_titration_day = np.full(ctx.n, float(self.start_day))
         self._seed, self._ids = ctx.seed, ctx.patient_ids
 
+    def switch_on(self, which: np.ndarray, day: int) -> None:
+        new = np.asarray(which, bool) & (self.mask == 0)
+        super().switch_on(which, day)
+        self.last_titration_day = np.where(new, float(day), self.last_titration_day)
+
     def record_glucose(self, glucose_mgdl: np.ndarray) -> None:
         """Feed a meal-model day's glucose trace (n, T) (or per-patient minima (n,)) for the hypo rules."""
         g = np.asarray(glucose_mgdl, dtype=float)
@@ -240,7 +245,10 @@ class BasalBolus(BasalInsulin):
 
 
 def _find_insulin(arm: ArmState) -> BasalInsulin | None:
-    found = [t for t in arm.active() if isinstance(t, BasalInsulin)]
+    """The arm's insulin therapy, also when it is a step of a treatment plan."""
+    pool = [*arm.active()]
+    pool += [s for t in arm.active() for s in getattr(t, "steps", ())]
+    found = [t for t in pool if isinstance(t, BasalInsulin)]
     return found[0] if found else None
 
 
