@@ -2,8 +2,10 @@
 
 Source: M. Breton, B. Kovatchev, "Analysis, modeling, and simulation of the accuracy of continuous
 glucose sensors", J Diabetes Sci Technol 2(5):853–862, 2008. Sensor error ε = ξ + λ·sinh((e − γ)/δ)
-with e an AR(1) process e_n = PACF·(e_{n−1} + v_n), v_n ~ N(0, 1), sampled at the sensor's sample
-time and held in between. Parameter values of the Dexcom-like sensor (PACF 0.7, γ −0.5444,
+with e an AR(1) process e_n = PACF·(e_{n−1} + v_n), v_n ~ N(0, 1), on a 15-minute grid (the model's
+time step in Breton & Kovatchev 2008 and simglucose's ``MDL_SAMPLE_TIME``); ε is interpolated with a
+cubic spline to the sensor's sample times and held between samples.
+Parameter values of the Dexcom-like sensor (PACF 0.7, γ −0.5444,
 λ 15.9574, δ 1.6898, ξ −5.47 mg/dL, 3-min samples, range 39–600 mg/dL) are those distributed with
 the UVA/Padova simulator's open implementation (simglucose ``sensor_params.csv``).
 
@@ -17,6 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.interpolate import CubicSpline
+
+#: Time step of the AR(1) noise model, minutes (Breton & Kovatchev 2008; simglucose MDL_SAMPLE_TIME).
+MODEL_STEP_MIN = 15
 
 
 @dataclass(frozen=True)
@@ -43,15 +49,17 @@ class CGMSensor:
     def error(self, n_patients: int, n_minutes: int, seed: int, patient_ids: np.ndarray | None = None) -> np.ndarray:
         """Sensor error (mg/dL), shape (n_patients, n_minutes), held over each sample interval."""
         ids = np.arange(n_patients) if patient_ids is None else np.asarray(patient_ids)
-        n_samples = -(-n_minutes // self.sample_time_min)
-        v = np.empty((n_patients, n_samples))
+        n15 = n_minutes // MODEL_STEP_MIN + 3  # 15-min grid covering the horizon (spline needs ≥ 4 knots)
+        v = np.empty((n_patients, n15))
         for row, pid in enumerate(ids):  # one stream per patient: draws only, no model work
-            v[row] = np.random.default_rng([int(seed), int(pid)]).standard_normal(n_samples)
+            v[row] = np.random.default_rng([int(seed), int(pid)]).standard_normal(n15)
         e = np.empty_like(v)
         e[:, 0] = v[:, 0]
-        for k in range(1, n_samples):
+        for k in range(1, n15):  # loop over the 15-min grid, vectorised over patients
             e[:, k] = self.pacf * (e[:, k - 1] + v[:, k])
-        eps = self.xi + self.lam * np.sinh((e - self.gamma) / self.delta)
+        eps15 = self.xi + self.lam * np.sinh((e - self.gamma) / self.delta)
+        t_samples = np.arange(0, n_minutes, self.sample_time_min, dtype=float)
+        eps = CubicSpline(np.arange(n15) * float(MODEL_STEP_MIN), eps15, axis=1)(t_samples)
         return np.repeat(eps, self.sample_time_min, axis=1)[:, :n_minutes]
 
     def measure(self, glucose_mgdl: np.ndarray, seed: int, patient_ids: np.ndarray | None = None) -> np.ndarray:
