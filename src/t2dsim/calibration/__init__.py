@@ -1,0 +1,167 @@
+"""Calibration and validation of the stem-cell therapy models against published trials.
+
+* :func:`calibrate` fits the T2D parameters (all trials, and leave-one-trial-out), and the β-cell
+  replacement parameters, and writes a JSON results file (shipped: ``results/stemcells.json``).
+* :func:`validate` predicts every case from the shipped results (T2D trials from the fit that left
+  that trial out) and returns the predicted-vs-observed table.
+* :func:`benefit_summaries` (in ``calibration.benefits``) gives benefits with intervals and risks.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from t2dsim.calibration.beta_replacement import (
+    CASE_LABELS as BETA_LABELS,
+)
+from t2dsim.calibration.beta_replacement import (
+    ISLET_THETA,
+    beta_targets,
+    fit_islet,
+    islet_params_from_theta,
+    run_beta_case,
+    t1d_population,
+)
+from t2dsim.calibration.evidence import CASE_LABELS, T2D_CASES, t2d_targets
+from t2dsim.calibration.fit import THETA, bounds_log, fit_cases, laplace_draws, params_from_theta, theta_names
+from t2dsim.calibration.trials import population_for, run_case
+
+__all__ = ["calibrate", "validate", "default_results_path", "N_VIRTUAL", "acceptance_summary"]
+
+#: Virtual patients per case (calibration and validation).
+N_VIRTUAL = 40
+N_VIRTUAL_T1D = {"zimislecel": 40, "islet_modern": 80}
+RESULTS_VERSION = 1
+
+
+def default_results_path() -> Path:
+    """The shipped results file."""
+    return Path(__file__).parent / "results" / "stemcells.json"
+
+
+def _t2d_pops(seed: int) -> dict[str, Any]:
+    return {c: population_for(c, N_VIRTUAL, seed) for c in (*T2D_CASES, "hu2016")}
+
+
+def _t1d_pops(seed: int) -> dict[str, Any]:
+    return {"zimislecel": t1d_population(N_VIRTUAL_T1D["zimislecel"], seed),
+            "islet_modern": t1d_population(N_VIRTUAL_T1D["islet_modern"], seed, first_id=600_000)}
+
+
+def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
+    """Fit all parameters and write ``out_dir/stemcells.json``; returns its path (≈ 1 minute)."""
+    t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pops = _t2d_pops(seed)
+    targets = t2d_targets()
+    full = fit_cases(pops, targets)
+    loto = {}
+    for case in T2D_CASES:
+        loto[case] = fit_cases(pops, [t for t in targets if t.case != case], x0=np.array(full["log_theta"]))
+    islet = fit_islet(_t1d_pops(seed))
+    P = params_from_theta(full["log_theta"])
+    central = {g: {k: getattr(P[g], k) for g2, k, *_ in THETA if g2 == g} for g in ("msc", "bmmnc", "placebo")}
+    ip = islet_params_from_theta(np.array(islet["log_theta"]))
+    central["islet"] = {"engraftment": ip.engraftment, "attrition_per_year": ip.attrition_per_year,
+                        "failure_per_year": ip.failure_per_year, "sc_beta_fraction": ip.sc_beta_fraction,
+                        "maturation_days": ip.maturation_days, "maturation_shape": ip.maturation_shape}
+    ens = []
+    for x in laplace_draws(full["log_theta"], full["cov"], 40, seed, bounds_log()):
+        Pi = params_from_theta(x)
+        ens.append({g: {k: getattr(Pi[g], k) for g2, k, *_ in THETA if g2 == g} for g in ("msc", "bmmnc", "placebo")})
+    res = {
+        "version": RESULTS_VERSION,
+        "seed": seed,
+        "n_virtual": N_VIRTUAL,
+        "n_virtual_t1d": N_VIRTUAL_T1D,
+        "method": "MAP (scipy least_squares) with log-normal priors; Laplace posterior in log space",
+        "theta_names": theta_names(),
+        "theta_priors": [{"name": f"{g}.{k}", "median": m, "log_sd": s, "source": src} for g, k, m, s, src in THETA],
+        "full": full,
+        "loto": loto,
+        "islet": islet,
+        "islet_theta_priors": [{"name": n, "median": m, "log_sd": s, "source": src} for n, m, s, src in ISLET_THETA],
+        "central": central,
+        "ensemble": ens,
+        "seconds": time.perf_counter() - t0,
+    }
+    path = out_dir / "stemcells.json"
+    path.write_text(json.dumps(res, indent=1, default=float))
+    return path
+
+
+def _interval(samples: list[float]) -> tuple[float, float]:
+    a = np.asarray([s for s in samples if np.isfinite(s)])
+    if a.size == 0:
+        return float("nan"), float("nan")
+    return float(np.percentile(a, 2.5)), float(np.percentile(a, 97.5))
+
+
+def validate(results_path: str | Path | None = None, n_draws: int = 30, n_boot: int = 4) -> pd.DataFrame:
+    """Predicted vs observed endpoints for every case, from a calibration results file.
+
+    T2D trials are predicted from the fit that left that trial out (``role`` "LOTO"); Hu 2016 is shown
+    but not scored. β-cell replacement rows say whether the target was used in the fit ("fit") or
+    not ("held out"). Predicted interval: 2.5-97.5 percentiles over posterior draws × resampled trials
+    of the published size. ``inside``: predicted value within the observed 95 % interval.
+    """
+    path = Path(results_path) if results_path is not None else default_results_path()
+    res = json.loads(path.read_text())
+    seed = int(res["seed"])
+    rng = np.random.default_rng([seed, 77])
+    rows: list[dict[str, Any]] = []
+    pops = _t2d_pops(seed)
+    targets = t2d_targets()
+    for case in (*T2D_CASES, "hu2016"):
+        fit = res["loto"].get(case, res["full"])
+        ts = [t for t in targets if t.case == case]
+        point = run_case(case, params_from_theta(fit["log_theta"]), pops[case])
+        samples: dict[str, list[float]] = {t.endpoint: [] for t in ts}
+        for x in laplace_draws(fit["log_theta"], fit["cov"], n_draws, seed, bounds_log())[1:]:
+            st = run_case(case, params_from_theta(x), pops[case])
+            for t in ts:
+                for _ in range(n_boot):
+                    samples[t.endpoint].append(st[t.endpoint].value(rng))
+        for t in ts:
+            v = point[t.endpoint].value()
+            lo, hi = _interval(samples[t.endpoint])
+            rows.append({"case": CASE_LABELS[case], "endpoint": t.endpoint,
+                         "role": "LOTO" if t.scored else "not scored (attribution inferred)",
+                         "predicted": v, "pred_low": lo, "pred_high": hi, "observed": t.observed,
+                         "obs_low": t.ci_low, "obs_high": t.ci_high, "inside": bool(t.ci_low <= v <= t.ci_high),
+                         "ci_method": t.ci_method, "verification": t.verification})
+    t1 = _t1d_pops(seed)
+    isl = res["islet"]
+    point_p = islet_params_from_theta(np.array(isl["log_theta"]))
+    draws = laplace_draws(isl["log_theta"], isl["cov"], max(6, n_draws // 3), seed,
+                          (np.array(isl["bounds"][0]), np.array(isl["bounds"][1])))[1:]
+    bt = beta_targets()
+    cache_point = {k: run_beta_case(k, point_p, t1[k]) for k in t1}
+    cache_draws = [{k: run_beta_case(k, islet_params_from_theta(x), t1[k]) for k in t1} for x in draws]
+    for t in bt:
+        key = "islet_modern" if t.case.startswith("islet") else t.case
+        v = float(np.mean(cache_point[key][t.endpoint]))
+        smp = []
+        for cd in cache_draws:
+            a = cd[key][t.endpoint]
+            for _ in range(n_boot):
+                smp.append(float(np.mean(a[rng.integers(0, a.size, max(t.n, 1))])))
+        lo, hi = _interval(smp)
+        rows.append({"case": BETA_LABELS[t.case], "endpoint": t.endpoint, "role": t.role, "predicted": v,
+                     "pred_low": lo, "pred_high": hi, "observed": t.observed, "obs_low": t.ci_low,
+                     "obs_high": t.ci_high, "inside": bool(t.ci_low <= v <= t.ci_high), "ci_method": t.ci_method,
+                     "verification": t.verification})
+    return pd.DataFrame(rows)
+
+
+def acceptance_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Share of endpoints inside the observed 95 % interval per case (LOTO rows: criterion ≥ 0.75)."""
+    g = table.groupby(["case", "role"], sort=False)["inside"].agg(["sum", "count", "mean"]).reset_index()
+    return g.rename(columns={"sum": "inside", "count": "endpoints", "mean": "share_inside"})
