@@ -20,7 +20,7 @@ name = "runner-test"
 duration_months = 6
 visit_months = [0, 3, 6]
 measurements = ["hba1c_percent", "fpg_mgdl", "fasting_cpeptide_pmol_l", "cpeptide_auc_nmol_min_l",
-                "insulin_u_per_day", "fasting_insulin_pmol_l"]
+                "insulin_u_per_day", "fasting_insulin_pmol_l", "homa_ir", "cgm_tir_percent", "cgm_mean_glucose_mgdl"]
 [population]
 preset = "insulin-requiring"
 [population.inclusion]
@@ -108,3 +108,19 @@ def test_unknown_therapy_kind_is_refused(monkeypatch):
     monkeypatch.setattr(builders, "builders", lambda: {})
     with pytest.raises(ValueError, match="has no simulator yet"):
         run_trial(_protocol())
+
+
+def test_pooled_power_simulator_resamples_whole_patients(test_builders, monkeypatch):
+    """`t2dsim power` draws patients with replacement from a simulated pool: each drawn copy must be a
+    whole patient (all its rows) under a new id, whatever the repeats."""
+    from t2dsim.trial import pipeline
+
+    p = _protocol()
+    sim = pipeline.pooled_simulator(p, pool_per_arm=6)
+    df = sim(20, seed=1)  # 20 draws from 6 per arm: repeats are certain
+    per_arm = df.groupby("arm")["patient_id"].nunique()
+    assert (per_arm == 20).all()
+    rows = df.groupby("patient_id").size()
+    assert rows.nunique() <= 2  # every copy carries a complete set of rows (dropouts have fewer)
+    a = sim(20, seed=1)
+    pd.testing.assert_frame_equal(df, a)  # same replicate seed, same draw

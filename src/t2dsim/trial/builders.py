@@ -13,8 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from t2dsim.therapies.base import Therapy, check_no_overlap
-
-DAYS_PER_MONTH = 365.25 / 12.0
+from t2dsim.trial.measurement import DAYS_PER_MONTH
 
 
 @dataclass(frozen=True)
@@ -75,6 +74,9 @@ def build_arm(treatment: Sequence[object], ctx: BuildContext, arm_name: str = ""
                 f"arm {arm_name!r}, treatment[{j}]: therapy kind {kind!r} has no simulator yet; "
                 f"available: {', '.join(sorted(table)) or 'none'}"
             )
-        out.extend(table[kind](spec, ctx))
+        built = list(table[kind](spec, ctx))
+        for t in built:
+            t.spec_kind = kind  # the protocol kind it came from (reports group risks by it)
+        out.extend(built)
     check_no_overlap(out)
     return out

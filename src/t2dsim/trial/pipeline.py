@@ -88,7 +88,7 @@ def run_protocol_file(
         run_meta={"run_id": run_id, "version": __version__, **run.timings},
     )
     run.timings["pipeline_s"] = time.perf_counter() - t0
-    results_path = store_dir / f"{run_id}"
+    results_path = store_dir / "runs" / run_id / "results.parquet"
     return PipelineOutput(run_id, report_path, results_path, store_dir, run, endpoints)
 
 
@@ -111,6 +111,7 @@ def pooled_simulator(protocol, pool_per_arm: int, chunk_size: int = 512):
         a: run.patients.loc[run.patients["arm"] == a, "patient_id"].to_numpy() for a in run.patients["arm"].unique()
     }
     res = run.results.set_index("patient_id")
+    rows_per_patient = res.groupby(level=0).size()
 
     def simulate_fn(n_per_arm: int, seed: int) -> pd.DataFrame:
         rng = np.random.default_rng(seed)
@@ -120,9 +121,8 @@ def pooled_simulator(protocol, pool_per_arm: int, chunk_size: int = 512):
             pick = rng.choice(ids, size=n_per_arm, replace=True)
             new_ids = np.arange(next_id, next_id + n_per_arm)
             next_id += n_per_arm
-            sub = res.loc[pick].reset_index()
-            mapping = np.repeat(new_ids, res.loc[pick].groupby(level=0, sort=False).size().reindex(pick).to_numpy())
-            sub["patient_id"] = mapping
+            sub = res.loc[pick].reset_index()  # rows of each pick in pick order (repeats included)
+            sub["patient_id"] = np.repeat(new_ids, rows_per_patient.loc[pick].to_numpy())
             sub["arm"] = arm
             parts.append(sub)
         return pd.concat(parts, ignore_index=True)

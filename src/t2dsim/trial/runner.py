@@ -26,18 +26,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from t2dsim.engine import ArmState, Cohort, advance, run_meal_day
+from t2dsim.engine import ArmState, Cohort, advance, meal_params_today, run_meal_day
 from t2dsim.physiology import markers
 from t2dsim.physiology.coupling import dose_for_exogenous_insulin, insulin_scale
 from t2dsim.physiology.sensor import CGMSensor
 from t2dsim.population import presets
-from t2dsim.simulate import THREE_MEALS, meal_inputs, mmtt_cho_g
+from t2dsim.simulate import THREE_MEALS, meal_inputs, mmtt_cho_g, simulate
 from t2dsim.therapies.base import PatientContext
 from t2dsim.trial.builders import BuildContext, build_arm
-from t2dsim.trial.measurement import keyed_normal, keyed_uniform, observe, stream_id, visit_days
+from t2dsim.trial.measurement import DAYS_PER_MONTH, keyed_normal, keyed_uniform, observe, stream_id, visit_days
 from t2dsim.trial.randomisation import randomise_for_protocol
+from t2dsim.units import PMOLL_PER_UUML_INSULIN
 
-DAYS_PER_MONTH = 365.25 / 12.0
 #: Adult height (cm) by sex for body weight from BMI: NCD Risk Factor Collaboration (eLife 2016;5:e13410),
 #: global mean adult height of men born 1996 ≈ 171 cm and women ≈ 159 cm; SD ≈ 7 cm (typical within-country).
 HEIGHT_CM = {"male": (171.0, 7.0), "female": (159.0, 6.5)}
@@ -68,7 +68,7 @@ class TrialRun:
     patients: pd.DataFrame
     true_results: pd.DataFrame
     screening: dict
-    risks: dict[str, list[str]]
+    risks: dict[str, list]  # therapy kind → Risk objects (shown beside every benefit in the report)
     timings: dict[str, float] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
@@ -277,12 +277,13 @@ def _measure_visit(arm: ArmState, measures: set[str], seed: int, visit: int) -> 
     out["insulin_u_per_day"] = dose
     if measures & MMTT_MEASURES:
         grams = mmtt_cho_g(arm.cohort.ctx.body_weight_kg)
-        cho = np.stack([meal_inputs(121, [(0, g)], rate_g_per_min=g / 5.0) for g in grams])
-        res = run_meal_day(arm, cho)
+        cho = np.stack([meal_inputs(120, [(0, g)], rate_g_per_min=g / 5.0) for g in grams])
+        res = run_meal_day(arm, cho)  # minutes 0..120
         cp = res["cpeptide_pmol_l"]
         ins = res["plasma_insulin_pmol_l"][:, 0]
         out["fasting_cpeptide_pmol_l"] = cp[:, 0]
-        out["cpeptide_auc_nmol_min_l"] = markers.auc_trapezoid(np.arange(122), cp[:, :122]) / 1000.0
+        # Trapezoid over the per-minute curve 0–120 min, pmol/L·min → nmol/L·min.
+        out["cpeptide_auc_nmol_min_l"] = markers.auc_trapezoid(np.arange(121), cp[:, :121]) / 1000.0
         out["fasting_insulin_pmol_l"] = ins
     if measures & CGM_MEASURES:
         out.update(_cgm_fortnight(arm, seed, visit))
@@ -290,23 +291,27 @@ def _measure_visit(arm: ArmState, measures: set[str], seed: int, visit: int) -> 
 
 
 def _cgm_fortnight(arm: ArmState, seed: int, visit: int, days: int = 14) -> dict[str, np.ndarray]:
-    """14 days of CGM at minute scale from the visit-day physiology; meal sizes vary ±20 % by day
-    (keyed per patient), sensor noise per Breton & Kovatchev 2008."""
+    """14 days of CGM at minute scale from the visit-day physiology: three meals a day (sizes ±20 % by
+    day, keyed per patient), sensor noise per Breton & Kovatchev 2008; consensus metrics (Battelino 2019)
+    over the fortnight. Simulated day by day from each day's end state, keeping only the CGM trace."""
     n = arm.cohort.n
     ids = arm.cohort.ctx.patient_ids
     base = meal_inputs(1440, list(THREE_MEALS))
-    cho = np.empty((n, 1440 * days))
+    params = meal_params_today(arm)
+    trace = np.empty((n, 1440 * days), dtype=np.float32)
+    x0 = None
     for d in range(days):
         f = 0.8 + 0.4 * keyed_uniform(seed, ids, np.full((), stream_id("cgm:meal")), np.full((), visit * 100 + d))
-        cho[:, d * 1440 : (d + 1) * 1440] = base[None, :] * f[:, None]
-    res = run_meal_day(arm, cho, sensor=CGMSensor(), seed=seed * 1000 + visit, patient_ids=ids)
-    cgm = res["cgm_glucose_mgdl"][:, 1:]
-    m = markers.cgm_metrics(cgm)
+        res = simulate(params, base[None, :] * f[:, None], None, x0=x0)
+        x0 = res.final_state
+        trace[:, d * 1440 : (d + 1) * 1440] = res["cgm_glucose_mgdl"][:, 1:]
+    noisy = CGMSensor().measure(trace, seed * 1000 + visit, ids)
+    m = markers.cgm_metrics(noisy)
     return {
-        "cgm_mean_glucose_mgdl": m["mean_mgdl"] if "mean_mgdl" in m else cgm.mean(axis=1),
-        "cgm_tir_percent": m.get("tir_pct", np.mean((cgm >= 70) & (cgm <= 180), axis=1) * 100),
-        "cgm_tbr_percent": m.get("tbr70_pct", np.mean(cgm < 70, axis=1) * 100),
-        "cgm_gmi_percent": markers.gmi_pct(cgm.mean(axis=1)),
+        "cgm_mean_glucose_mgdl": m["mean_mgdl"],
+        "cgm_tir_percent": m["tir_70_180_pct"],
+        "cgm_tbr_percent": m["tbr_70_pct"],
+        "cgm_gmi_percent": m["gmi_pct"],
     }
 
 
@@ -331,14 +336,13 @@ def run_trial(
     days = visit_days(visits)
     measures = set(protocol.measurements) | set(MECHANISM_MEASURES)
     rows: list[pd.DataFrame] = []
-    risks: dict[str, list[str]] = {}
+    risks: dict[str, list] = {}  # therapy kind → Risk objects
     done = 0
     for arm_spec in protocol.arms:
         idx = np.nonzero(base["arm"].to_numpy() == arm_spec.name)[0]
-        names = []
-        for spec in arm_spec.treatment:
-            names.extend(f"{spec.kind}: {r}" for r in getattr(type(spec), "risks", ()))
-        risks[arm_spec.name] = names
+        for t in build_arm(arm_spec.treatment, bctx, arm_spec.name):
+            lst = risks.setdefault(t.spec_kind, [])
+            lst.extend(r for r in getattr(t, "risks", ()) if r not in lst)
         for a in range(0, idx.size, chunk_size):
             part = idx[a : a + chunk_size]
             sub = _select_cohort(cohort, part)
@@ -368,8 +372,11 @@ def run_trial(
             if progress is not None:
                 progress(arm_spec.name, done, n_total)
     t_sim = time.perf_counter()
-    true_results = _derive_homa(pd.concat(rows, ignore_index=True))
+    true_results = pd.concat(rows, ignore_index=True)
     results, flow = observe(true_results, protocol, seed)
+    wanted = set(protocol.measurements)
+    true_results = _derive_homa(true_results, wanted)
+    results = _derive_homa(results, wanted)  # from the measured FPG and insulin (assay error included)
     patients = _patients_table(base, flow)
     t_end = time.perf_counter()
     timings = {
@@ -389,20 +396,26 @@ def run_trial(
     )
 
 
-def _derive_homa(results: pd.DataFrame) -> pd.DataFrame:
-    wide = results.pivot_table(index=["arm", "patient_id", "visit_month"], columns="measure", values="value")
-    if "fasting_insulin_pmol_l" not in wide:
+def _derive_homa(results: pd.DataFrame, wanted: set[str]) -> pd.DataFrame:
+    """Add HOMA1-IR and HOMA1-%B rows (Matthews 1985) computed from the table's FPG and fasting insulin,
+    for the HOMA measures the protocol asks for."""
+    names = [m for m in ("homa_ir", "homa_b_percent") if m in wanted]
+    if not names:
         return results
-    fpi_uuml = wide["fasting_insulin_pmol_l"] / 6.0
+    wide = results.pivot_table(index=["arm", "patient_id", "visit_month"], columns="measure", values="value")
+    if "fasting_insulin_pmol_l" not in wide or "fpg_mgdl" not in wide:
+        return results
+    both = wide[["fpg_mgdl", "fasting_insulin_pmol_l"]].dropna()
+    fpg = both["fpg_mgdl"].to_numpy()
+    fpi_uuml = both["fasting_insulin_pmol_l"].to_numpy() / PMOLL_PER_UUML_INSULIN
+    fns = {"homa_ir": markers.homa1_ir, "homa_b_percent": markers.homa1_b_pct}
     extra = []
-    for name, fn in (("homa_ir", markers.homa1_ir), ("homa_b_percent", markers.homa1_b_pct)):
-        v = pd.Series(
-            fn(np.maximum(wide["fpg_mgdl"].to_numpy(), 64.0), np.maximum(fpi_uuml.to_numpy(), 1e-3)),
-            index=wide.index,
-            name="value",
-        )
-        df = v.reset_index()
+    for name in names:
+        # HOMA1-%B is undefined at FPG ≤ 3.5 mmol/L (63 mg/dL): those rows are left out.
+        ok = fpg > 63.1 if name == "homa_b_percent" else np.ones(fpg.shape, bool)
+        df = both.index[ok].to_frame(index=False)
         df["measure"] = name
+        df["value"] = fns[name](fpg[ok], fpi_uuml[ok])
         extra.append(df)
     return pd.concat([results] + extra, ignore_index=True)
 

@@ -76,9 +76,7 @@ def endpoint_frame(
         fu = d.loc[np.isclose(d["visit_month"], visit_month), ["arm", "patient_id", "value"]]
     elif missing == "locf":
         upto = d.loc[d["visit_month"] <= visit_month + 1e-9].sort_values(["arm", "patient_id", "visit_month"])
-        fu = upto.groupby(["arm", "patient_id"], as_index=False, sort=False).last()[
-            ["arm", "patient_id", "value"]
-        ]
+        fu = upto.groupby(["arm", "patient_id"], as_index=False, sort=False).last()[["arm", "patient_id", "value"]]
     else:
         raise ValueError(f"missing = {missing!r}; allowed: 'complete_case', 'locf'")
     out = base.merge(fu, on=["arm", "patient_id"], how="inner")
@@ -138,9 +136,7 @@ def ancova(
     f = frame.loc[frame["change"].notna() & frame["baseline"].notna()]
     present = list(pd.unique(f["arm"]))
     if reference_arm not in present:
-        raise ValueError(
-            f"reference arm {reference_arm!r} has no analysable patients; arms present: {present}"
-        )
+        raise ValueError(f"reference arm {reference_arm!r} has no analysable patients; arms present: {present}")
     if arms is None:
         arms = [reference_arm] + sorted(a for a in present if a != reference_arm)
     else:
@@ -373,9 +369,7 @@ def responder_table(
         get = r.get if isinstance(r, dict) else (lambda k, _r=r: getattr(_r, k))
         name, measure, visit = get("name"), get("measure"), float(get("visit_month"))
         fr = endpoint_frame(results, measure, visit, missing="complete_case")
-        fr = fr.assign(
-            resp=_responds(get("rule"), fr["value"].to_numpy(), fr["baseline"].to_numpy(), get("threshold"))
-        )
+        fr = fr.assign(resp=_responds(get("rule"), fr["value"].to_numpy(), fr["baseline"].to_numpy(), get("threshold")))
         if missing == "non_responder":
             d = results
             base = d.loc[
@@ -387,9 +381,7 @@ def responder_table(
         elif missing != "complete_case":
             raise ValueError(f"missing = {missing!r}; allowed: 'non_responder', 'complete_case'")
         present = list(pd.unique(fr["arm"]))
-        order = (
-            arms if arms is not None else [reference_arm] + sorted(a for a in present if a != reference_arm)
-        )
+        order = arms if arms is not None else [reference_arm] + sorted(a for a in present if a != reference_arm)
         counts = {a: (int(fr.loc[fr["arm"] == a, "resp"].sum()), int((fr["arm"] == a).sum())) for a in order}
         k0, n0 = counts.get(reference_arm, (0, 0))
         for a in order:

@@ -112,9 +112,7 @@ def synthetic_trial(
             0.5 + 0.05 * z("sig")[:, None] + 0.05 * frac * (graft[:, None] > 0), 0, 2
         )
         measures["insulin_sensitivity"] = np.exp(0.2 * z("si"))[:, None] * np.ones_like(frac) * 0.3
-        measures["inflammation_index"] = np.clip(
-            1 + 0.1 * z("infl")[:, None] - 0.2 * frac * (eff[:, None] < 0), 0, 3
-        )
+        measures["inflammation_index"] = np.clip(1 + 0.1 * z("infl")[:, None] - 0.2 * frac * (eff[:, None] < 0), 0, 3)
 
     frames = []
     pid_grid = np.broadcast_to(pid[:, None], hba1c.shape)
