@@ -41,6 +41,7 @@ import numpy as np
 from t2dsim.engine import ArmState, advance, meal_params_today
 from t2dsim.physiology import glycation
 from t2dsim.physiology.coupling import basal_insulin_u_per_day_to_pmol_kg_min, exogenous_insulin_ha_units
+from t2dsim.physiology.meal import MealParams, basal_state
 from t2dsim.simulate import MealResult, meal_inputs, simulate
 from t2dsim.therapies.base import PatientContext, Risk
 from t2dsim.therapies.drugs import StandardCareTherapy, parameter
@@ -253,16 +254,28 @@ def _find_insulin(arm: ArmState) -> BasalInsulin | None:
 
 
 def simulate_meal_day(
-    arm: ArmState, meals: Sequence[tuple[int, float]], eaten_cho_g: np.ndarray | None = None
+    arm: ArmState,
+    meals: Sequence[tuple[int, float]],
+    eaten_cho_g: np.ndarray | None = None,
+    insulin_action_mult: np.ndarray | None = None,
 ) -> MealResult:
     """One 24-h meal-model day from midnight for every patient of ``arm``.
 
     ``meals`` are the planned (minute, grams); ``eaten_cho_g`` (n, n_meals) what each patient actually
-    ate (defaults to planned). Basal insulin follows its absorption profile; a :class:`BasalBolus`
+    ate (defaults to planned); ``insulin_action_mult`` (n,) multiplies the day's insulin-dependent
+    glucose use Vmx (day-to-day variability of insulin action; the day then starts from the usual
+    basal state and drifts). Basal insulin follows its absorption profile; a :class:`BasalBolus`
     therapy gives boluses from the *planned* carbohydrate and the pre-meal glucose, read from the model
     by simulating the day in pieces between meals.
     """
     params = meal_params_today(arm)
+    if insulin_action_mult is not None:
+        vals = dict(params.values)
+        vals["Vmx"] = vals["Vmx"] * np.asarray(insulin_action_mult, dtype=float)
+        x0_basal = basal_state(params)
+        params = MealParams(vals, params.names)
+    else:
+        x0_basal = None
     n = arm.cohort.n
     planned = np.array([g for _, g in meals], dtype=float)
     eaten = np.broadcast_to(planned, (n, len(meals))) if eaten_cho_g is None else np.asarray(eaten_cho_g, float)
@@ -270,11 +283,11 @@ def simulate_meal_day(
     ins_t = _find_insulin(arm)
     insulin = ins_t.profile_u_per_min(1440) if ins_t is not None else np.zeros((n, 1440))
     if not isinstance(ins_t, BasalBolus):
-        return simulate(params, cho, insulin)
+        return simulate(params, cho, insulin, x0=x0_basal)
     # piecewise: simulate to each meal, read glucose, add the bolus over 1 minute, continue
     insulin = insulin.copy()
     cuts = [m for m, _ in meals] + [1440]
-    x0 = None
+    x0 = x0_basal
     pieces: list[MealResult] = []
     start = 0
     for j, stop in enumerate(cuts):
@@ -310,10 +323,12 @@ def run_with_meal_days(
     meals: Sequence[tuple[int, float]] = ((7 * 60, 45.0), (12 * 60, 70.0), (19 * 60, 70.0)),
     *,
     seed: int = 0,
+    vary_insulin_action: bool = True,
 ) -> MealDayRun:
     """Advance ``arm`` week by week; at the end of each week run one meal-model day (carbohydrate varying
     day to day by the table's CV, keyed by (seed, patient, week)), feed its glucose to the insulin
-    therapy's hypoglycaemia rules and count events.
+    therapy's hypoglycaemia rules and count events. With ``vary_insulin_action`` each meal day's insulin
+    action (Vmx) also varies (log-normal, CV ``meal_day_si_cv``), the main source of unexpected lows.
 
     HbA1c from meal days: the progression model's HbA1c reads mean glucose off fasting glucose
     (Wei 2014 line), which overstates the fall when basal insulin lowers fasting glucose much more than
@@ -323,14 +338,16 @@ def run_with_meal_days(
     h = np.asarray(arm.last["hba1c_pct"], dtype=float).copy()
     decay = np.exp(-7.0 / glycation.HBA1C_TAU_DAYS)
     cv = parameter("meal_day_cho_cv")
+    sd_si = np.sqrt(np.log1p(parameter("meal_day_si_cv") ** 2)) if vary_insulin_action else 0.0
     n = arm.cohort.n
     for week in range(n_weeks):
         advance(arm, 7)
-        z = np.array([np.random.default_rng([seed, int(p), week, 11]).standard_normal(len(meals))
+        z = np.array([np.random.default_rng([seed, int(p), week, 11]).standard_normal(len(meals) + 1)
                       for p in arm.cohort.ctx.patient_ids])  # fmt: skip
         planned = np.array([g for _, g in meals])
-        eaten = np.clip(planned[None, :] * (1.0 + cv * z), 0.0, None).reshape(n, len(meals))
-        day = simulate_meal_day(arm, meals, eaten)
+        eaten = np.clip(planned[None, :] * (1.0 + cv * z[:, :-1]), 0.0, None).reshape(n, len(meals))
+        action = np.exp(sd_si * z[:, -1] - 0.5 * sd_si * sd_si) if sd_si > 0 else None
+        day = simulate_meal_day(arm, meals, eaten, action)
         g = day["plasma_glucose_mgdl"]
         ins = _find_insulin(arm)
         if ins is not None:
