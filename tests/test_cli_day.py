@@ -102,3 +102,17 @@ def test_unknown_patient_and_bad_params_file(tmp_path, inputs_csv, simglucose_pa
     res = runner.invoke(app, ["day", "--patient", "adult#001", "--inputs", str(inputs_csv), "--out", str(out)])
     assert res.exit_code == 2 and "needs --params" in res.output
     assert not out.exists()
+
+
+def test_runs_bad_sql_is_a_clear_error(tmp_path):
+    from t2dsim import store
+
+    res = pd.DataFrame({"arm": ["a"], "patient_id": [1], "visit_month": [0.0], "measure": ["m"], "value": [1.0]})
+    pat = pd.DataFrame(
+        {"arm": ["a"], "patient_id": [1], "randomised": [True], "completed": [True], "dropout_month": [np.nan]}
+    )
+    store.save_run(tmp_path, res, pat, "x = 1", seed=1, backend="numba")
+    out = runner.invoke(app, ["runs", "--store", str(tmp_path), "--sql", "SELEC 1"])
+    assert out.exit_code == 2 and "syntax error" in out.output and "Traceback" not in out.output
+    out = runner.invoke(app, ["runs", "--store", str(tmp_path), "--sql", "SELECT count(*) AS n FROM results"])
+    assert out.exit_code == 0 and "1" in out.output

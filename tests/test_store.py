@@ -102,3 +102,34 @@ def test_bad_input(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="no run 'nope'"):
         load_run(tmp_path, "nope")
     assert query(tmp_path, "SELECT count(*) AS n FROM runs")["n"].iloc[0] == 1
+
+
+def test_failed_save_leaves_nothing_and_stray_folders_are_invisible(tmp_path, monkeypatch):
+    """A failure while writing leaves no run folder; a stray folder not in the catalogue is not queried."""
+    import shutil as _shutil
+
+    import pyarrow.parquet as _pq
+
+    from t2dsim import store as st
+
+    res = pd.DataFrame({"arm": ["a"], "patient_id": [1], "visit_month": [0.0], "measure": ["m"], "value": [1.0]})
+    pat = pd.DataFrame(
+        {"arm": ["a"], "patient_id": [1], "randomised": [True], "completed": [True], "dropout_month": [float("nan")]}
+    )
+    rid = st.save_run(tmp_path, res, pat, "x = 1", seed=1, backend="numba", run_id="good")
+    _shutil.copytree(tmp_path / "runs" / rid, tmp_path / "runs" / "stray")  # not in the catalogue
+    calls = {"n": 0}
+    real = _pq.write_table
+
+    def failing(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        return real(*a, **k)
+
+    monkeypatch.setattr(st.pq, "write_table", failing)
+    with pytest.raises(OSError):
+        st.save_run(tmp_path, res, pat, "x = 1", seed=1, backend="numba", run_id="bad")
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["good", "stray"]
+    q = st.query(tmp_path, "SELECT run_id, count(*) AS n FROM results GROUP BY run_id")
+    assert q["run_id"].tolist() == ["good"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from t2dsim import DISCLAIMER, __version__
 
@@ -28,16 +30,31 @@ class UserError(Exception):
 
 
 def user_errors(fn):
-    """Turn ValueError/UserError/FileNotFoundError into a one-line message and exit code 2."""
+    """User input errors (ValueError and its kin: protocol, file, CSV, SQL errors) become one clear line
+    and exit code 2; anything else is a bug: a one-line 'internal error' and exit code 3 (set
+    T2DSIM_DEBUG=1 to see the traceback). No traceback reaches a user by default."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        import duckdb
+
         try:
             return fn(*args, **kwargs)
-        except (UserError, ValueError, FileNotFoundError, KeyError, OSError) as exc:
+        except typer.Exit:
+            raise
+        except (UserError, ValueError, FileNotFoundError, PermissionError, duckdb.Error) as exc:
             msg = exc.args[0] if exc.args else str(exc)
-            err.print(f"[bold red]error:[/] {msg}", highlight=False, markup=True)
+            err.print(f"[bold red]error:[/] {escape(str(msg))}", highlight=False)
             raise typer.Exit(code=2) from None
+        except Exception as exc:
+            if os.environ.get("T2DSIM_DEBUG"):
+                raise
+            err.print(
+                f"[bold red]internal error[/] ({type(exc).__name__}): {escape(str(exc))}. This is a bug in t2dsim; "
+                "rerun with T2DSIM_DEBUG=1 for details.",
+                highlight=False,
+            )
+            raise typer.Exit(code=3) from None
 
     return wrapper
 

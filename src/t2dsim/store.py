@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -135,16 +137,22 @@ def save_run(
     pat.insert(0, "run_id", rid)
 
     con = _connect(store)
+    tmp_dir: Path | None = None
     try:
         if con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [rid]).fetchone()[0]:
             raise ValueError(f"run id {rid!r} already exists in {store / CATALOGUE}")
         run_dir = store / "runs" / rid
-        run_dir.mkdir(parents=True, exist_ok=False)
-        pq.write_table(pa.Table.from_pandas(res, preserve_index=False), run_dir / "results.parquet", compression="zstd")
+        if run_dir.exists():
+            raise ValueError(f"run folder {run_dir} already exists")
+        # Write into a hidden temporary folder, register, then rename: a failure leaves nothing behind
+        # (the query views only read folders listed in the catalogue).
+        tmp_dir = store / "runs" / f".tmp-{rid}"
+        tmp_dir.mkdir(parents=True, exist_ok=False)
+        pq.write_table(pa.Table.from_pandas(res, preserve_index=False), tmp_dir / "results.parquet", compression="zstd")
         pq.write_table(
-            pa.Table.from_pandas(pat, preserve_index=False), run_dir / "patients.parquet", compression="zstd"
+            pa.Table.from_pandas(pat, preserve_index=False), tmp_dir / "patients.parquet", compression="zstd"
         )
-        (run_dir / "protocol.toml").write_text(protocol_text, encoding="utf-8")
+        (tmp_dir / "protocol.toml").write_text(protocol_text, encoding="utf-8")
         from t2dsim import __version__
 
         con.execute(
@@ -167,6 +175,15 @@ def save_run(
                 str((run_dir / "patients.parquet").relative_to(store)),
             ],
         )
+        try:
+            os.replace(tmp_dir, run_dir)
+        except BaseException:
+            con.execute("DELETE FROM runs WHERE run_id = ?", [rid])
+            raise
+    except BaseException:
+        if tmp_dir is not None:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
     finally:
         con.close()
     return rid
@@ -226,24 +243,27 @@ def query(store_dir: str | Path, sql: str, params: Sequence[Any] | None = None) 
     store = Path(store_dir)
     con = _connect(store, read_only=True)
     try:
-        has_runs = con.execute("SELECT count(*) FROM runs").fetchone()[0] > 0
-        con.execute("CREATE TEMP VIEW results AS " + _union_sql(store, "results", has_runs))
-        con.execute("CREATE TEMP VIEW patients AS " + _union_sql(store, "patients", has_runs))
+        listed = con.execute("SELECT results_path, patients_path FROM runs").fetchall()
+        has_runs = bool(listed)
+        # Only runs registered in the catalogue are visible (no stray folders).
+        con.execute("CREATE TEMP VIEW results AS " + _union_sql(store, "results", has_runs, [r[0] for r in listed]))
+        con.execute("CREATE TEMP VIEW patients AS " + _union_sql(store, "patients", has_runs, [r[1] for r in listed]))
         return con.execute(sql, params or []).df()
     finally:
         con.close()
 
 
-def _union_sql(store: Path, table: str, has_runs: bool) -> str:
-    if not has_runs or not list((store / "runs").glob(f"*/{table}.parquet")):
+def _union_sql(store: Path, table: str, has_runs: bool, paths: Sequence[str] = ()) -> str:
+    files = [str(store / p) for p in paths if (store / p).exists()]
+    if not has_runs or not files:
         if table == "results":
             return (
                 "SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS arm, NULL::BIGINT AS patient_id, "
                 "NULL::DOUBLE AS visit_month, NULL::VARCHAR AS measure, NULL::DOUBLE AS value WHERE false"
             )
         return "SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS arm, NULL::BIGINT AS patient_id WHERE false"
-    pattern = str(store / "runs" / "*" / f"{table}.parquet").replace("'", "''")
-    return f"SELECT * FROM read_parquet('{pattern}', union_by_name = true)"
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    return f"SELECT * FROM read_parquet([{listed}], union_by_name = true)"
 
 
 def compare_runs(store_dir: str | Path, run_ids: Sequence[str], measure: str, visit_month: float) -> pd.DataFrame:
