@@ -627,7 +627,8 @@ def simulate_progression(
         params: per-patient parameters (``ha2016_params``/``t2dsim_params`` or a cohort's draws).
         state: start state (not modified).
         n_days: number of days (≥ 1).
-        age_years: age at ``t0_day`` (years), scalar or ``(n,)``; advances with simulated time.
+        age_years: age (years) at day 0 of the simulation clock, scalar or ``(n,)``; the kernel uses
+            age_years + (t0_day + t)/365.25, so pass the day-0 age when continuing a run at ``t0_day``.
         bmi_kg_m2: BMI (kg/m²), scalar, ``(n,)`` or daily ``(n, n_days)``.
         effects: therapy effects (neutral if None).
         t0_day: simulated day at the start (only shifts age).
