@@ -42,9 +42,9 @@ from t2dsim.engine import ArmState, advance, meal_params_today
 from t2dsim.physiology import glycation
 from t2dsim.physiology.coupling import basal_insulin_u_per_day_to_pmol_kg_min, exogenous_insulin_ha_units
 from t2dsim.physiology.meal import MealParams, basal_state
-from t2dsim.simulate import MealResult, meal_inputs, simulate
+from t2dsim.simulate import MealResult, simulate
 from t2dsim.therapies.base import PatientContext, Risk
-from t2dsim.therapies.drugs import StandardCareTherapy, parameter
+from t2dsim.therapies.drugs import StandardCareTherapy, keyed_normal, parameter
 from t2dsim.therapies.hypoglycaemia import HypoCounts, accumulate, count_day
 
 __all__ = [
@@ -154,8 +154,7 @@ class BasalInsulin(StandardCareTherapy):
     def smbg(self, fasting_mgdl: np.ndarray, day: int) -> np.ndarray:
         """Self-measured fasting glucose (mg/dL): mean of 2 readings with meter error (CV from table)."""
         cv = parameter("smbg_cv")
-        eps = np.array([np.random.default_rng([self._seed, int(p), int(day), 7]).standard_normal(2).mean()
-                        for p in self._ids])  # fmt: skip
+        eps = keyed_normal(self._seed, self._ids, int(day), 7, size=2).mean(axis=1)
         return np.asarray(fasting_mgdl, dtype=float) * (1.0 + cv * eps)
 
     def observe(self, ctx: PatientContext, day: int, state: dict[str, np.ndarray]) -> None:
@@ -245,6 +244,22 @@ class BasalBolus(BasalInsulin):
         return (np.asarray(cho_g, dtype=float) / icr + corr) * self.mask * self.adherence
 
 
+def meal_matrix(n_minutes: int, starts: Sequence[int], grams: np.ndarray, rate_g_per_min: float = 5.0) -> np.ndarray:
+    """Carbohydrate input (n, n_minutes) g/min for meals starting at ``starts`` (minutes) with per-patient
+    ``grams`` (n, n_meals), eaten at ``rate_g_per_min`` (UVA/Padova convention, as
+    :func:`t2dsim.simulate.meal_inputs`), vectorised over patients."""
+    g = np.atleast_2d(np.asarray(grams, dtype=float))
+    cho = np.zeros((g.shape[0], n_minutes))
+    for j, m in enumerate(starts):
+        k = np.arange(int(np.ceil(g[:, j].max() / rate_g_per_min)) if g.shape[0] else 0)
+        if k.size == 0:
+            continue
+        part = np.clip(g[:, j, None] - rate_g_per_min * k[None, :], 0.0, rate_g_per_min)
+        stop = min(n_minutes, int(m) + k.size)
+        cho[:, int(m) : stop] += part[:, : stop - int(m)]
+    return cho
+
+
 def _find_insulin(arm: ArmState) -> BasalInsulin | None:
     """The arm's insulin therapy, also when it is a step of a treatment plan."""
     pool = [*arm.active()]
@@ -279,7 +294,7 @@ def simulate_meal_day(
     n = arm.cohort.n
     planned = np.array([g for _, g in meals], dtype=float)
     eaten = np.broadcast_to(planned, (n, len(meals))) if eaten_cho_g is None else np.asarray(eaten_cho_g, float)
-    cho = np.stack([meal_inputs(1440, [(m, eaten[i, j]) for j, (m, _) in enumerate(meals)]) for i in range(n)])
+    cho = meal_matrix(1440, [m for m, _ in meals], eaten)
     ins_t = _find_insulin(arm)
     insulin = ins_t.profile_u_per_min(1440) if ins_t is not None else np.zeros((n, 1440))
     if not isinstance(ins_t, BasalBolus):
@@ -342,8 +357,7 @@ def run_with_meal_days(
     n = arm.cohort.n
     for week in range(n_weeks):
         advance(arm, 7)
-        z = np.array([np.random.default_rng([seed, int(p), week, 11]).standard_normal(len(meals) + 1)
-                      for p in arm.cohort.ctx.patient_ids])  # fmt: skip
+        z = keyed_normal(seed, arm.cohort.ctx.patient_ids, week, 11, size=len(meals) + 1)
         planned = np.array([g for _, g in meals])
         eaten = np.clip(planned[None, :] * (1.0 + cv * z[:, :-1]), 0.0, None).reshape(n, len(meals))
         action = np.exp(sd_si * z[:, -1] - 0.5 * sd_si * sd_si) if sd_si > 0 else None

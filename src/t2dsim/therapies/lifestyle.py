@@ -19,10 +19,9 @@ validation (tests/test_therapies_lifestyle.py).
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm
 
 from t2dsim.therapies.base import PatientContext, Risk
-from t2dsim.therapies.drugs import StandardCareTherapy, parameter
+from t2dsim.therapies.drugs import StandardCareTherapy, keyed_normal, parameter, stream_code
 
 __all__ = ["Lifestyle"]
 
@@ -71,7 +70,7 @@ class Lifestyle(StandardCareTherapy):
 
     def setup(self, ctx: PatientContext) -> None:
         super().setup(ctx)
-        z = norm.ppf(np.clip(ctx.uniform("lifestyle-weight"), 1e-9, 1 - 1e-9))
+        z = keyed_normal(ctx.seed, ctx.patient_ids, stream_code("lifestyle-weight"))[:, 0]
         # achieved fractional loss; at most 5 % gain and 40 % loss
         self.achieved = np.clip(self.target * self.adherence + self.sd * z, -0.05, 0.40)
 
