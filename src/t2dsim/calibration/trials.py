@@ -58,6 +58,8 @@ __all__ = [
     "run_case",
     "CASE_RUNNERS",
     "population_for",
+    "fasting_cpeptide",
+    "CPEPTIDE_INCLUSION_PMOL_L",
     "cpeptide_auc",
     "mmtt_cpeptide",
     "INDEPENDENCE_FPG_MGDL",
@@ -96,6 +98,15 @@ class TrialPop:
     def n(self) -> int:
         return self.ctx.n
 
+    def select(self, idx: np.ndarray) -> TrialPop:
+        """The patients ``idx`` (their keys, hence their random responses, are kept)."""
+        idx = np.asarray(idx)
+        c = self.ctx
+        ctx = PatientContext(n=int(idx.size), body_weight_kg=c.body_weight_kg[idx], age_years=c.age_years[idx],
+                             female=c.female[idx], seed=c.seed, patient_ids=c.patient_ids[idx])
+        return TrialPop(self.params.select(idx), self.state.select(idx), self.age[idx], self.bmi[idx], ctx,
+                        self.exog0[idx])
+
 
 def insulin_need(params: ProgressionParams, state: ProgressionState, age: np.ndarray, bmi: np.ndarray,
                  eff: dict[str, np.ndarray], g_star: np.ndarray) -> np.ndarray:
@@ -121,10 +132,14 @@ def build_population(n: int, seed: int, a1c_mean: float, a1c_sd: float, a1c_lo: 
     g_t = _g_for_a1c(a1c)
     state, neutral = c.state, {k: np.full(n, v) for k, v in _NEUTRAL.items()}
     iexo = c.effects.exog_insulin_uuml
-    for days in (120, 120, 120, 365):
+    # fixed point: dose for the target glucose, then let σ and γ settle; the last step is short because
+    # the disease keeps progressing (glucose drifts up ~3 mg/dL per 6 months at a fixed dose). HbA1c is
+    # then put at its steady state for the settled glucose (patients stable on their dose for months).
+    for days in (120, 120, 120, 120, 30):
         iexo = np.clip(insulin_need(c.params, state, c.age_years, c.bmi_kg_m2, neutral, g_t), 0.0, 1000.0)
         state = simulate_progression(c.params, state, days, age_years=c.age_years, bmi_kg_m2=c.bmi_kg_m2,
                                      effects=Effects(exog_insulin_uuml=iexo), record_days="end").state
+    state.hba1c_pct = glycation.steady_state_hba1c_from_fpg(state.glucose_mgdl)
     return TrialPop(c.params, state, c.age_years, c.bmi_kg_m2, ctx, iexo)
 
 
@@ -308,9 +323,39 @@ _POP_SPECS: dict[str, tuple[float, float, float, float]] = {
 _CASE_INDEX = {k: i for i, k in enumerate(_POP_SPECS)}
 
 
+#: Bhansali-group trials (same centre and inclusion profile: triple-OAD failure, insulin ≥ 0.4-0.7 U/kg/d).
+#: Their patients kept substantial endogenous secretion: fasting C-peptide 1.1-3.0 ng/mL and stimulated
+#: 2.1-4.3 ng/mL across the arms of Sood 2017 (V, baseline table). Virtual patients are included only
+#: with fasting C-peptide ≥ 1.1 ng/mL (364 pmol/L; 1 ng/mL = 331 pmol/L) — a virtual inclusion criterion (D).
+CPEPTIDE_INCLUSION_PMOL_L = {"bhansali2014_rct": 364.0, "bhansali2009": 364.0, "bhansali2017": 364.0}
+_SCREEN_FACTOR = 8
+
+
+def fasting_cpeptide(pop: TrialPop) -> np.ndarray:
+    """Fasting C-peptide (pmol/L) of each patient at baseline, from the meal model's basal state."""
+    arm = ArmResult(np.array([0]), {"glucose": pop.state.glucose_mgdl[:, None],
+                                    "insulin_endo": pop.state.insulin_uuml[:, None],
+                                    "si_eff": effective_si(pop.params, pop.state, pop.age, pop.bmi)[:, None],
+                                    "beta_mass": pop.state.beta_mass_mg[:, None], "sigma": pop.state.sigma[:, None]},
+                    {k: (np.full((pop.n, 1), v) if k != "exog_insulin_uuml" else pop.exog0[:, None])
+                     for k, v in _NEUTRAL.items()})
+    return mmtt_cpeptide(pop, arm, 0, minutes=1)[:, 0]
+
+
 def population_for(case: str, n: int, seed: int) -> TrialPop:
+    """The virtual population of ``case``: ``n`` patients meeting its (virtual) inclusion criteria."""
     m, s, lo, hi = _POP_SPECS[case]
-    return build_population(n, seed, m, s, lo, hi, first_id=10_000 * _CASE_INDEX[case])
+    first = 10_000 * _CASE_INDEX[case]
+    thr = CPEPTIDE_INCLUSION_PMOL_L.get(case)
+    if thr is None:
+        return build_population(n, seed, m, s, lo, hi, first_id=first)
+    pool = build_population(_SCREEN_FACTOR * n, seed, m, s, lo, hi, first_id=first)
+    cp = fasting_cpeptide(pool)
+    ok = np.flatnonzero(cp >= thr)
+    if ok.size < n:  # not enough: fill with the highest C-peptide among the rest
+        rest = np.setdiff1d(np.arange(pool.n), ok)
+        ok = np.concatenate([ok, rest[np.argsort(-cp[rest])][: n - ok.size]])
+    return pool.select(np.sort(ok[:n]))
 
 
 def _pl(P: dict[str, Any]) -> PlaceboTrialEffect:

@@ -1,0 +1,176 @@
+"""Calibration and validation of the stem-cell therapies against published trials (issue 5).
+
+Observed numbers come from the bundled evidence table (copied from shared/reference; tags V/S/D);
+predictions from the shipped calibration results. The full predicted-vs-observed table is printed
+(run with ``-s`` to see it) and written to docs/stem_cells.md by the lead's docs build.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from t2dsim.calibration import acceptance_summary, default_results_path, validate
+from t2dsim.calibration.benefits import BenefitSummary, benefit_summaries
+from t2dsim.calibration.evidence import T2D_CASES, evidence_rows, t2d_targets
+from t2dsim.calibration.fit import fit_cases, params_from_theta, prior_log
+from t2dsim.calibration.trials import _g_for_a1c, insulin_need, population_for, run_case
+from t2dsim.physiology.progression import Effects, simulate_progression
+from t2dsim.therapies.stemcells import UNREGULATED_CLINIC_WARNING, MSCTherapy
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    t = validate(default_results_path())
+    with pd.option_context("display.width", 220, "display.max_rows", 100, "display.max_columns", 12):
+        print("\n", t[["case", "endpoint", "role", "predicted", "pred_low", "pred_high", "observed", "obs_low",
+                       "obs_high", "inside"]].round(3).to_string())
+        print(acceptance_summary(t).to_string())
+    return t
+
+
+def test_bundled_evidence_keeps_published_numbers_and_tags():
+    rows = evidence_rows()
+    # Bhansali 2014 Cell Transplant abstract: insulin 42 → 14 (−66.7 %) vs 40.5 → 27.5 (−32.1 %); 9/11 vs 0/10
+    r = rows["bhansali2014_rct"]
+    assert float(r["insulin_change_pct_treated"]) == -66.7 and float(r["insulin_change_pct_control"]) == -32.1
+    assert r["verification"].startswith("V") and r["doi"] == "10.3727/096368913X665576"
+    # Skyler 2015 Diabetes Care: −0.4 at week 8 (2e6/kg)
+    assert float(rows["skyler2015_w8"]["hba1c_diff_vs_control"]) == -0.4
+    assert rows["jiang2011_pd"]["verification"].startswith("M")  # kept, and not used
+    assert all(t.source_id in rows for t in t2d_targets())
+    assert not any(t.source_id == "jiang2011_pd" for t in t2d_targets())
+
+
+def test_insulin_need_is_the_fixed_point_of_the_progression_model():
+    # Setting the background to insulin_need(G*) must hold the progression model's glucose at G*
+    # (quasi-steady glucose equation of progression.py); checked over 3 days with its own solver.
+    pop = population_for("skyler2015", 8, seed=11)
+    g_star = np.full(pop.n, float(_g_for_a1c(7.5)))
+    neutral = {"si_mult": np.ones(pop.n), "hgp_mult": np.ones(pop.n), "secretion_mult": np.ones(pop.n),
+               "glucose_loss_per_day": np.zeros(pop.n), "graft_beta_mass_mg": np.zeros(pop.n)}
+    need = insulin_need(pop.params, pop.state, pop.age, pop.bmi, neutral, g_star)
+    # γ relaxes within days (τγ = 2.14 d); run 20 days with the dose fixed
+    r = simulate_progression(pop.params, pop.state, 20, age_years=pop.age, bmi_kg_m2=pop.bmi,
+                             effects=Effects(exog_insulin_uuml=np.clip(need, 0, None)), record_days="end")
+    ok = need > 0
+    np.testing.assert_allclose(r["glucose_mgdl"][ok, -1], g_star[ok], rtol=0.02)
+
+
+def test_population_is_deterministic_and_meets_inclusion():
+    a = population_for("bhansali2017", 10, seed=4)
+    b = population_for("bhansali2017", 10, seed=4)
+    np.testing.assert_array_equal(a.ctx.patient_ids, b.ctx.patient_ids)
+    np.testing.assert_allclose(a.state.hba1c_pct, b.state.hba1c_pct)
+    assert np.all(a.state.hba1c_pct < 7.6)  # inclusion HbA1c ≤ 7.5 % (Bhansali 2017), model HbA1c settles ±0.1
+
+
+def test_map_fit_moves_towards_the_data():
+    # fitting Skyler 2015 alone must bring the week-8 placebo-adjusted HbA1c closer to −0.4 than the prior
+    pops = {"skyler2015": population_for("skyler2015", 16, seed=2)}
+    ts = [t for t in t2d_targets() if t.case == "skyler2015"]
+    prior = run_case("skyler2015", params_from_theta(prior_log()[0]), pops["skyler2015"])
+    fit = fit_cases(pops, ts, max_nfev=30)
+    post = run_case("skyler2015", params_from_theta(fit["log_theta"]), pops["skyler2015"])
+    e = "hba1c_vs_placebo_2e6_w8"
+    assert abs(post[e].value() + 0.4) < abs(prior[e].value() + 0.4)
+    assert np.all(np.linalg.eigvalsh(np.array(fit["cov"])) > 0)
+
+
+def test_validation_table_shape(table):
+    cases = set(table["case"])
+    for c in ("Bhansali 2014 (RCT)", "Skyler 2015", "Lian 2022", "Wu 2014", "zimislecel / VX-880"):
+        assert c in cases
+    assert {"predicted", "pred_low", "pred_high", "observed", "obs_low", "obs_high", "inside"} <= set(table.columns)
+    ok = table[np.isfinite(table["pred_low"])]
+    assert len(ok) == len(table)
+
+
+@pytest.mark.xfail(strict=True, reason="Acceptance 1 not met: LOTO ≥ 75 % inside holds for Bhansali 2014 RCT and "
+                   "Skyler 2015 only (Wu 2014 C-peptide, Lian 2022 FPG/HbA1c, Bhansali 2009 responders, Bhansali "
+                   "2017 insulin miss); see docs/stem_cells.md 'Validation'")
+def test_acceptance_loto_each_t2d_trial(table):
+    loto = table[table["role"] == "LOTO"]
+    share = loto.groupby("case")["inside"].mean()
+    assert len(share) == len(T2D_CASES)
+    assert (share >= 0.75).all(), share.to_dict()
+
+
+def test_loto_pooled_share_is_reported(table):
+    # not an acceptance criterion: records the pooled LOTO coverage so a regression is visible
+    loto = table[table["role"] == "LOTO"]
+    assert 0.0 <= loto["inside"].mean() <= 1.0
+    print(f"\npooled LOTO share inside observed 95 % CI: {loto['inside'].mean():.2f} of {len(loto)}")
+
+
+def test_beta_replacement_reproduces_zimislecel_held_out(table):
+    z = table[table["case"] == "zimislecel / VX-880"].set_index("endpoint")
+    # Reichman NEJM 2025 (V): 10/12 insulin independent at 1 y; all 12 engrafted; mean insulin −92 %
+    for e in ("insulin_independent_d365", "graft_positive_d90", "insulin_pct_d365"):
+        assert z.loc[e, "role"] == "held out" and bool(z.loc[e, "inside"]), e
+    # C-peptide rises over the first 6 months (S: 424 → 1036 pmol/L)
+    assert z.loc["cpeptide_peak_d180", "predicted"] > 1.5 * z.loc["cpeptide_peak_d90", "predicted"]
+
+
+def test_beta_replacement_islet_transplant_modern_era(table):
+    m = table[table["case"] == "islet transplantation (2007-2020 era)"].set_index("endpoint")
+    # Lantidra label (V): 21/30 insulin independent ≥ 1 y — held out
+    assert bool(m.loc["independent_y1", "inside"])
+    # graft survival over years: independence wanes faster than graft function (CITR, Marfil-Garza)
+    assert m.loc["independent_y3", "predicted"] < m.loc["independent_y1", "predicted"]
+    assert m.loc["graft_positive_y5.9", "predicted"] > 0.3
+
+
+@pytest.mark.xfail(strict=True, reason="Edmonton-era (1999-2006) islet outcomes are not reproduced by parameters "
+                   "calibrated to the 2007-2020 era: independence at 1 y over-predicted (0.70 vs 0.44), "
+                   "graft function at 5 y under-predicted (0.54 vs 0.80); see docs")
+def test_beta_replacement_edmonton_era(table):
+    e = table[table["case"] == "islet transplantation (Edmonton era 1999-2006)"]
+    assert e["inside"].all()
+
+
+def test_single_msc_dose_fades_repeated_dosing_holds():
+    # calibrated parameters; time points of the trials: Skyler 2015 (single dose, weeks 8 and 12),
+    # Lian 2022 (weekly × 3, week 12); repeated monthly dosing for 1 year
+    from t2dsim.calibration.trials import simulate_arm
+    from t2dsim.therapies.stemcells import PlaceboTrialEffect
+    from t2dsim.therapies.stemcells.params import calibrated
+
+    P = calibrated()
+    pop = population_for("skyler2015", 16, seed=3)
+
+    def effect(th, days):
+        plc = simulate_arm(pop, [PlaceboTrialEffect(params=P["placebo"])], days)
+        trt = simulate_arm(pop, [PlaceboTrialEffect(params=P["placebo"]), th], days)
+        return {d: float(np.mean(trt.at("hba1c", d) - plc.at("hba1c", d))) for d in days}
+
+    single = effect(MSCTherapy(2e6, [0], "MPC", params=P["msc"]), [56, 84, 182, 364])
+    monthly = effect(MSCTherapy(2e6, list(range(0, 364, 28)), "MPC", params=P["msc"]), [56, 364])
+    assert single[56] < 0 and single[84] < 0
+    assert abs(single[84]) <= abs(single[56]) * 1.05  # Skyler: −0.4 at wk 8 → −0.3 at wk 12
+    assert abs(single[182]) < 0.5 * abs(single[56])  # faded by 6 months
+    assert abs(single[364]) < 0.1 * abs(single[56])
+    assert abs(monthly[364]) >= 0.8 * abs(single[56])  # repeated dosing holds it through a year
+
+
+def test_bmmnc_effect_persists_between_6_and_15_months():
+    # Bhansali 2009 → 2014: responders 7/10 at 6 months, 6/10 at 15 months (V)
+    from t2dsim.therapies.stemcells import BMMNCTherapy
+    from t2dsim.therapies.stemcells.params import calibrated
+
+    t = BMMNCTherapy(1e9, [0], params=calibrated()["bmmnc"])
+    a = t.activity(np.array([182.0, 455.0]))
+    assert a[1] >= 0.6 * a[0]
+
+
+def test_benefit_summaries_carry_intervals_and_risks():
+    out = benefit_summaries(n_draws=6, n=8)
+    assert len(out) >= 3
+    for b in out:
+        assert b.low <= b.high and np.isfinite(b.central)
+        assert UNREGULATED_CLINIC_WARNING in b.risks and b.text()
+    with pytest.raises(ValueError, match="risk"):
+        BenefitSummary("x", "HbA1c", "%", -0.3, -0.5, -0.1, (), "none")
+    with pytest.raises(ValueError, match="interval"):
+        BenefitSummary("x", "HbA1c", "%", -0.3, float("nan"), -0.1, out[0].risks, "none")
