@@ -32,7 +32,7 @@ from t2dsim.calibration.evidence import CASE_LABELS, T2D_CASES, t2d_targets
 from t2dsim.calibration.fit import THETA, bounds_log, fit_cases, laplace_draws, params_from_theta, theta_names
 from t2dsim.calibration.trials import population_for, run_case
 
-__all__ = ["calibrate", "validate", "default_results_path", "N_VIRTUAL", "acceptance_summary"]
+__all__ = ["calibrate", "validate", "default_results_path", "N_VIRTUAL", "acceptance_summary", "validation_markdown"]
 
 #: Virtual patients per case (calibration and validation).
 N_VIRTUAL = 40
@@ -165,3 +165,17 @@ def acceptance_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Share of endpoints inside the observed 95 % interval per case (LOTO rows: criterion ≥ 0.75)."""
     g = table.groupby(["case", "role"], sort=False)["inside"].agg(["sum", "count", "mean"]).reset_index()
     return g.rename(columns={"sum": "inside", "count": "endpoints", "mean": "share_inside"})
+
+
+def validation_markdown(table: pd.DataFrame) -> str:
+    """The validation table as Markdown (one block per case; values rounded for reading)."""
+
+    def f(x: float) -> str:
+        return "–" if not np.isfinite(x) else (f"{x:.2f}" if abs(x) < 10 else f"{x:.0f}")
+
+    lines = ["| case | endpoint | role | predicted (95 % PI) | observed (95 % CI) | inside |",
+             "|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        lines.append(f"| {r.case} | {r.endpoint} | {r.role} | {f(r.predicted)} ({f(r.pred_low)} to {f(r.pred_high)}) "
+                     f"| {f(r.observed)} ({f(r.obs_low)} to {f(r.obs_high)}) | {'yes' if r.inside else '**no**'} |")
+    return "\n".join(lines)
