@@ -161,3 +161,17 @@ def test_engine_runs_a_stem_cell_arm_like_the_calibration_path():
     ref = simulate_arm(pop, [MSCTherapy(1e6, [0, 7, 14], "UC-MSC", params=MSCParams())], [84])
     np.testing.assert_allclose(traj["hba1c_pct"][:, -1], ref.at("hba1c", 84), atol=0.05)
     assert "msc_activity" in traj.outputs
+
+
+def test_from_protocol_specs():
+    from t2dsim.therapies.stemcells.specs import from_spec
+    from t2dsim.trial.protocol import IsletGraftSpec, PlaceboInfusionSpec, UCMSCSpec
+
+    m = from_spec(UCMSCSpec(kind="uc_msc", cells_per_kg_per_infusion=1e6, n_infusions=3, interval_months=1.0))
+    assert isinstance(m, MSCTherapy) and m.infusion_days.tolist() == [0, 30, 61]
+    g = from_spec(IsletGraftSpec(kind="islet_graft", source="autologous_ipsc", ieq_per_kg=10000,
+                                 site="anterior_rectus_sheath", immunosuppression=False))
+    assert isinstance(g, IsletGraft) and g.setting == "autologous_t2d" and g.site == "muscle"
+    assert isinstance(from_spec(PlaceboInfusionSpec(kind="placebo_infusion")), PlaceboTrialEffect)
+    with pytest.raises(ValueError, match="stem-cell"):
+        from_spec(object())
