@@ -76,11 +76,12 @@ def _riddle_cohort():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known failure of the coupled models, not of the titration rules: after 24 weeks the "
-    "progression-model HbA1c is ~5.0 % (all patients ≤ 7 %; fasting G 94 mg/dL) while the meal-day mean "
-    "glucose gives ~8.9 % (2 % ≤ 7 %); the published share is ~60 % (Riddle 2003 abstract). The progression "
-    "model reads mean glucose off fasting glucose and the meal model's post-meal excursions are much "
-    "larger than in trial patients; see docs/standard_care.md and the report to the lead.",
+    reason="known failure of the coupled models, not of the titration rules: after 24 weeks fasting glucose is "
+    "98.6 mg/dL (published 117: every virtual patient reaches the ≤ 100 target) and the progression-model "
+    "HbA1c 6.35 % (published 6.96 %; with the insulin mean fraction φ = 0.6 calibrated on this trial's "
+    "endpoint), so all patients are ≤ 7 % (published ~60 %); the meal-day mean glucose gives ~8.9 %. Final "
+    "dose 56.6 IU (47 ± 15 passes). The model titrates too well (no titration inertia, hypoglycaemia too rare "
+    "to hold doses); see docs/standard_care.md.",
 )
 def test_treat_to_target_riddle_2003_replication():
     """Riddle et al. Diabetes Care 26:3080 (2003) abstract (read): 24 weeks, bedtime glargine from 10 IU,
@@ -97,20 +98,13 @@ def test_treat_to_target_riddle_2003_replication():
     assert abs(float(np.mean(ins.dose_u)) - 47.0) < 15.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known failure of the coupled models: meal-model days from the progression state run at a mean "
-    "glucose of ~190-210 mg/dL (post-dinner 250-320 mg/dL) even when fasting glucose is ~95 mg/dL, so neither "
-    "arm reaches < 70 mg/dL (0 events/patient-year in both, with day-to-day carbohydrate and insulin-action "
-    "variability); the published direction (4-T: 12.0 vs 2.3 events/patient-year) cannot show. In a milder "
-    "cohort (baseline HbA1c 6.6 % on metformin + SU) events occur but the direction is reversed (basal 2.0 vs "
-    "basal-bolus 1.1 events/patient-year), so the prandial regimen is not yet a faithful hypoglycaemia model.",
-)
 def test_basal_bolus_has_more_hypoglycaemia_than_basal():
     """4-T (Holman et al. NEJM 357:1716, 2007, abstract): hypoglycaemia 12.0 (prandial) vs 2.3 (basal)
     events/patient-year at 1 year; Giugliano 2011 meta-analysis: more hypoglycaemia with prandial/
     biphasic regimens than basal. Direction only: the basal-bolus arm has more level-1 events than the
-    basal arm on the same virtual patients (same titration, same meal days)."""
+    basal arm on the same virtual patients (same titration, same meal days). Measured: basal 0.0 vs
+    basal-bolus 0.25 events/patient-year — the direction holds, the rates are far below 4-T's (the meal
+    model has no counter-regulation and titration stops at the FPG target; see docs/standard_care.md)."""
     c = _riddle_cohort()
     rates = {}
     for cls in (BasalInsulin, BasalBolus):

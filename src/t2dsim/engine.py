@@ -96,6 +96,8 @@ class ArmState:
             self.last["si_eff"] = effective_si(
                 self.cohort.params, self.state, self.cohort.ctx.age_years + self.day / 365.25, self.bmi_kg_m2
             )
+        # Therapies convert insulin doses with the cohort's insulin scale (coupling.insulin_scale).
+        self.cohort.ctx.covariates.setdefault("insulin_scale", insulin_scale(self.cohort.params))
         for t in self.therapies:
             t.setup(self.cohort.ctx)
 

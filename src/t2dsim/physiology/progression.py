@@ -123,6 +123,13 @@ EXTENSION_DEFAULTS: dict[str, tuple[float, str, str]] = {
     "fpg_mean_slope": (glycation.FPG_TO_MEAN_SLOPE, "dimensionless", "Wei, Zheng & Nathan 2014 / ADAG fit"),
     "fpg_mean_intercept": (glycation.FPG_TO_MEAN_INTERCEPT_MGDL, "mg/dL", "Wei, Zheng & Nathan 2014 / ADAG fit"),
     "tau_hba1c": (float(glycation.HBA1C_TAU_DAYS), "day", "Tahara & Shima 1995: 30-day half-life"),
+    "insulin_mean_fraction": (
+        1.0, "dimensionless",
+        "φ: share of the fasting-glucose lowering by exogenous (basal) insulin that carries over to the "
+        "glucose driving HbA1c; 1 = pure (HbA1c follows fasting glucose through the Wei line). Basal insulin "
+        "lowers fasting more than postprandial glucose: the Wei line is evaluated at G0 − φ·(G0 − G), G0 the "
+        "fasting glucose the same day without exogenous insulin. t2dsim value 0.6 (T2DSIM_CALIBRATION)",
+    ),
 }
 EXT_PARAM_NAMES: tuple[str, ...] = tuple(EXTENSION_DEFAULTS)
 PARAM_NAMES: tuple[str, ...] = HA_PARAM_NAMES + EXT_PARAM_NAMES
@@ -175,6 +182,7 @@ _I_beta_cap_mg = 42
 _I_fpg_mean_slope = 43
 _I_fpg_mean_intercept = 44
 _I_tau_hba1c = 45
+_I_insulin_mean_fraction = 46
 assert all(PARAM_NAMES[v] == k[3:] for k, v in dict(globals()).items() if k.startswith("_I_"))
 
 #: Changes from pure Ha 2016 used by the t2dsim cohorts (name → (value, source)); see
@@ -200,6 +208,11 @@ T2DSIM_CALIBRATION: dict[str, tuple[float, str]] = {
     # cohort a median HOMA1-%B of ≈ 45 % and HOMA1-IR ≈ 3.5 at diagnosis (UKPDS: ~50 % of β-cell function
     # left at diagnosis, secondary); Ha's own scale gives ≈ 20 µU/mL at FPG 8 mmol/L (HOMA-IR ≈ 7).
     "V": (5.0 / 0.4618, "Ha V = 5 divided by the insulin scale κ = 0.4618 (meal-model anchors, see above)"),
+    # Riddle et al., Diabetes Care 26:3080 (2003), abstract (read): after 24 weeks of titrated basal insulin,
+    # FPG 117 mg/dL with HbA1c 6.96 % (ADAG mean 153 mg/dL), i.e. mean glucose 34 mg/dL above what the
+    # Wei 2014 fasting line gives at FPG 117. With the model's untreated FPG of such patients (~185–200
+    # mg/dL), φ = (G0 − Wei⁻¹(153))/(G0 − 117) ≈ 0.55–0.65; 0.6 is used (a calibration on one trial).
+    "insulin_mean_fraction": (0.6, "calibrated to Riddle 2003 endpoint FPG/HbA1c (see comment)"),
 }
 #: Insulin scale κ of the t2dsim configuration (see T2DSIM_CALIBRATION["V"]): µU/mL per Ha insulin unit.
 T2DSIM_INSULIN_SCALE = 0.4618
@@ -534,6 +547,15 @@ def _kernel(params, x, eff, bmi, age0, t0_day, n_days, rec_days, out, steps_per_
             age = age0[j] + (t0_day + dd * hs) / 365.25
             si_eff = si * e[0] * np.exp(-phi - b_el * (1.0 - f_inf) * lbmi - a_age * (age - p[_I_age_ref]))
             c = (beta + e[5]) * sec * sig / vk
+            g_drive = -1.0  # glucose driving HbA1c; < 0 means "today's G"
+            phi_ins = p[_I_insulin_mean_fraction]
+            if iexo > 0.0 and phi_ins < 1.0:
+                # counterfactual fasting glucose without exogenous insulin (same day, same start)
+                g0 = _solve_fast(
+                    g, gam, c, si_eff, p[_I_R0] * e[1], p[_I_EG0] + e[3], 0.0, hs, mmax, am_n, k_m, aisr_n,
+                    k_isr, p[_I_Gbar], p[_I_Gs], p[_I_Gn], p[_I_Gshft], p[_I_tau_gamma],
+                )[0]
+                g_drive = g0
             g, gam, ins, m, hx = _solve_fast(
                 g, gam, c, si_eff, p[_I_R0] * e[1], p[_I_EG0] + e[3], iexo, hs, mmax, am_n, k_m, aisr_n,
                 k_isr, p[_I_Gbar], p[_I_Gs], p[_I_Gn], p[_I_Gshft], p[_I_tau_gamma],
@@ -554,7 +576,8 @@ def _kernel(params, x, eff, bmi, age0, t0_day, n_days, rec_days, out, steps_per_
             phi_inf = f_inf * b_el * lbmi + p[_I_infl_offset]
             phi_inf = e[6] * (phi_inf if phi_inf > 0.0 else 0.0)
             phi = phi_inf + (phi - phi_inf) * e_phi
-            h_inf = (p[_I_fpg_mean_slope] * g + p[_I_fpg_mean_intercept] + 46.7) / 28.7
+            g_eff = g if g_drive < 0.0 else g_drive - phi_ins * (g_drive - g)
+            h_inf = (p[_I_fpg_mean_slope] * g_eff + p[_I_fpg_mean_intercept] + 46.7) / 28.7
             h = h_inf + (h - h_inf) * e_h
             if k_rec < n_rec and rec_days[k_rec] == d + 1 and (dd + 1) % steps_per_day == 0:
                 o = out[j, k_rec]

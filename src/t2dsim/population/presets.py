@@ -233,7 +233,14 @@ def make_cohort(preset: str, n: int, seed: int = 0, first_id: int = 0, chunk: in
         duration[idx] = r.record_day[month] / 365.25
         states.append(state_from_outputs(r, month))
     state = _concat(states)
-    # titrate exogenous insulin to the HbA1c target (fixed point on the quasi-steady glucose equation)
+    # titrate exogenous insulin to the HbA1c target (fixed point on the quasi-steady glucose equation).
+    # HbA1c follows the Wei line at G0 − φ·(G0 − G) under insulin (progression.insulin_mean_fraction φ,
+    # G0 the untreated fasting glucose), so the fasting target is G0 − (G0 − g_target)/φ.
+    phi_ins = params["insulin_mean_fraction"]
+    g_untreated = state.glucose_mgdl.copy()
+    g_target = np.where(
+        g_untreated > g_target, np.maximum(g_untreated - (g_untreated - g_target) / phi_ins, 70.0), g_target
+    )
     iexo = np.zeros(n)
     for _ in range(4):
         si_eff = effective_si(params, state, age, bmi)

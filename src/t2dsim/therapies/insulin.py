@@ -183,7 +183,8 @@ class BasalInsulin(StandardCareTherapy):
         return self.dose_u * self.mask * self.adherence
 
     def effects(self, ctx: PatientContext, day: int) -> dict[str, np.ndarray]:
-        return {"exog_insulin_uuml": exogenous_insulin_ha_units(self.delivered_u_per_day(), ctx.body_weight_kg)}
+        kappa = ctx.covariates.get("insulin_scale", 1.0)  # progression insulin units (set by the engine)
+        return {"exog_insulin_uuml": exogenous_insulin_ha_units(self.delivered_u_per_day(), ctx.body_weight_kg, kappa)}
 
     def meal_modifiers(self, ctx: PatientContext, day: int) -> dict[str, np.ndarray]:
         return {"u2ss": basal_insulin_u_per_day_to_pmol_kg_min(self.delivered_u_per_day(), ctx.body_weight_kg)}
