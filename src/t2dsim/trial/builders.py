@@ -34,6 +34,7 @@ _BUILDERS: dict[str, Builder] = {}
 #: Modules that register builders when imported (therapy families).
 _BUILDER_MODULES = (
     "t2dsim.therapies.standard_builders",
+    "t2dsim.therapies.usual_care",
     "t2dsim.therapies.stemcells.builders",
 )
 
