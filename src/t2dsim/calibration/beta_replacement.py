@@ -27,6 +27,7 @@ from t2dsim.calibration.trials import (
     mmtt_cpeptide,
     simulate_arm,
 )
+from t2dsim.physiology import glycation
 from t2dsim.physiology.progression import (
     T2DSIM_INSULIN_SCALE,
     Effects,
@@ -48,17 +49,22 @@ GRAFT_POSITIVE_MG = 20.0
 def t1d_population(n: int, seed: int, a1c_mean: float = 7.5, a1c_sd: float = 0.6, first_id: int = 500_000) -> TrialPop:
     """``n`` T1D virtual patients (ids first_id…), insulin titrated to HbA1c ~ N(mean, sd) in [6.5, 10]."""
     ids = np.arange(first_id, first_id + n, dtype=np.int64)
+    # stream names must differ in their first 8 bytes (PatientContext.rng keys on them)
     ctx = PatientContext(n=n, body_weight_kg=np.ones(n), age_years=np.ones(n), female=np.zeros(n, dtype=bool),
                          seed=seed, patient_ids=ids)
     from scipy.stats import norm
 
-    z = norm.ppf(np.clip(ctx.uniform("t1d_draws"), 1e-9, 1 - 1e-9))
-    z2 = norm.ppf(np.clip(ctx.uniform("t1d_draws_2"), 1e-9, 1 - 1e-9))
-    z3 = norm.ppf(np.clip(ctx.uniform("t1d_draws_3"), 1e-9, 1 - 1e-9))
+    z = norm.ppf(np.clip(ctx.uniform("t1d_si"), 1e-9, 1 - 1e-9))
+    z2 = norm.ppf(np.clip(ctx.uniform("t1d_wt"), 1e-9, 1 - 1e-9))
+    z3 = norm.ppf(np.clip(ctx.uniform("t1d_age"), 1e-9, 1 - 1e-9))
     ctx.body_weight_kg = np.clip(72.0 + 12.0 * z2, 50.0, 110.0)  # D: adult T1D trial populations
     ctx.age_years = np.clip(45.0 + 10.0 * z3, 20.0, 70.0)
     si = 0.6 * np.exp(0.3 * z) / T2DSIM_INSULIN_SCALE
     params = t2dsim_params(n).replace(SI_target=si, tSI=1e-6, infl_offset=0.0)
+    if "insulin_mean_fraction" in params.values:
+        # HbA1c follows fasting glucose (φ = 1): the basal-insulin rule (φ 0.6, Riddle 2003 in T2D) uses the
+        # glucose without insulin as reference, which in insulin-deficient T1D is not physiological
+        params = params.replace(insulin_mean_fraction=1.0)
     st = t2dsim_initial_state(n)
     st.beta_mass_mg = np.full(n, 0.5)
     st.si_state = si.copy()
@@ -72,6 +78,7 @@ def t1d_population(n: int, seed: int, a1c_mean: float = 7.5, a1c_sd: float = 0.6
         iexo = np.clip(insulin_need(params, st, ctx.age_years, bmi, neutral, g_t), 0.0, 1000.0)
         st = simulate_progression(params, st, days, age_years=ctx.age_years, bmi_kg_m2=bmi,
                                   effects=Effects(exog_insulin_uuml=iexo), record_days="end").state
+    st.hba1c_pct = glycation.steady_state_hba1c_from_fpg(st.glucose_mgdl)  # stable on this dose for months
     return TrialPop(params, st, ctx.age_years.copy(), bmi, ctx, iexo)
 
 

@@ -7,7 +7,8 @@ progression model, and reads the trial's endpoints.
 Background therapy. The preset represents background glucose-lowering therapy by its titrated
 plasma-insulin effect (``exog_insulin_uuml``). Insulin-sparing trials titrate it monthly:
 ``mode="reduce_only"`` sets the dose to the insulin needed to hold the protocol's glycaemic goal
-G* = FPG of HbA1c 6.9 % (just under the 7 % target) on the quasi-steady glucose equation
+(HbA1c 6.9 %, just under the 7 % target; glucose_for_a1c applies the progression model's rule for
+HbA1c under exogenous insulin) on the quasi-steady glucose equation
 R0·hgp = (EG0 + loss + SIe·(I_endo(G*) + I_exo))·G*, never above the baseline dose (protocols reduced
 insulin as glucose improved; none intensified). Patients below the goal at baseline therefore have
 their insulin reduced even in control arms — part of the "trial effect" of these open or sham trials.
@@ -58,6 +59,9 @@ __all__ = [
     "run_case",
     "CASE_RUNNERS",
     "population_for",
+    "glucose_for_a1c",
+    "unaided_glucose",
+    "model_hba1c_steady",
     "fasting_cpeptide",
     "CPEPTIDE_INCLUSION_PMOL_L",
     "cpeptide_auc",
@@ -118,10 +122,58 @@ def insulin_need(params: ProgressionParams, state: ProgressionState, age: np.nda
     return (r0e / g_star - clear) / si_e - endo
 
 
+def unaided_glucose(params: ProgressionParams, state: ProgressionState, age: np.ndarray, bmi: np.ndarray,
+                    eff: dict[str, np.ndarray]) -> np.ndarray:
+    """Quasi-steady fasting glucose (mg/dL) without background therapy: the root of insulin_need(G) = 0
+    (need falls monotonically with G), by vectorised bisection on [1, 3000] mg/dL."""
+    n = state.n
+    lo, hi = np.full(n, 1.0), np.full(n, 3000.0)
+    for _ in range(48):
+        mid = 0.5 * (lo + hi)
+        pos = insulin_need(params, state, age, bmi, eff, mid) > 0
+        lo, hi = np.where(pos, mid, lo), np.where(pos, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def _phi(params: ProgressionParams) -> np.ndarray:
+    v = params.values.get("insulin_mean_fraction")
+    return np.ones(params.n) if v is None else np.asarray(v, dtype=float)
+
+
+#: Lowest fasting-like glucose a titration aims at (mg/dL; no titrating into hypoglycaemia).
+MIN_TARGET_MGDL = 70.0
+
+
+def glucose_for_a1c(params: ProgressionParams, state: ProgressionState, age: np.ndarray, bmi: np.ndarray,
+                    eff: dict[str, np.ndarray], a1c: np.ndarray | float) -> np.ndarray:
+    """Fasting-like glucose (mg/dL) at which the progression model's HbA1c settles at ``a1c`` when
+    background insulin closes the gap. The model's HbA1c follows the Wei line at G0 − φ·(G0 − G) under
+    exogenous insulin (progression.py, ``insulin_mean_fraction`` φ; G0 = glucose without it), so
+    G = G0 − (G0 − G_Wei)/φ; patients below target unaided need nothing (G = G0)."""
+    g_t = _g_for_a1c(a1c)
+    g0 = unaided_glucose(params, state, age, bmi, eff)
+    g = np.where(g0 > g_t, g0 - (g0 - g_t) / _phi(params), g0)
+    return np.maximum(g, MIN_TARGET_MGDL)
+
+
+def model_hba1c_steady(params: ProgressionParams, state: ProgressionState, age: np.ndarray, bmi: np.ndarray,
+                       eff: dict[str, np.ndarray], exog: np.ndarray) -> np.ndarray:
+    """HbA1c (%) in equilibrium with the state's glucose under background ``exog`` (kernel's rule)."""
+    g = state.glucose_mgdl
+    g0 = unaided_glucose(params, state, age, bmi, eff)
+    g_eff = np.where(exog > 0, g0 - _phi(params) * (g0 - g), g)
+    return glycation.steady_state_hba1c_from_fpg(g_eff)
+
+
 def build_population(n: int, seed: int, a1c_mean: float, a1c_sd: float, a1c_lo: float, a1c_hi: float,
                      first_id: int = 0) -> TrialPop:
     """Insulin-requiring preset cohort re-titrated so that baseline HbA1c ~ N(mean, sd) clipped."""
     c = make_cohort("insulin-requiring", n, seed=seed, first_id=first_id)
+    if "insulin_mean_fraction" in c.params.values:
+        # The background effect stands for mixed glucose-lowering therapy (oral agents ± insulin), so HbA1c
+        # follows fasting glucose through the Wei 2014 line (measured in treated T2D) with φ = 1; the
+        # progression model's basal-insulin correction (φ 0.6, Riddle 2003) is for added basal insulin.
+        c.params = c.params.replace(insulin_mean_fraction=1.0)
     ctx = PatientContext(n=n, body_weight_kg=c.bmi_kg_m2 * (HEIGHT_CM / 100) ** 2, age_years=c.age_years,
                          female=np.zeros(n, dtype=bool), seed=seed, patient_ids=c.patient_id)
     # truncated normal by inverse CDF (no probability mass piled up at the inclusion limits)
@@ -129,17 +181,17 @@ def build_population(n: int, seed: int, a1c_mean: float, a1c_sd: float, a1c_lo: 
 
     lo_p, hi_p = norm.cdf((a1c_lo - a1c_mean) / a1c_sd), norm.cdf((a1c_hi - a1c_mean) / a1c_sd)
     a1c = a1c_mean + a1c_sd * norm.ppf(lo_p + ctx.uniform("baseline_hba1c") * (hi_p - lo_p))
-    g_t = _g_for_a1c(a1c)
     state, neutral = c.state, {k: np.full(n, v) for k, v in _NEUTRAL.items()}
     iexo = c.effects.exog_insulin_uuml
     # fixed point: dose for the target glucose, then let σ and γ settle; the last step is short because
     # the disease keeps progressing (glucose drifts up ~3 mg/dL per 6 months at a fixed dose). HbA1c is
-    # then put at its steady state for the settled glucose (patients stable on their dose for months).
+    # then put at its steady state (patients stable on their dose for months).
     for days in (120, 120, 120, 120, 30):
+        g_t = glucose_for_a1c(c.params, state, c.age_years, c.bmi_kg_m2, neutral, a1c)
         iexo = np.clip(insulin_need(c.params, state, c.age_years, c.bmi_kg_m2, neutral, g_t), 0.0, 1000.0)
         state = simulate_progression(c.params, state, days, age_years=c.age_years, bmi_kg_m2=c.bmi_kg_m2,
                                      effects=Effects(exog_insulin_uuml=iexo), record_days="end").state
-    state.hba1c_pct = glycation.steady_state_hba1c_from_fpg(state.glucose_mgdl)
+    state.hba1c_pct = model_hba1c_steady(c.params, state, c.age_years, c.bmi_kg_m2, neutral, iexo)
     return TrialPop(c.params, state, c.age_years, c.bmi_kg_m2, ctx, iexo)
 
 
@@ -185,16 +237,19 @@ def simulate_arm(pop: TrialPop, therapies: Sequence[Any], visits: Sequence[int],
     vis = np.array(sorted(set(int(v) for v in visits if v > 0)), dtype=np.int64)
     horizon = int(vis[-1])
     eff = _combine(n, horizon, pop, therapies)
-    g_star = np.full(n, float(_g_for_a1c(target_a1c)))
 
     def run(e: dict[str, np.ndarray], rec: np.ndarray):
         return simulate_progression(pop.params, pop.state, horizon, age_years=pop.age, bmi_kg_m2=pop.bmi,
                                     effects=Effects(**e), record_days=rec)
 
-    def need_rel(res, k: int, day: int, g: np.ndarray) -> np.ndarray:
+    def need_rel(res, k: int, day: int, g: np.ndarray | None) -> np.ndarray:
+        """Background still needed on ``day`` to hold glucose ``g`` (None: the protocol's HbA1c goal)."""
         st = state_from_outputs(res, np.full(n, k))
         e_day = {name: v[:, day - 1] for name, v in eff.items()}
-        need = insulin_need(pop.params, st, pop.age + day / 365.25, pop.bmi, e_day, g)
+        age = pop.age + day / 365.25
+        if g is None:
+            g = glucose_for_a1c(pop.params, st, age, pop.bmi, e_day, target_a1c)
+        need = insulin_need(pop.params, st, age, pop.bmi, e_day, g)
         return np.maximum(need, 0.0) / np.maximum(pop.exog0, 1e-9)
 
     if mode == "reduce_only":
@@ -203,7 +258,7 @@ def simulate_arm(pop: TrialPop, therapies: Sequence[Any], visits: Sequence[int],
         res = run(eff, rec)
         dose = np.ones((n, rec.size))
         for k, d in enumerate(rec):
-            dose[:, k] = np.minimum(1.0, need_rel(res, k, int(d), g_star))
+            dose[:, k] = np.minimum(1.0, need_rel(res, k, int(d), None))
         # titration: the dose decided on a record day applies from the next day (step function)
         days = np.arange(horizon)
         idx = np.searchsorted(rec, days, side="right") - 1
@@ -235,7 +290,7 @@ def simulate_arm(pop: TrialPop, therapies: Sequence[Any], visits: Sequence[int],
             insulin_need(pop.params, st_k, pop.age + d / 365.25, pop.bmi, e_k, np.full(n, INDEPENDENCE_FPG_MGDL)))
         nr = need_rel(res, k, int(d), pop.state.glucose_mgdl)
         out["need_rel"].append(nr)
-        out["dose_rel"].append(np.minimum(1.0, need_rel(res, k, int(d), g_star)) if mode == "reduce_only"
+        out["dose_rel"].append(np.minimum(1.0, need_rel(res, k, int(d), None)) if mode == "reduce_only"
                                else np.ones(n))
     visits_all = np.concatenate([[0], vis])
     eff_at = {name: np.concatenate([np.full((n, 1), _NEUTRAL[name]) if name != "exog_insulin_uuml"

@@ -19,8 +19,9 @@ def lognormal_response(ctx: PatientContext, stream: str, sd_log: float) -> np.nd
     return np.exp(sd_log * np.clip(norm.ppf(u), -2.33, 2.33))
 
 
-def check_schedule(kind: str, days: list[int] | tuple[int, ...], amounts: list[float], lo: float, hi: float,
-                   unit: str) -> tuple[np.ndarray, np.ndarray]:
+def check_schedule(
+    kind: str, days: list[int] | tuple[int, ...], amounts: list[float], lo: float, hi: float, unit: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate an infusion schedule (days since randomisation, amount per infusion)."""
     d = np.asarray(days, dtype=float)
     a = np.broadcast_to(np.asarray(amounts, dtype=float), d.shape).astype(float)

@@ -115,8 +115,9 @@ class IsletGraft(DailyEffectsTherapy):
         else:
             mg = cells_to_beta_mg(self.amount, p.sc_beta_fraction, p.beta_ng_per_cell)
             self._dose_mg = np.broadcast_to(mg, (ctx.n, self.amount.size)).copy()
-        self._eng = np.clip(p.engraftment[self.site] * lognormal_response(ctx, "graft_engraftment", p.engraftment_sd),
-                            0.0, 1.0)
+        self._eng = np.clip(
+            p.engraftment[self.site] * lognormal_response(ctx, "graft_engraftment", p.engraftment_sd), 0.0, 1.0
+        )
         hazard = p.failure_per_year[self.setting] / 365.25
         u = np.clip(ctx.uniform("graft_failure"), 1e-12, 1 - 1e-12)
         self._fail = self.infusion_days[0] + (-np.log1p(-u) / hazard if hazard > 0 else np.full(ctx.n, np.inf))
@@ -131,8 +132,14 @@ class IsletGraft(DailyEffectsTherapy):
         self._ensure(ctx)
         p = self.params
         return graft_mass_mg(
-            days, self.infusion_days, self._dose_mg, self._eng, p.maturation_days[_MATURATION_KEY[self.product]],
-            p.maturation_shape, p.attrition_per_year, self._fail,
+            days,
+            self.infusion_days,
+            self._dose_mg,
+            self._eng,
+            p.maturation_days[_MATURATION_KEY[self.product]],
+            p.maturation_shape,
+            p.attrition_per_year,
+            self._fail,
         )
 
     def failure_day(self, ctx: PatientContext) -> np.ndarray:
@@ -154,5 +161,7 @@ class IsletGraft(DailyEffectsTherapy):
         }
 
     def describe(self) -> str:
-        return (f"{self.origin} {self.product} ({self.site}), {self.amount[0]:.3g} {self.dose_unit} × "
-                f"{self.amount.size}, immunosuppression {'yes' if self.immunosuppression else 'no'}")
+        return (
+            f"{self.origin} {self.product} ({self.site}), {self.amount[0]:.3g} {self.dose_unit} × "
+            f"{self.amount.size}, immunosuppression {'yes' if self.immunosuppression else 'no'}"
+        )

@@ -115,7 +115,9 @@ def graft_mass_mg(
         live = tau >= 0
         out += np.where(
             live,
-            dose[:, i : i + 1] * e * weibull_maturation(tau, maturation_scale_days, maturation_shape)
+            dose[:, i : i + 1]
+            * e
+            * weibull_maturation(tau, maturation_scale_days, maturation_shape)
             * np.exp(-k_att * np.maximum(tau, 0.0)),
             0.0,
         )

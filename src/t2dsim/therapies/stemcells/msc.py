@@ -99,5 +99,7 @@ class MSCTherapy(DailyEffectsTherapy):
         return {"msc_activity": np.full(ctx.n, float(self.activity(np.array([float(day)]))[0]))}
 
     def describe(self) -> str:
-        return (f"{self.product} {self.route}, {len(self.infusion_days)} infusion(s) of "
-                f"{self.cells_per_kg[0]:.2g} cells/kg on days {self.infusion_days.astype(int).tolist()}")
+        return (
+            f"{self.product} {self.route}, {len(self.infusion_days)} infusion(s) of "
+            f"{self.cells_per_kg[0]:.2g} cells/kg on days {self.infusion_days.astype(int).tolist()}"
+        )

@@ -130,7 +130,10 @@ def _apply(obj: Any, values: dict[str, Any]) -> Any:
 def calibrated() -> dict[str, Any]:
     """Calibrated central parameter sets ``{"msc", "bmmnc", "placebo", "islet"}`` (priors if no results)."""
     out: dict[str, Any] = {
-        "msc": MSCParams(), "bmmnc": BMMNCParams(), "placebo": PlaceboParams(), "islet": IsletParams()
+        "msc": MSCParams(),
+        "bmmnc": BMMNCParams(),
+        "placebo": PlaceboParams(),
+        "islet": IsletParams(),
     }
     res = _results()
     if res is None:
