@@ -50,8 +50,10 @@ def _t2d_pops(seed: int) -> dict[str, Any]:
 
 
 def _t1d_pops(seed: int) -> dict[str, Any]:
+    """Populations of the β-cell replacement cases (T1D; the E-islet case uses T2D patients)."""
     return {"zimislecel": t1d_population(N_VIRTUAL_T1D["zimislecel"], seed),
-            "islet_modern": t1d_population(N_VIRTUAL_T1D["islet_modern"], seed, first_id=600_000)}
+            "islet_modern": t1d_population(N_VIRTUAL_T1D["islet_modern"], seed, first_id=600_000),
+            "eislets": population_for("wu2014", N_VIRTUAL, seed)}
 
 
 def calibrate(out_dir: str | Path, seed: int = 0) -> Path:

@@ -128,11 +128,15 @@ def beta_targets() -> list[BetaTarget]:
                 "held out"))
     t.append(_w(e, "independent_y5", 5, 47, "V (Ryan 2005: ~10 % independent at 5 y; count D)", "held out"))
     t.append(_w(e, "independent_y1", 16, 36, "V (Shapiro 2006 international trial, 16/36 at 1 y)", "held out"))
+    # Wu J 2024 (Cell Discov): one T2D patient, autologous E-islets ≈ 1.2e6 IEQ intraportal, already on
+    # kidney-transplant immunosuppression; insulin stopped at week 11, oral agents by ~1 year (S, news)
+    t.append(_w("eislets", "therapy_free_w52", 1, 1, "S (news of the paper); n = 1", "held out"))
     return t
 
 
 CASE_LABELS = {"zimislecel": "zimislecel / VX-880", "islet_modern": "islet transplantation (2007-2020 era)",
-               "islet_edmonton_2005": "islet transplantation (Edmonton era 1999-2006)"}
+               "islet_edmonton_2005": "islet transplantation (Edmonton era 1999-2006)",
+               "eislets": "Wu J 2024 (E-islets, T2D, n = 1)"}
 
 
 def _soft_below(x: np.ndarray, thr: float, width: float, soft: bool) -> np.ndarray:
@@ -143,6 +147,9 @@ def _graft(case: str, P: IsletParams) -> IsletGraft:
     if case == "zimislecel":
         return IsletGraft("sc_islet", cells=0.8e9, origin="allogeneic", site="portal_vein", immunosuppression=True,
                           diabetes_type="t1d", params=P)
+    if case == "eislets":  # 1.2e6 IEQ for an assumed 70 kg (D); IEQ of SC tissue valued like donor islets (D)
+        return IsletGraft("sc_islet", ieq_per_kg=1.2e6 / 70.0, origin="autologous", site="portal_vein",
+                          immunosuppression=True, diabetes_type="t2d", params=P)
     # donor islets, ≈ 12,000 IEQ/kg over 2 infusions 3 months apart (Ryan 2005: 11,910 IE/kg)
     return IsletGraft("donor_islets", ieq_per_kg=[6000.0, 6000.0], infusion_days=[0, 90], origin="allogeneic",
                       site="portal_vein", immunosuppression=True, diabetes_type="t1d", params=P)
@@ -150,6 +157,7 @@ def _graft(case: str, P: IsletParams) -> IsletGraft:
 
 _VISITS = {
     "zimislecel": [90, 180, 270, 365],
+    "eislets": [77, 182, 365],
     "islet_modern": [30, 60, 120, 180, 270, 365, 545, 730, 1095, 1461, 1826, 2155, 2557],
 }
 
@@ -169,6 +177,9 @@ def run_beta_case(case: str, P: IsletParams, pop: TrialPop, soft: bool = False) 
         return a[:, v.index(day)]
 
     width = 0.3  # µU/mL of insulin need (soft indicator for fitting)
+    if key == "eislets":  # free of all glucose-lowering therapy at 1 year: FPG ≤ 126 mg/dL unaided
+        out["therapy_free_w52"] = _soft_below(at(need, 365), 0.0, width, soft)
+        return out
     if key == "zimislecel":
         for day in (90, 180, 365):
             out[f"cpeptide_peak_d{day}"] = mmtt_cpeptide(pop, arm, day).max(axis=1)

@@ -13,6 +13,7 @@ import numpy as np
 
 from t2dsim.outcomes.ukpds_om2 import HYPOTHESIS_LABEL, HazardModifiers, tissue_regeneration_modifiers
 from t2dsim.therapies.base import PatientContext, Risk, Therapy
+from t2dsim.therapies.stemcells.risks import UNREGULATED_CLINIC_WARNING
 
 __all__ = ["TissueRegeneration", "regeneration_hazard_modifiers", "SCENARIOS", "HYPOTHESIS_LABEL"]
 
@@ -35,7 +36,7 @@ class TissueRegeneration(Therapy):
 
     kind = "tissue_regeneration"
     label = HYPOTHESIS_LABEL
-    risks: tuple[Risk, ...] = ()
+    risks: tuple[Risk, ...] = (UNREGULATED_CLINIC_WARNING,)
 
     def __init__(self, scenario: str = "none", start_day: int = 0) -> None:
         super().__init__(start_day=start_day)
