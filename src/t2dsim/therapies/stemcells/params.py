@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -115,7 +116,9 @@ PARAM_SOURCES: dict[str, str] = {
 }
 
 
+@lru_cache(maxsize=1)
 def _results() -> dict[str, Any] | None:
+    """The shipped calibration results (read once per process; None if absent)."""
     path = resources.files("t2dsim.calibration").joinpath("results/stemcells.json")
     if not path.is_file():
         return None
