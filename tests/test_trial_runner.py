@@ -124,3 +124,11 @@ def test_pooled_power_simulator_resamples_whole_patients(test_builders, monkeypa
     assert rows.nunique() <= 2  # every copy carries a complete set of rows (dropouts have fewer)
     a = sim(20, seed=1)
     pd.testing.assert_frame_equal(df, a)  # same replicate seed, same draw
+
+
+def test_every_protocol_therapy_kind_has_a_simulator():
+    """A protocol may only name therapies the runner can simulate."""
+    from t2dsim.trial.protocol import therapy_kinds
+
+    kinds = set(therapy_kinds())
+    assert kinds <= set(builders.builders()), kinds - set(builders.builders())

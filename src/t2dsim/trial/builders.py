@@ -50,12 +50,8 @@ def register_builder(kind: str) -> Callable[[Builder], Builder]:
 
 
 def _load_modules() -> None:
-    for name in _BUILDER_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise
+    for name in _BUILDER_MODULES:  # a missing module is a packaging bug: let the import error surface
+        importlib.import_module(name)
 
 
 def builders() -> dict[str, Builder]:

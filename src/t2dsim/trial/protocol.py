@@ -364,15 +364,6 @@ class SulfonylureaSpec(TherapySpecBase):
         return self
 
 
-class DPP4iSpec(TherapySpecBase):
-    """DPP-4 inhibitor (sitagliptin 100 mg/day, reduced in renal impairment)."""
-
-    kind: Literal["dpp4i"]
-    drug: Literal["sitagliptin"] = "sitagliptin"
-    dose_mg_per_day: float = Field(default=100.0, ge=25, le=100)
-    risks: ClassVar[tuple[str, ...]] = ("pancreatitis (rare)", "joint pain")
-
-
 _SGLT2_DOSES = {"empagliflozin": (10.0, 25.0), "dapagliflozin": (5.0, 10.0), "canagliflozin": (100.0, 300.0)}
 
 
@@ -409,14 +400,6 @@ class GLP1RASpec(TherapySpecBase):
     def _dose(self) -> GLP1RASpec:
         _dose_check(self, self.drug, self.dose_mg, _GLP1_DOSES, "mg per injection")
         return self
-
-
-class PioglitazoneSpec(TherapySpecBase):
-    """Pioglitazone 15-45 mg/day (label)."""
-
-    kind: Literal["pioglitazone"]
-    dose_mg_per_day: float = Field(default=30.0, ge=15, le=45)
-    risks: ClassVar[tuple[str, ...]] = ("fluid retention and heart failure", "weight gain", "bone fractures")
 
 
 class BasalInsulinSpec(TherapySpecBase):
@@ -522,10 +505,8 @@ for _cls in (
     LifestyleSpec,
     MetforminSpec,
     SulfonylureaSpec,
-    DPP4iSpec,
     SGLT2iSpec,
     GLP1RASpec,
-    PioglitazoneSpec,
     BasalInsulinSpec,
     PlaceboInfusionSpec,
     UCMSCSpec,
@@ -962,6 +943,10 @@ def parse_protocol(text: str, source: str = "<protocol>") -> Protocol:
     Raises:
         ProtocolError: with one line per problem, each naming the field path.
     """
+    # Therapy modules register their spec classes on import: load them before validating.
+    from t2dsim.trial.builders import builders
+
+    builders()
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
