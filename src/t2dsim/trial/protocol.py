@@ -676,6 +676,11 @@ class Protocol(_Strict):
     endpoints: EndpointsSpec
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     responders: list[ResponderSpec] = Field(default_factory=list)
+    trial_effect: bool = Field(
+        default=True,
+        description="give every arm the trial-participation effect fitted to the sham arms of the stem-cell "
+        "trials (therapies.stemcells.PlaceboTrialEffect); false simulates care outside a trial",
+    )
 
     _source_text: str | None = PrivateAttr(default=None)
     _source_path: str | None = PrivateAttr(default=None)

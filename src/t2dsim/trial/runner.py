@@ -33,6 +33,7 @@ from t2dsim.physiology.sensor import CGMSensor
 from t2dsim.population import presets
 from t2dsim.simulate import THREE_MEALS, meal_inputs, mmtt_cho_g, simulate
 from t2dsim.therapies.base import PatientContext
+from t2dsim.therapies.stemcells.placebo import PlaceboTrialEffect
 from t2dsim.trial.builders import BuildContext, build_arm
 from t2dsim.trial.measurement import DAYS_PER_MONTH, keyed_normal, keyed_uniform, observe, stream_id, visit_days
 from t2dsim.trial.randomisation import randomise_for_protocol
@@ -348,6 +349,8 @@ def run_trial(
             sub = _select_cohort(cohort, part)
             ecoh = _engine_cohort(sub, base.iloc[part].reset_index(drop=True), seed)
             therapies = build_arm(arm_spec.treatment, bctx, arm_spec.name)
+            if protocol.trial_effect:
+                therapies.append(PlaceboTrialEffect())
             arm = ArmState(ecoh, therapies)
             for k, (vm, vd) in enumerate(zip(visits, days, strict=True)):
                 if vd > arm.day:

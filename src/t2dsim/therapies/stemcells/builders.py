@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from t2dsim.therapies.base import Therapy
+from t2dsim.therapies.stemcells.placebo import ShamInfusion
 from t2dsim.therapies.stemcells.specs import STEM_CELL_KINDS, from_spec
 from t2dsim.trial.builders import BuildContext, register_builder
 
 
 def _builder(spec: object, ctx: BuildContext) -> Sequence[Therapy]:
+    if getattr(spec, "kind", None) == "placebo_infusion":
+        # The trial-participation effect is given to every arm by the runner; the sham adds only its risks.
+        return [ShamInfusion(start_day=ctx.day(getattr(spec, "start_month", 0.0)) or 0)]
     return [from_spec(spec)]
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from t2dsim.therapies.base import PatientContext, Risk
+from t2dsim.therapies.base import PatientContext, Risk, Therapy
 from t2dsim.therapies.stemcells.common import DailyEffectsTherapy
 from t2dsim.therapies.stemcells.kinetics import placebo_profile
 from t2dsim.therapies.stemcells.params import PlaceboParams
 
-__all__ = ["PlaceboTrialEffect"]
+__all__ = ["PlaceboTrialEffect", "ShamInfusion"]
 
 
 class PlaceboTrialEffect(DailyEffectsTherapy):
@@ -51,3 +51,16 @@ class PlaceboTrialEffect(DailyEffectsTherapy):
     def daily_effects(self, ctx: PatientContext, days: np.ndarray) -> dict[str, np.ndarray]:
         prof = self.profile(days)[None, :]
         return {"si_mult": np.broadcast_to(1.0 + self.params.si_max * prof, (ctx.n, prof.shape[1]))}
+
+
+class ShamInfusion(Therapy):
+    """A placebo (sham) infusion: no physiological effect of its own. The trial-participation effect that
+    placebo arms show is a property of being in the trial, so the trial runner gives
+    :class:`PlaceboTrialEffect` to every arm (``Protocol.trial_effect``); this object only carries the
+    procedure's risks into the report."""
+
+    kind = "sham_infusion"
+    risks: tuple[Risk, ...] = PlaceboTrialEffect.risks
+
+    def effects(self, ctx: PatientContext, day: int) -> dict[str, np.ndarray]:
+        return {}
