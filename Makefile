@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/t2dsim run-default --out out
+	$(VENV)/bin/t2dsim trial examples/stem-cells-vs-standard-care.toml --out out
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadfile

@@ -163,6 +163,43 @@ def progress(
     )
 
 
+@app.command()
+@user_errors
+def calibrate(
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for stemcells.json")] = Path("out/calibration"),
+    seed: Annotated[int, typer.Option(min=0, help="random seed of the virtual trial populations")] = 0,
+) -> None:
+    """Fit the stem-cell therapy parameters to the bundled trials (about a minute)."""
+    from t2dsim.calibration import calibrate as fit
+
+    path = fit(out_dir, seed)
+    out.print(f"wrote {path} (use: t2dsim validate --results {path})")
+
+
+@app.command()
+@user_errors
+def validate(
+    results: Annotated[Path | None, typer.Option(help="calibration results (default: shipped with t2dsim)")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="also write the table as .csv or .md")] = None,
+) -> None:
+    """Predicted vs observed endpoints of every stem-cell trial case, with the acceptance summary."""
+    from t2dsim.calibration import acceptance_summary, validation_markdown
+    from t2dsim.calibration import validate as run_validation
+    from t2dsim.io import atomic_write, write_table
+
+    if results is not None and not results.is_file():
+        raise UserError(f"--results {results}: file not found")
+    table = run_validation(results)
+    out.print(validation_markdown(table))
+    out.print(acceptance_summary(table).to_string(index=False))
+    if out_path is not None:
+        if out_path.suffix.lower() == ".md":
+            atomic_write(out_path, lambda p: p.write_text(validation_markdown(table)))
+        else:
+            write_table(table, out_path)
+        out.print(f"wrote {out_path}")
+
+
 def _progress_bar():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

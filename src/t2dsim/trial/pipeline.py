@@ -57,8 +57,8 @@ def run_protocol_file(
             run.true_results, run.patients, run.meta["seed"], protocol.duration_months, reference
         )
         run.timings["complications_s"] = time.perf_counter() - tc
-        extra["Long-term complications (UKPDS Outcomes Model 2)"] = [
-            table.to_html(index=False, classes="table", border=0),
+        extra["Complications: UKPDS Outcomes Model 2 (10 years and lifetime)"] = [
+            table.reset_index().to_html(index=False, classes="table", border=0),
             "<p class='note'>UKPDS OM2 (Hayes et al., Diabetologia 2013) driven by each patient's modelled HbA1c at "
             "the final visit, held for the trial's years and then extended by the OM2 risk-factor equations; other "
             "risk factors drawn from typical T2D values (same draws in every arm). Intervals: bootstrap over "
@@ -84,6 +84,7 @@ def run_protocol_file(
         protocol,
         report_path,
         extra_sections=extra,
+        risks=run.risks,
         screening=run.screening,
         run_meta={"run_id": run_id, "version": __version__, **run.timings},
     )

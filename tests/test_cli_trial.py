@@ -1,0 +1,46 @@
+"""`t2dsim trial`, `validate` and `runs` wired end to end on small inputs."""
+
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from t2dsim.cli import app
+
+runner = CliRunner()
+EXAMPLE = Path(__file__).parents[1] / "examples" / "stem-cells-vs-standard-care.toml"
+
+
+def test_trial_cli_small_default_protocol(tmp_path):
+    text = EXAMPLE.read_text().replace("n = 200", "n = 12")
+    proto = tmp_path / "small.toml"
+    proto.write_text(text)
+    res = runner.invoke(app, ["trial", str(proto), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    m = re.search(r"report: (\S+\.html)", res.output)
+    assert m, res.output
+    html = Path(m.group(1)).read_text()
+    assert "Complications: UKPDS Outcomes Model 2" in html and "were not computed" not in html
+    assert "not a treatment recommendation" in html
+    assert "unregulated" in html.lower()  # the stem-cell risk list reaches the report
+    assert "<script src=\"http" not in html  # self-contained
+    listing = runner.invoke(app, ["runs", "--store", str(tmp_path / "out" / "runs")])
+    assert listing.exit_code == 0 and "stem-cells-vs-standard-care" in listing.output
+
+
+def test_trial_cli_bad_protocol_is_clear(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(EXAMPLE.read_text().replace("duration_months = 12", "duration_months = -1"))
+    res = runner.invoke(app, ["trial", str(bad), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "duration_months" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_validate_cli_writes_table(tmp_path):
+    out = tmp_path / "v.md"
+    res = runner.invoke(app, ["validate", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    table = out.read_text()
+    for case in ("Bhansali 2014", "Skyler 2015", "zimislecel / VX-880", "islet transplantation"):
+        assert case in table
