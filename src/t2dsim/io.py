@@ -13,6 +13,23 @@ import pandas as pd
 INPUT_COLUMNS = ("minute", "cho_g_per_min", "insulin_u_per_min")
 
 
+def read_csv_with_columns(path: str | Path, required: tuple[str, ...], what: str) -> pd.DataFrame:
+    """Read a user CSV and check it has the ``required`` columns; every problem is a ValueError naming
+    the file (``what`` describes it, e.g. "inputs file") and the missing columns."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{what} not found: {path}")
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {what} {path} as CSV: {exc}") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} {path} lacks column(s) {', '.join(missing)}; expected columns: {','.join(required)}")
+    return df
+
+
 def read_day_inputs(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Read a logged day: CSV with columns ``minute,cho_g_per_min,insulin_u_per_min``.
 
@@ -21,18 +38,7 @@ def read_day_inputs(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     Returns (cho g/min, insulin U/min), each of shape (T,).
     """
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"inputs file not found: {path}")
-    try:
-        df = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot read inputs file {path} as CSV: {exc}") from None
-    df.columns = [str(c).strip() for c in df.columns]
-    missing = [c for c in INPUT_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"inputs file {path} lacks column(s) {', '.join(missing)}; expected columns: {','.join(INPUT_COLUMNS)}"
-        )
+    df = read_csv_with_columns(path, INPUT_COLUMNS, "inputs file")
     if len(df) == 0:
         raise ValueError(f"inputs file {path} has no rows")
     limits = {"cho_g_per_min": 200.0, "insulin_u_per_min": 50.0}

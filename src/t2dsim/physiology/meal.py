@@ -47,6 +47,7 @@ import numba
 import numpy as np
 import pandas as pd
 
+from t2dsim.io import read_csv_with_columns
 from t2dsim.physiology.cpeptide import van_cauter_kinetics
 from t2dsim.units import PMOL_PER_U_INSULIN
 
@@ -404,18 +405,7 @@ UVA_REQUIRED_COLUMNS: tuple[str, ...] = (
 
 def read_uvapadova_table(path: str | Path) -> pd.DataFrame:
     """Read and check a UVA/Padova parameter file (simglucose ``vpatient_params.csv`` layout)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"parameter file not found: {path}")
-    try:
-        df = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot read parameter file {path} as CSV: {exc}") from None
-    df.columns = [c.strip() for c in df.columns]
-    missing = [c for c in UVA_REQUIRED_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"parameter file {path} lacks column(s): {', '.join(missing)}")
-    return df
+    return read_csv_with_columns(path, UVA_REQUIRED_COLUMNS, "parameter file")
 
 
 def from_uvapadova(table: pd.DataFrame, names: Iterable[str] | None = None) -> MealParams:
