@@ -39,9 +39,13 @@ from t2dsim.trial.measurement import DAYS_PER_MONTH, keyed_normal, keyed_uniform
 from t2dsim.trial.randomisation import randomise_for_protocol
 from t2dsim.units import PMOLL_PER_UUML_INSULIN
 
-#: Adult height (cm) by sex for body weight from BMI: NCD Risk Factor Collaboration (eLife 2016;5:e13410),
-#: global mean adult height of men born 1996 ≈ 171 cm and women ≈ 159 cm; SD ≈ 7 cm (typical within-country).
-HEIGHT_CM = {"male": (171.0, 7.0), "female": (159.0, 6.5)}
+#: Adult height (cm) by sex, for body weight from BMI: CDC anthropometric reference data for US adults
+#: 2015–2018 (NHANES; Vital Health Stat 3(46), 2021), mean ≈ 175 cm (men) and 161 cm (women), SD ≈ 7 cm
+#: (tag U: values recalled, not re-read).
+HEIGHT_CM = {"male": (175.0, 7.5), "female": (161.0, 7.0)}
+#: Default share of women when a protocol gives no sex distribution: UKPDS 33 enrolled 39 % women
+#: (Lancet 352:837, 1998; tag U: recalled); the stem-cell trials report 30–50 %.
+FEMALE_SHARE_DEFAULT = 0.39
 MMTT_MEASURES = {
     "fasting_cpeptide_pmol_l",
     "cpeptide_auc_nmol_min_l",
@@ -167,7 +171,7 @@ def _baseline_covariates(c: presets.Cohort, pop, seed: int) -> pd.DataFrame:
     d = pop.distributions.get("age_years")
     if d is not None:
         age = _draw(d, seed, ids, "cov:age")
-    female_p = 0.4
+    female_p = FEMALE_SHARE_DEFAULT
     sd = pop.distributions.get("sex")
     if sd is not None:
         female_p = float(sd.probabilities.get("female", 0.0))
