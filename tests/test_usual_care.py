@@ -34,8 +34,36 @@ def test_fixed_usual_care_keeps_the_baseline_steady():
 
 def test_titrated_usual_care_raises_doses_above_target_only_for_insulin_users():
     arm, ins, dose = _arm(titrate=True)
+    g0 = arm.last["glucose_mgdl"].copy()
     advance(arm, 84)
     assert ins.dose_u[0] == 0.0 and ins.mask[0] == 0.0
-    assert np.all(ins.dose_u[1:] >= dose[1:])
-    assert np.any(ins.dose_u[1:] > dose[1:] + 10)  # 12 weeks of weekly steps of 2–8 IU
+    high = g0[1:] > 130.0  # well above the 100 mg/dL target at baseline: titrated up
+    assert np.all(ins.dose_u[1:][high] > dose[1:][high] + 10)  # 12 weeks of weekly steps of 2–8 IU
+    assert np.mean(arm.last["glucose_mgdl"][1:][high]) < np.mean(g0[1:][high]) - 20
     assert np.all(np.isfinite(ins.dose_u))
+
+
+def test_doses_come_down_when_fasting_glucose_is_low():
+    """A strong insulin-sensitising effect lets endogenous secretion carry more of the load (FPG falls below
+    the 110 mg/dL taper line of a 130 mg/dL target): doses are cut 10 % a week (ADA) until glucose is back
+    in the band."""
+    from t2dsim.therapies.base import Therapy
+
+    class Sensitiser(Therapy):
+        kind = "test_sensitiser"
+
+        def effects(self, ctx, day):
+            return {"si_mult": np.full(ctx.n, 4.0)}
+
+    c = make_cohort("insulin-requiring", 8, seed=4)
+    bw = np.full(8, 85.0)
+    dose = dose_for_exogenous_insulin(np.asarray(c.effects.exog_insulin_uuml), bw, insulin_scale(c.params))
+    ctx = PatientContext(n=8, body_weight_kg=bw, age_years=c.age_years, female=np.zeros(8, bool),
+                         covariates={"insulin_dose_u_per_day": dose})
+    ins = UsualCareInsulin("glargine", 0.0, titrate=True, target_fpg_mgdl=130.0)  # tapers below 110 mg/dL
+    arm = ArmState(Cohort(c.params, c.state, ctx, c.bmi_kg_m2, np.full(8, 172.0)), [ins, Sensitiser()])
+    advance(arm, 365)
+    assert np.mean(ins.dose_u) < 0.5 * np.mean(dose)
+    # Doses settle where fasting glucose sits inside the band (taper line 110, target 130 mg/dL).
+    assert np.all((arm.last["glucose_mgdl"] > 90) & (arm.last["glucose_mgdl"] < 135))
+    assert np.all((ins.dose_u == 0) | (ins.dose_u >= 2.0))
