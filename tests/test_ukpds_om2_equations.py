@@ -341,9 +341,7 @@ def hand_probability(name: str, cov: dict, time: float) -> float:
     if kind == "W":  # Weibull / exponential on diabetes duration
         return 1.0 - math.exp(math.exp(xb) * (time**shape - (time + 1.0) ** shape))
     if kind == "G":  # Gompertz on age
-        return 1.0 - math.exp(
-            math.exp(xb) / shape * (math.exp(shape * time) - math.exp(shape * (time + 1.0)))
-        )
+        return 1.0 - math.exp(math.exp(xb) / shape * (math.exp(shape * time) - math.exp(shape * (time + 1.0))))
     return 1.0 / (1.0 + math.exp(-xb))
 
 

@@ -1,6 +1,7 @@
 """Long-term complications and survival: UKPDS Outcomes Model 2 (Hayes et al. 2013)."""
 
 from t2dsim.outcomes.compare import compare_arms, format_comparison
+from t2dsim.outcomes.rates import RateRatio, first_event_rates, rate_ratio
 from t2dsim.outcomes.ukpds_om2 import (
     HYPOTHESIS_LABEL,
     OUTCOME_LABELS,
@@ -23,12 +24,15 @@ __all__ = [
     "HazardModifiers",
     "OM2Cohort",
     "OM2Result",
+    "RateRatio",
     "UtilitySet",
     "compare_arms",
     "equation_probability",
+    "first_event_rates",
     "format_comparison",
     "load_coefficients",
     "model_covariates",
+    "rate_ratio",
     "simulate",
     "tissue_regeneration_modifiers",
     "utility_set",

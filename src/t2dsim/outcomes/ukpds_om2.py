@@ -510,6 +510,8 @@ class OM2Result:
     alive_at_end: np.ndarray
     discount_rate: float
     utilities: str
+    #: cycle in which a row reached ``max_age`` alive and was censored (-1 = not censored).
+    censor_year: np.ndarray
 
     def incidence(self, outcome: str, years: int | None = None) -> np.ndarray:
         """Per-patient probability ``(n_patients,)`` that ``outcome`` occurred within ``years``."""
@@ -623,6 +625,7 @@ def simulate(
     q_d = np.zeros(rows)
     alive = np.ones(rows, dtype=bool)
     censored = np.zeros(rows, dtype=bool)  # reached max_age alive
+    censor_year = np.full(rows, -1, dtype=np.int16)
 
     for t in range(n_years):
         rf = paths.advance()
@@ -630,6 +633,7 @@ def simulate(
         dur = dur0 + t
         reached = alive & (age >= max_age)
         censored |= reached
+        censor_year[reached] = t
         alive &= ~reached
         if not alive.any():
             break
@@ -730,6 +734,7 @@ def simulate(
         alive_at_end=(alive | censored).reshape(shape),
         discount_rate=discount_rate,
         utilities=us.name,
+        censor_year=censor_year.reshape(shape),
     )
 
 
