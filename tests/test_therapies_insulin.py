@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from therapy_trials import on_background, trial_cohort
 
-from t2dsim.engine import ArmState
+from t2dsim.engine import ArmState, advance
 from t2dsim.physiology.coupling import basal_insulin_u_per_day_to_pmol_kg_min
 from t2dsim.therapies.base import PatientContext
-from t2dsim.therapies.drugs import Metformin, Sulfonylurea
+from t2dsim.therapies.drugs import Metformin, Sulfonylurea, parameter
 from t2dsim.therapies.insulin import BasalBolus, BasalInsulin, riddle_weekly_increase, run_with_meal_days
 
 
@@ -29,7 +29,7 @@ def test_riddle_table1_bands():
 
 def test_titration_holds_on_low_glucose_and_reduces_below_56():
     ctx = _ctx(3)
-    ins = BasalInsulin("glargine", 20.0)
+    ins = BasalInsulin("glargine", 20.0, titration_adherence=1.0, fpg_day_cv=0.0)
     ins.setup(ctx)
     ins.record_glucose(np.array([120.0, 65.0, 50.0]))  # minima of the week: none, <72, <56
     ins.observe(ctx, 7, {"glucose_mgdl": np.array([200.0, 200.0, 200.0])})
@@ -41,7 +41,7 @@ def test_titration_holds_on_low_glucose_and_reduces_below_56():
 
 def test_three_day_algorithm_adds_2u_every_3_days_above_target():
     ctx = _ctx(2)
-    ins = BasalInsulin("glargine", 10.0, algorithm="3-day")
+    ins = BasalInsulin("glargine", 10.0, algorithm="3-day", titration_adherence=1.0, fpg_day_cv=0.0)
     ins.setup(ctx)
     for day in (3, 6, 9):
         ins.observe(ctx, day, {"glucose_mgdl": np.array([160.0, 80.0])})
@@ -67,35 +67,165 @@ def test_absorption_profile_mean_and_shape(insulin):
         assert p.max() / p.min() < 2.5
 
 
-def _riddle_cohort():
-    # Riddle 2003: overweight, HbA1c 7.5-10 % on one or two oral agents (abstract). Untreated HbA1c
-    # drawn so that after one year on metformin + glimepiride the baseline is ~8 %.
-    base = trial_cohort(120, 81, 11.5, 1.0, (9.0, 13.0)).cohort
-    return on_background(base, [Metformin(2000.0), Sulfonylurea("glimepiride", 4.0)], 365)
+def test_titration_adherence_skips_increases_but_not_decreases():
+    """Titration inertia: with adherence 0 no increase is ever made; a decrease after a glucose < 56 mg/dL
+    still is. With a mean adherence m, the share of due increases carried out over many patient-weeks is
+    close to m (per-patient probabilities logit-normal around m; keyed draws, so the same seed gives the
+    same doses)."""
+    ctx = _ctx(3)
+    ins = BasalInsulin("glargine", 20.0, titration_adherence=0.0, fpg_day_cv=0.0)
+    ins.setup(ctx)
+    ins.record_glucose(np.array([120.0, 120.0, 50.0]))
+    ins.observe(ctx, 7, {"glucose_mgdl": np.full(3, 200.0)})
+    np.testing.assert_array_equal(ins.dose_u, [20.0, 20.0, 18.0])
+    n = 2000
+    big = PatientContext(n=n, body_weight_kg=np.full(n, 90.0), age_years=np.full(n, 55.0),
+                         female=np.zeros(n, bool), seed=5)  # fmt: skip
+    doses = []
+    for _ in range(2):
+        ins = BasalInsulin("glargine", 10.0, titration_adherence=0.3, fpg_day_cv=0.0)
+        ins.setup(big)
+        for week in range(1, 11):
+            ins.observe(big, 7 * week, {"glucose_mgdl": np.full(n, 200.0)})  # +8 IU due every week
+        doses.append(ins.dose_u.copy())
+    np.testing.assert_array_equal(doses[0], doses[1])
+    share_taken = float(np.mean((doses[0] - 10.0) / 80.0))
+    assert 0.25 < share_taken < 0.35, share_taken
+    assert np.std(doses[0]) > 10.0  # between-patient heterogeneity of titration
+
+
+def test_fasting_readings_carry_day_to_day_variability():
+    """SMBG fasting readings = fasting G × day-to-day variability (log-normal, CV fpg_day_cv) × meter
+    error (CV smbg_cv 5 %): at G 100 mg/dL and CV 15 % the readings' CV is √(0.15² + 0.05²) ≈ 16 % and
+    their mean stays 100 mg/dL."""
+    n = 4000
+    big = PatientContext(n=n, body_weight_kg=np.full(n, 90.0), age_years=np.full(n, 55.0),
+                         female=np.zeros(n, bool), seed=2)  # fmt: skip
+    ins = BasalInsulin("glargine", 10.0, fpg_day_cv=0.15)
+    ins.setup(big)
+    r = ins.smbg_readings(np.full(n, 100.0), 14)
+    assert abs(r.mean() - 100.0) < 1.0
+    assert 0.145 < r.std() / r.mean() < 0.175
+    # a day's value is keyed by the calendar day: the reading of day 13 seen from day 14 and from day 15
+    d14 = ins.daily_fasting(np.full(n, 100.0), 14, 2)
+    d15 = ins.daily_fasting(np.full(n, 100.0), 15, 3)
+    np.testing.assert_array_equal(d14[:, 1], d15[:, 1])
+
+
+RIDDLE_BACKGROUND = (lambda: Metformin(2000.0), lambda: Sulfonylurea("glimepiride", 4.0))
+
+
+def _riddle_cohort(n: int = 200, seed: int = 81, untreated_hba1c: float = 13.2, inclusion=(7.5, 10.0)):
+    """Riddle 2003: overweight adults, HbA1c 7.5-10.0 % on one or two oral agents (abstract), mean baseline
+    8.6 % (Strange, J Diabetes Sci Technol 7:771, 2013, Table 1 [S]). Untreated HbA1c drawn (mean
+    ``untreated_hba1c``, SD 1.3 %) so that after one year on metformin + glimepiride the screened cohort
+    (baseline inside ``inclusion``) has a mean of ~8.5 %; screening keeps ~80 % of the drawn patients."""
+    lo, hi = inclusion
+    base = trial_cohort(n, seed, untreated_hba1c, 1.3, (lo + 2.5, hi + 5.5)).cohort
+    c = on_background(base, [f() for f in RIDDLE_BACKGROUND], 365)
+    h0 = c.state.hba1c_pct
+    return c.select(np.nonzero((h0 >= lo) & (h0 <= hi))[0])
+
+
+def test_treat_to_target_riddle_2003_calibration():
+    """Riddle et al. Diabetes Care 26:3080 (2003), abstract (read): 24 weeks, bedtime glargine from 10 IU,
+    Table 1 titration to FPG ≤ 100 mg/dL; endpoint FPG 117 mg/dL, HbA1c 6.96 %, ~60 % reached HbA1c
+    ≤ 7 %. Baseline 8.6 % and confirmed hypoglycaemia 9.2 events/patient-year with glargine [S: Strange,
+    J Diabetes Sci Technol 7:771, 2013, Table 1].
+
+    Calibrated on this trial (so this is a calibration check, not a validation): titration adherence
+    (``titration_adherence_trial`` 0.35) and day-to-day fasting variability (``fpg_day_cv`` 0.25) were set
+    jointly to the endpoint FPG and the hypoglycaemia rate (days with glucose < 72 mg/dL), and the
+    progression model's insulin mean fraction φ (progression.py) to the endpoint FPG/HbA1c pair. Not
+    fitted: the share reaching ≤ 7 % (set by the spread of the cohort and of adherence) and the final dose.
+    Tolerances: FPG ±6 mg/dL, HbA1c ±0.2 %, lows 9.2 ± 3 per patient-year, share ±15 points, dose 47 IU
+    [U: from memory in the reference file, not verified] ±15 IU. With every step taken (adherence 1) the
+    model gives FPG ~98 mg/dL, HbA1c 6.5 % and 99 % ≤ 7 %."""
+    c = _riddle_cohort()
+    assert abs(float(np.mean(c.state.hba1c_pct)) - 8.6) < 0.3
+    ins = BasalInsulin("glargine", 10.0, titration_adherence=parameter("titration_adherence_trial"))
+    arm = ArmState(c, [*(f() for f in RIDDLE_BACKGROUND), ins])
+    run_with_meal_days(arm, 24, seed=3)
+    fpg = float(np.mean(arm.last["glucose_mgdl"]))
+    h = arm.last["hba1c_pct"]
+    share = float(np.mean(h <= 7.0))
+    dose = float(np.mean(ins.dose_u))
+    lows = float(np.mean(ins.documented_lows)) / (168 / 365.25)
+    assert abs(fpg - 117.0) < 6.0, fpg
+    assert abs(float(np.mean(h)) - 6.96) < 0.2, float(np.mean(h))
+    assert abs(lows - 9.2) < 3.0, lows
+    assert abs(share - 0.60) < 0.15, share
+    assert abs(dose - 47.0) < 15.0, dose
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known failure of the coupled models, not of the titration rules: after 24 weeks fasting glucose is "
-    "98.6 mg/dL (published 117: every virtual patient reaches the ≤ 100 target) and the progression-model "
-    "HbA1c 6.35 % (published 6.96 %; with the insulin mean fraction φ = 0.6 calibrated on this trial's "
-    "endpoint), so all patients are ≤ 7 % (published ~60 %); the meal-day mean glucose gives ~8.9 %. Final "
-    "dose 56.6 IU (47 ± 15 passes). The model titrates too well (no titration inertia, hypoglycaemia too rare "
-    "to hold doses); see docs/standard_care.md.",
+    reason="known gap of the meal-model coupling (not of the titration): the meal days' mean glucose gives an "
+    "HbA1c of ~10.2 % at 24 weeks (progression HbA1c 6.8 %), so no patient is ≤ 7 % on that measure "
+    "(published ~60 %); meal days run far above the fasting-derived mean glucose (docs/standard_care.md).",
 )
-def test_treat_to_target_riddle_2003_replication():
-    """Riddle et al. Diabetes Care 26:3080 (2003) abstract (read): 24 weeks, bedtime glargine from 10 IU,
-    Table 1 titration, endpoint FPG 117 mg/dL, HbA1c 6.96 %, ~60 % reached HbA1c ≤ 7 %. Tolerances:
-    share ±15 points; final dose 47 IU [U: from memory in the reference file, could not be verified]
-    ±15 IU."""
+def test_riddle_2003_share_at_target_from_meal_day_glucose():
+    """Riddle 2003 abstract: ~60 % ≤ 7 % at 24 weeks; here HbA1c built from the weekly meal-model days'
+    mean glucose (ADAG line, glycation kinetics) instead of the progression model's HbA1c. ±15 points."""
     c = _riddle_cohort()
-    ins = BasalInsulin("glargine", 10.0)
-    arm = ArmState(c, [Metformin(2000.0), Sulfonylurea("glimepiride", 4.0), ins])
+    ins = BasalInsulin("glargine", 10.0, titration_adherence=parameter("titration_adherence_trial"))
+    arm = ArmState(c, [*(f() for f in RIDDLE_BACKGROUND), ins])
     r = run_with_meal_days(arm, 24, seed=3)
-    share_prog = float(np.mean(arm.last["hba1c_pct"] <= 7.0))
     share_meal = float(np.mean(r.hba1c_meal_pct <= 7.0))
-    assert abs(share_prog - 0.60) < 0.15 and abs(share_meal - 0.60) < 0.15, (share_prog, share_meal)
-    assert abs(float(np.mean(ins.dose_u)) - 47.0) < 15.0
+    assert abs(share_meal - 0.60) < 0.15, share_meal
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known validation failure: at 52 weeks the model's glargine arm has FPG 107.9 mg/dL and HbA1c "
+    "6.50 % (published 126 mg/dL and 7.1 %). With titration inertia as a per-step probability, patients "
+    "keep titrating in the second half-year and FPG keeps falling, whereas the published arm plateaued "
+    "~18 mg/dL above its target, as Riddle's did at 24 weeks (a stopping/fatigue mechanism or a different "
+    "structure is missing; see docs/standard_care.md).",
+)
+def test_rosenstock_2008_glargine_52_week_validation():
+    """Rosenstock et al. Diabetologia 51:408 (2008), abstract (read via PubMed copy): insulin-naive, HbA1c
+    7.5-10.0 %, 52 weeks, evening glargine titrated to FPG ≤ 6.0 mmol/L (108 mg/dL); glargine arm HbA1c
+    8.6 → 7.1 %, FPG 10.8 → 7.0 mmol/L (195 → 126 mg/dL). About 75 % were on metformin + secretagogue
+    (Table 2 of the paper, read in a text copy). Not used for any fitting; titration adherence and
+    fasting variability are the values calibrated on Riddle 2003. Approximation: the Riddle weekly bands
+    with this trial's 108 mg/dL target stand in for its own algorithm. Tolerances: FPG ±10 mg/dL, HbA1c
+    ±0.25 %."""
+    c = _riddle_cohort(200, 101, 13.2)
+    assert abs(float(np.mean(c.state.hba1c_pct)) - 8.6) < 0.3
+    ins = BasalInsulin("glargine", 10.0, target_fpg_mgdl=108.0,
+                       titration_adherence=parameter("titration_adherence_trial"))  # fmt: skip
+    arm = ArmState(c, [*(f() for f in RIDDLE_BACKGROUND), ins])
+    advance(arm, 364)
+    fpg = float(np.mean(arm.last["glucose_mgdl"]))
+    h = float(np.mean(arm.last["hba1c_pct"]))
+    assert abs(fpg - 126.0) < 10.0, fpg
+    assert abs(h - 7.1) < 0.25, h
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known validation failure: at 1 year the model's basal arm reaches HbA1c 6.48 % with 61 % of the "
+    "patients ≤ 6.5 % (published 7.6 % and 8.1 %); same cause as the Rosenstock 2008 failure (no "
+    "plateau of titration over a year); detemir (twice daily if needed) and 4-T's own titration scheme "
+    "are not modelled.",
+)
+def test_4t_basal_arm_one_year_validation():
+    """4-T (Holman et al. NEJM 357:1716, 2007) abstract (read; reference file V): 708 patients on maximal
+    metformin + sulfonylurea, HbA1c 7.0-10.0 % (mean 8.5 %); basal detemir arm at 1 year: HbA1c 7.6 %,
+    8.1 % of patients ≤ 6.5 %. Not used for any fitting. Approximations: the Riddle weekly algorithm with
+    4-T's fasting target (≤ 99 mg/dL, 5.5 mmol/L) stands in for 4-T's titration; once-daily dosing;
+    titration adherence as calibrated on Riddle 2003. Tolerances: mean HbA1c ±0.3 %, share ≤ 6.5 % ±8
+    points."""
+    c = _riddle_cohort(200, 91, 13.0, (7.0, 10.0))
+    assert abs(float(np.mean(c.state.hba1c_pct)) - 8.5) < 0.3
+    ins = BasalInsulin("glargine", 10.0, target_fpg_mgdl=99.0,
+                       titration_adherence=parameter("titration_adherence_trial"))  # fmt: skip
+    arm = ArmState(c, [*(f() for f in RIDDLE_BACKGROUND), ins])
+    advance(arm, 365)
+    h = arm.last["hba1c_pct"]
+    assert abs(float(np.mean(h)) - 7.6) < 0.3, float(np.mean(h))
+    assert abs(float(np.mean(h <= 6.5)) - 0.081) < 0.08, float(np.mean(h <= 6.5))
 
 
 def test_basal_bolus_has_more_hypoglycaemia_than_basal():
@@ -103,13 +233,15 @@ def test_basal_bolus_has_more_hypoglycaemia_than_basal():
     events/patient-year at 1 year; Giugliano 2011 meta-analysis: more hypoglycaemia with prandial/
     biphasic regimens than basal. Direction only: the basal-bolus arm has more level-1 events than the
     basal arm on the same virtual patients (same titration, same meal days). Measured: basal 0.0 vs
-    basal-bolus 0.25 events/patient-year — the direction holds, the rates are far below 4-T's (the meal
-    model has no counter-regulation and titration stops at the FPG target; see docs/standard_care.md)."""
+    basal-bolus 0.29 events/patient-year with every titration step taken (titration_adherence=1 in both
+    arms, as in 4-T's protocol-driven titration) — the direction holds, the rates are far below 4-T's.
+    With the adherence calibrated on Riddle 2003 (0.30) doses stay lower and neither arm has any event
+    in 24 weeks (0 vs 0), a known gap (docs/standard_care.md)."""
     c = _riddle_cohort()
     rates = {}
     for cls in (BasalInsulin, BasalBolus):
-        ins = cls("glargine", 10.0)
-        arm = ArmState(c, [Metformin(2000.0), Sulfonylurea("glimepiride", 4.0), ins])
+        ins = cls("glargine", 10.0, titration_adherence=1.0)
+        arm = ArmState(c, [*(f() for f in RIDDLE_BACKGROUND), ins])
         rates[cls.__name__] = run_with_meal_days(arm, 24, seed=3).hypo.rate_per_patient_year(1)
     assert rates["BasalBolus"] > rates["BasalInsulin"], rates
 

@@ -19,9 +19,19 @@ preceding week; decrease by 2–4 IU (here 2 IU, 4 IU if < 56 mg/dL... see below
 < 56 mg/dL or severe hypoglycaemia was documented. The simpler patient-led algorithm (+2 IU every 3
 days while FPG > target) is available as ``algorithm="3-day"``.
 
-Self-measured fasting glucose = the progression model's fasting-like G × (1 + CV·ε), ε from each
-patient's keyed stream (seed, patient_id, day). Low-glucose information comes from meal-model days
-fed back with :meth:`BasalInsulin.record_glucose` (the runner :func:`run_with_meal_days` does this).
+Realism of titration (all per patient, keyed by (seed, patient_id, day), parameters in
+``parameters/standard_care.csv``):
+
+* day-to-day variability: each day's fasting/nocturnal glucose is the progression model's fasting G
+  (a smoothed day-scale value) × a log-normal factor (mean 1, CV ``fpg_day_cv``); the 2 algorithm
+  readings add meter error (CV ``smbg_cv``);
+* documented lows: every day's value since the last titration counts as "any glucose" for the hold
+  (< 72 mg/dL) and reduce (< 56 mg/dL) rules and is tallied in ``documented_lows``; meal-model days fed
+  back with :meth:`BasalInsulin.record_glucose` (the runner :func:`run_with_meal_days`) add their minima;
+* titration inertia: a due increase is carried out with the patient's probability (logit-normal between
+  patients, median ``titration_adherence``); decreases are always made. The default (1) follows the
+  algorithm at every step; ``parameter("titration_adherence_trial")`` (0.35) is calibrated on Riddle 2003
+  (endpoint FPG 117 mg/dL) together with ``fpg_day_cv`` (hypoglycaemia ~9 events/patient-year).
 
 Basal-bolus
 -----------
@@ -37,6 +47,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtr
 
 from t2dsim.engine import ArmState, advance, meal_params_today
 from t2dsim.physiology import glycation
@@ -44,7 +55,7 @@ from t2dsim.physiology.coupling import basal_insulin_u_per_day_to_pmol_kg_min, e
 from t2dsim.physiology.meal import MealParams, basal_state
 from t2dsim.simulate import MealResult, simulate
 from t2dsim.therapies.base import PatientContext, Risk
-from t2dsim.therapies.drugs import StandardCareTherapy, keyed_normal, parameter
+from t2dsim.therapies.drugs import StandardCareTherapy, keyed_normal, parameter, stream_code
 from t2dsim.therapies.hypoglycaemia import HypoCounts, accumulate, count_day
 
 __all__ = [
@@ -77,6 +88,9 @@ class BasalInsulin(StandardCareTherapy):
         titrate: False keeps the dose fixed.
         max_dose_u: ceiling (IU/day).
         injection_minute: minute of day of the injection (bedtime 22:00 by default).
+        titration_adherence: median probability (0–1) that a due dose increase is made (default from the
+            table: 1); per-patient values logit-normal around it.
+        fpg_day_cv: day-to-day CV of fasting glucose (default from the table, 0.25).
     """
 
     kind = "basal_insulin"
@@ -98,9 +112,15 @@ class BasalInsulin(StandardCareTherapy):
         titrate: bool = True,
         max_dose_u: float = 300.0,
         injection_minute: int = 22 * 60,
+        titration_adherence: float | None = None,
+        fpg_day_cv: float | None = None,
         **kw,
     ) -> None:
         super().__init__(**kw)
+        if titration_adherence is not None and not 0.0 <= titration_adherence <= 1.0:
+            raise ValueError(f"titration_adherence must lie in [0, 1], got {titration_adherence}")
+        if fpg_day_cv is not None and not 0.0 <= fpg_day_cv <= 0.5:
+            raise ValueError(f"fpg_day_cv must lie in [0, 0.5], got {fpg_day_cv}")
         if insulin not in INSULINS:
             raise ValueError(f"insulin must be one of {', '.join(INSULINS)}, got {insulin!r}")
         if algorithm not in ALGORITHMS:
@@ -121,6 +141,12 @@ class BasalInsulin(StandardCareTherapy):
         self.titrate = titrate
         self.max_dose_u = float(max_dose_u)
         self.injection_minute = int(injection_minute)
+        self.titration_adherence = (
+            parameter("titration_adherence_default") if titration_adherence is None else float(titration_adherence)
+        )
+        self.fpg_day_cv = parameter("fpg_day_cv") if fpg_day_cv is None else float(fpg_day_cv)
+        self.documented_lows = np.zeros(0)  # fasting/nocturnal glucose values < 72 mg/dL since setup (count)
+        self.titrates = np.zeros(0)  # per-patient probability that a due titration step is carried out
         self.dose_u = np.zeros(0)
         self.min_glucose_week = np.zeros(0)
         self.last_titration_day = np.zeros(0)
@@ -139,6 +165,16 @@ class BasalInsulin(StandardCareTherapy):
         self.min_glucose_week = np.full(ctx.n, np.inf)
         self.last_titration_day = np.full(ctx.n, float(self.start_day))
         self._seed, self._ids = ctx.seed, ctx.patient_ids
+        # between-patient titration adherence: logit-normal around the mean (SD on the logit scale from
+        # the table); 1 keeps the algorithm perfectly followed
+        m = self.titration_adherence
+        if m >= 1.0 or m <= 0.0:
+            self.titrates = np.full(ctx.n, m)
+        else:
+            z = keyed_normal(ctx.seed, ctx.patient_ids, stream_code("titr-adh"))[:, 0]
+            logit = np.log(m / (1.0 - m)) + parameter("titration_adherence_logit_sd") * z
+            self.titrates = 1.0 / (1.0 + np.exp(-logit))
+        self.documented_lows = np.zeros(ctx.n)
 
     def switch_on(self, which: np.ndarray, day: int) -> None:
         new = np.asarray(which, bool) & (self.mask == 0)
@@ -151,11 +187,29 @@ class BasalInsulin(StandardCareTherapy):
         m = g.min(axis=1) if g.ndim == 2 else g
         self.min_glucose_week = np.minimum(self.min_glucose_week, m)
 
-    def smbg(self, fasting_mgdl: np.ndarray, day: int) -> np.ndarray:
-        """Self-measured fasting glucose (mg/dL): mean of 2 readings with meter error (CV from table)."""
+    def daily_fasting(self, fasting_mgdl: np.ndarray, day: int, n_days: int) -> np.ndarray:
+        """Fasting/nocturnal glucose (mg/dL) of the ``n_days`` days before ``day``, (n, n_days): the
+        progression model's fasting G (a smoothed, day-scale value) × day-to-day variability (log-normal,
+        mean 1, CV ``fpg_day_cv``), keyed by (seed, patient, calendar day) so a day's value does not depend
+        on when it is looked at."""
+        g = np.asarray(fasting_mgdl, dtype=float)
+        if self.fpg_day_cv <= 0.0 or n_days <= 0:
+            return np.repeat(g[:, None], max(n_days, 0), axis=1)
+        sd = np.sqrt(np.log1p(self.fpg_day_cv**2))
+        days = range(int(day) - n_days, int(day))
+        z = np.stack([keyed_normal(self._seed, self._ids, d, stream_code("fpg-day"))[:, 0] for d in days], axis=1)
+        return g[:, None] * np.exp(sd * z - 0.5 * sd * sd)
+
+    def smbg_readings(self, fasting_mgdl: np.ndarray, day: int, n_readings: int = 2) -> np.ndarray:
+        """Self-measured fasting glucose readings (mg/dL), (n, n_readings), of the ``n_readings`` days before
+        ``day``: :meth:`daily_fasting` × meter error (CV ``smbg_cv``)."""
         cv = parameter("smbg_cv")
-        eps = keyed_normal(self._seed, self._ids, int(day), 7, size=2).mean(axis=1)
-        return np.asarray(fasting_mgdl, dtype=float) * (1.0 + cv * eps)
+        eps = keyed_normal(self._seed, self._ids, int(day), 7, size=n_readings)
+        return self.daily_fasting(fasting_mgdl, day, n_readings) * (1.0 + cv * eps)
+
+    def smbg(self, fasting_mgdl: np.ndarray, day: int) -> np.ndarray:
+        """Self-measured fasting glucose (mg/dL) used by the algorithm: mean of the 2 readings before ``day``."""
+        return self.smbg_readings(fasting_mgdl, day).mean(axis=1)
 
     def observe(self, ctx: PatientContext, day: int, state: dict[str, np.ndarray]) -> None:
         if not self.titrate:
@@ -165,6 +219,12 @@ class BasalInsulin(StandardCareTherapy):
         if not np.any(due):
             return
         fpg = self.smbg(state["glucose_mgdl"], day)
+        # documented lows: every day's fasting/nocturnal value since the last titration counts as 'any
+        # glucose' for the hypoglycaemia rules (patients check when symptomatic)
+        span = int(min(interval, max(day - np.min(self.last_titration_day[due]), 1)))
+        week = self.daily_fasting(state["glucose_mgdl"], day, span)
+        self.documented_lows += np.where(due, (week < parameter("riddle_hypo_hold_mgdl")).sum(axis=1), 0)
+        self.min_glucose_week = np.minimum(self.min_glucose_week, np.where(due, week.min(axis=1), np.inf))
         if self.algorithm == "riddle":
             step = riddle_weekly_increase(fpg)
         else:
@@ -173,6 +233,11 @@ class BasalInsulin(StandardCareTherapy):
         low = self.min_glucose_week < parameter("riddle_hypo_hold_mgdl")
         very_low = self.min_glucose_week < parameter("riddle_hypo_reduce_mgdl")
         step = np.where(low, 0.0, step)
+        # titration inertia: an increase is carried out with the patient's probability (keyed draw per
+        # patient and day); decreases after a glucose < 56 mg/dL are always made
+        if np.any(self.titrates < 1.0):
+            u = ndtr(keyed_normal(self._seed, self._ids, int(day), stream_code("titr-do"))[:, 0])
+            step = np.where((step > 0.0) & (u >= self.titrates), 0.0, step)
         step = np.where(very_low, -np.where(self.dose_u > 40.0, 4.0, 2.0), step)
         self.dose_u = np.where(due, np.clip(self.dose_u + step, 0.0, self.max_dose_u), self.dose_u)
         self.last_titration_day = np.where(due, float(day), self.last_titration_day)
