@@ -98,9 +98,11 @@ def test_validation_table_shape(table):
     assert len(ok) == len(table)
 
 
-@pytest.mark.xfail(strict=True, reason="Acceptance 1 not met: LOTO ≥ 75 % inside holds for Bhansali 2014 RCT and "
-                   "Skyler 2015 only (Wu 2014 C-peptide, Lian 2022 FPG/HbA1c, Bhansali 2009 responders, Bhansali "
-                   "2017 insulin miss); see docs/stem_cells.md 'Validation'")
+@pytest.mark.xfail(strict=True, reason="Acceptance 1 not met: LOTO ≥ 75 % inside holds for Bhansali 2014 RCT (5/6), "
+                   "Skyler 2015 (5/5) and Lian 2022 (3/4, HbA1c at the CI edge) but not for Bhansali 2009/2014 "
+                   "(3/5: responders under-predicted), Bhansali 2017 (1/2: insulin −74 % vs −51 %, CI from the "
+                   "reported p-value) or Wu 2014 (0/1: C-peptide +92 % vs +44 %); between-trial heterogeneity of "
+                   "the BM-MNC effect; see docs/stem_cells.md §4")
 def test_acceptance_loto_each_t2d_trial(table):
     loto = table[table["role"] == "LOTO"]
     share = loto.groupby("case")["inside"].mean()
@@ -186,3 +188,48 @@ def test_benefit_summaries_carry_intervals_and_risks():
         BenefitSummary("x", "HbA1c", "%", -0.3, -0.5, -0.1, (), "none")
     with pytest.raises(ValueError, match="interval"):
         BenefitSummary("x", "HbA1c", "%", -0.3, float("nan"), -0.1, out[0].risks, "none")
+
+
+def test_dersimonian_laird_tau_matches_statsmodels():
+    # one group: the moment estimator must equal statsmodels' DL ("chi2") between-study variance
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    from t2dsim.calibration.fit import dersimonian_laird_tau
+
+    d = np.array([0.09, 0.22, -0.19, -0.28, 0.45])
+    se = np.array([0.32, 0.09, 0.27, 0.18, 0.25])
+    ref = combine_effects(d, se**2, method_re="dl")
+    assert dersimonian_laird_tau(d, se, ["a"] * 5) == pytest.approx(np.sqrt(ref.tau2), rel=1e-9)
+    # a group with a single trial carries no information on τ (its own mean absorbs it): adding one leaves τ
+    assert dersimonian_laird_tau([*d, 1.3], [*se, 0.17], ["a"] * 5 + ["b"]) == pytest.approx(np.sqrt(ref.tau2))
+    # homogeneous effects: τ = 0
+    assert dersimonian_laird_tau([0.1, 0.1, 0.1], [0.2, 0.3, 0.2], ["a"] * 3) == 0.0
+
+
+def test_observed_intervals_follow_their_stated_derivations():
+    ts = {(t.case, t.endpoint): t for t in t2d_targets()}
+    # medians (Lian 2022, Bhansali 2014 RCT): SE of a sample median of normal data is √(π/2)·σ/√n (Laplace);
+    # Lian FPG: SD of change 2.0 mmol/L, n = 16
+    fpg = ts[("lian2022", "fpg_change_mmol_d14")]
+    assert fpg.observed == pytest.approx(6.52 - 9.34)
+    assert fpg.se == pytest.approx(np.sqrt(np.pi / 2) * 2.0 / 4.0, rel=1e-3)
+    # Bhansali 2017: "−51 % (p < 0.003)", paired t with 6 df: the SE used must reproduce p = 0.003
+    from scipy.stats import t as student_t
+
+    ins = ts[("bhansali2017", "insulin_pct_w26")]
+    assert 2 * student_t.sf(abs(ins.observed) / ins.se, 6) == pytest.approx(0.003, rel=1e-3)
+
+
+def test_loto_prediction_intervals_carry_between_trial_heterogeneity(table):
+    loto = table[table["role"] == "LOTO"]
+    assert np.all(np.isfinite(loto["tau"])) and np.all(loto["tau"] >= 0)
+    assert loto["pred_low"].le(loto["pred_high"]).all()
+    print(f"\nobserved value inside the LOTO prediction interval: {loto['obs_in_pi'].mean():.2f} of {len(loto)}")
+
+
+def test_loto_criterion_holds_for_the_controlled_trials(table):
+    # the part of acceptance 1 that is met (regression guard): the two placebo/sham-controlled trials,
+    # Bhansali 2014 (RCT) and Skyler 2015, each predicted from a fit without them, ≥ 75 % inside
+    loto = table[table["role"] == "LOTO"]
+    share = loto.groupby("case")["inside"].mean()
+    assert share["Bhansali 2014 (RCT)"] >= 0.75 and share["Skyler 2015"] >= 0.75, share.to_dict()

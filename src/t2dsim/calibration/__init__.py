@@ -29,7 +29,18 @@ from t2dsim.calibration.beta_replacement import (
     t1d_population,
 )
 from t2dsim.calibration.evidence import CASE_LABELS, T2D_CASES, t2d_targets
-from t2dsim.calibration.fit import THETA, bounds_log, fit_cases, laplace_draws, params_from_theta, theta_names
+from t2dsim.calibration.fit import (
+    EFFICACY_OF_CASE,
+    THETA,
+    bounds_log,
+    dersimonian_laird_tau,
+    efficacy_index,
+    fit_cases,
+    laplace_draws,
+    params_from_theta,
+    theta_names,
+    trial_offset,
+)
 from t2dsim.calibration.trials import population_for, run_case
 
 __all__ = ["calibrate", "validate", "default_results_path", "N_VIRTUAL", "acceptance_summary", "validation_markdown"]
@@ -37,7 +48,7 @@ __all__ = ["calibrate", "validate", "default_results_path", "N_VIRTUAL", "accept
 #: Virtual patients per case (calibration and validation).
 N_VIRTUAL = 40
 N_VIRTUAL_T1D = {"zimislecel": 40, "islet_modern": 80}
-RESULTS_VERSION = 1
+RESULTS_VERSION = 2
 
 
 def default_results_path() -> Path:
@@ -67,6 +78,13 @@ def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
     loto = {}
     for case in T2D_CASES:
         loto[case] = fit_cases(pops, [t for t in targets if t.case != case], x0=np.array(full["log_theta"]))
+    # between-trial heterogeneity: each fit's trials get their own efficacy offset δ (other parameters at that
+    # fit's MAP); τ by DerSimonian-Laird over them — in a LOTO fold only the trials of that fold are used
+    for fit, cases in [(full, T2D_CASES)] + [(loto[c], tuple(k for k in T2D_CASES if k != c)) for c in T2D_CASES]:
+        off = {c: trial_offset(fit["log_theta"], pops[c], targets, c) for c in cases}
+        fit["trial_offsets"] = {c: {"delta": d, "se": se} for c, (d, se) in off.items()}
+        fit["tau"] = dersimonian_laird_tau([off[c][0] for c in cases], [off[c][1] for c in cases],
+                                           [EFFICACY_OF_CASE[c][0] for c in cases])
     islet = fit_islet(_t1d_pops(seed))
     P = params_from_theta(full["log_theta"])
     central = {g: {k: getattr(P[g], k) for g2, k, *_ in THETA if g2 == g} for g in ("msc", "bmmnc", "placebo")}
@@ -83,7 +101,8 @@ def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
         "seed": seed,
         "n_virtual": N_VIRTUAL,
         "n_virtual_t1d": N_VIRTUAL_T1D,
-        "method": "MAP (scipy least_squares) with log-normal priors; Laplace posterior in log space",
+        "method": "MAP (scipy least_squares) with log-normal priors; Laplace posterior in log space; "
+                  "between-trial SD tau of log efficacy by DerSimonian-Laird on per-trial offsets",
         "theta_names": theta_names(),
         "theta_priors": [{"name": f"{g}.{k}", "median": m, "log_sd": s, "source": src} for g, k, m, s, src in THETA],
         "full": full,
@@ -112,7 +131,11 @@ def validate(results_path: str | Path | None = None, n_draws: int = 30, n_boot: 
     T2D trials are predicted from the fit that left that trial out (``role`` "LOTO"); Hu 2016 is shown
     but not scored. β-cell replacement rows say whether the target was used in the fit ("fit") or
     not ("held out"). Predicted interval: 2.5-97.5 percentiles over posterior draws × resampled trials
-    of the published size. ``inside``: predicted value within the observed 95 % interval.
+    of the published size; for T2D trials each draw also carries a new trial's own efficacy offset
+    δ ~ N(0, τ²) (between-trial heterogeneity estimated without the left-out trial; column ``tau``), so the
+    interval is a prediction interval for a new trial. ``inside`` (the acceptance criterion): the point
+    prediction (MAP of the fit) within the observed 95 % interval; ``obs_in_pi``: the observed value within
+    the prediction interval (information only).
     """
     path = Path(results_path) if results_path is not None else default_results_path()
     res = json.loads(path.read_text())
@@ -126,7 +149,11 @@ def validate(results_path: str | Path | None = None, n_draws: int = 30, n_boot: 
         ts = [t for t in targets if t.case == case]
         point = run_case(case, params_from_theta(fit["log_theta"]), pops[case])
         samples: dict[str, list[float]] = {t.endpoint: [] for t in ts}
+        tau = float(fit.get("tau", 0.0))
+        k_eff = efficacy_index(case)
         for x in laplace_draws(fit["log_theta"], fit["cov"], n_draws, seed, bounds_log())[1:]:
+            x = x.copy()
+            x[k_eff] += tau * rng.standard_normal()  # a new trial's own efficacy (random trial effect)
             st = run_case(case, params_from_theta(x), pops[case])
             for t in ts:
                 for _ in range(n_boot):
@@ -138,6 +165,7 @@ def validate(results_path: str | Path | None = None, n_draws: int = 30, n_boot: 
                          "role": "LOTO" if t.scored else "not scored (attribution inferred)",
                          "predicted": v, "pred_low": lo, "pred_high": hi, "observed": t.observed,
                          "obs_low": t.ci_low, "obs_high": t.ci_high, "inside": bool(t.ci_low <= v <= t.ci_high),
+                         "obs_in_pi": bool(lo <= t.observed <= hi), "tau": tau,
                          "ci_method": t.ci_method, "verification": t.verification})
     t1 = _t1d_pops(seed)
     isl = res["islet"]
@@ -158,15 +186,21 @@ def validate(results_path: str | Path | None = None, n_draws: int = 30, n_boot: 
         lo, hi = _interval(smp)
         rows.append({"case": BETA_LABELS[t.case], "endpoint": t.endpoint, "role": t.role, "predicted": v,
                      "pred_low": lo, "pred_high": hi, "observed": t.observed, "obs_low": t.ci_low,
-                     "obs_high": t.ci_high, "inside": bool(t.ci_low <= v <= t.ci_high), "ci_method": t.ci_method,
+                     "obs_high": t.ci_high, "inside": bool(t.ci_low <= v <= t.ci_high),
+                     "obs_in_pi": bool(lo <= t.observed <= hi), "tau": float("nan"), "ci_method": t.ci_method,
                      "verification": t.verification})
     return pd.DataFrame(rows)
 
 
 def acceptance_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Share of endpoints inside the observed 95 % interval per case (LOTO rows: criterion ≥ 0.75)."""
-    g = table.groupby(["case", "role"], sort=False)["inside"].agg(["sum", "count", "mean"]).reset_index()
-    return g.rename(columns={"sum": "inside", "count": "endpoints", "mean": "share_inside"})
+    """Share of endpoints inside the observed 95 % interval per case (LOTO rows: criterion ≥ 0.75), with the
+    share of observed values inside the prediction interval (``share_obs_in_pi``, information only)."""
+    g = table.groupby(["case", "role"], sort=False)
+    out = g["inside"].agg(["sum", "count", "mean"]).reset_index()
+    out = out.rename(columns={"sum": "inside", "count": "endpoints", "mean": "share_inside"})
+    if "obs_in_pi" in table.columns:
+        out["share_obs_in_pi"] = g["obs_in_pi"].mean().to_numpy()
+    return out
 
 
 def validation_markdown(table: pd.DataFrame) -> str:
@@ -175,9 +209,14 @@ def validation_markdown(table: pd.DataFrame) -> str:
     def f(x: float) -> str:
         return "–" if not np.isfinite(x) else (f"{x:.2f}" if abs(x) < 10 else f"{x:.0f}")
 
-    lines = ["| case | endpoint | role | predicted (95 % PI) | observed (95 % CI) | inside |",
-             "|---|---|---|---|---|---|"]
+    has_pi = "obs_in_pi" in table.columns
+    lines = ["| case | endpoint | role | predicted (95 % PI) | observed (95 % CI) | inside |"
+             + (" obs. in PI |" if has_pi else ""),
+             "|---|---|---|---|---|---|" + ("---|" if has_pi else "")]
     for r in table.itertuples():
-        lines.append(f"| {r.case} | {r.endpoint} | {r.role} | {f(r.predicted)} ({f(r.pred_low)} to {f(r.pred_high)}) "
-                     f"| {f(r.observed)} ({f(r.obs_low)} to {f(r.obs_high)}) | {'yes' if r.inside else '**no**'} |")
+        row = (f"| {r.case} | {r.endpoint} | {r.role} | {f(r.predicted)} ({f(r.pred_low)} to {f(r.pred_high)}) "
+               f"| {f(r.observed)} ({f(r.obs_low)} to {f(r.obs_high)}) | {'yes' if r.inside else '**no**'} |")
+        if has_pi:
+            row += f" {'yes' if r.obs_in_pi else 'no'} |"
+        lines.append(row)
     return "\n".join(lines)

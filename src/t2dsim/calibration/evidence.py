@@ -59,6 +59,21 @@ def _wilson(case: str, ep: str, k: int, n: int, row: str, ver: str, scored: bool
     return Target(case, ep, k / n, lo, hi, f"Wilson 95 % on {k}/{n}", row, ver, scored)
 
 
+#: Standard error of a sample median relative to that of a mean, √(π/2) ≈ 1.2533: the asymptotic variance
+#: of the median of n normal observations is π·σ²/(2n) (Laplace; Kenney & Keeping, Mathematics of
+#: Statistics). Applied where a paper reports medians (Bhansali 2014 RCT, Lian 2022): treating a median as a
+#: mean understates its uncertainty by this factor. For a difference of two medians of paired data the
+#: true factor is larger still (the sample medians correlate less than the observations, 2/π·arcsin ρ),
+#: so this is a lower bound, not a widening for convenience.
+MEDIAN_SE_FACTOR = float(np.sqrt(np.pi / 2.0))
+
+
+def _t_crit(p_two_sided: float, df: int) -> float:
+    from scipy.stats import t as student_t
+
+    return float(student_t.ppf(1.0 - p_two_sided / 2.0, df))
+
+
 def _normal(case: str, ep: str, value: float, se: float, method: str, row: str, ver: str,
             scored: bool = True) -> Target:
     return Target(case, ep, value, value - 1.959964 * se, value + 1.959964 * se, method, row, ver, scored)
@@ -80,21 +95,29 @@ def t2d_targets() -> list[Target]:
     """All T2D targets. Assumed SDs (D) are stated in each ``ci_method``."""
     t: list[Target] = []
     # Bhansali 2014 RCT (Cell Transplant): insulin medians (IQR) 42 (31-64) → 14 (0-30) vs
-    # 40.5 (31.8-44.3) → 27.5 (23.5-33.3). SD of % change ≈ IQR of end dose / baseline median / 1.35.
+    # 40.5 (31.8-44.3) → 27.5 (23.5-33.3). SD of % change ≈ IQR of end dose / baseline median / 1.35 (SD ≈
+    # IQR/1.35 for normal data, Cochrane Handbook §6.5.2.5); the
+    # reported change is a change of medians, so its SE carries the median factor √(π/2).
     r = "bhansali2014_rct"
     tr, ct = _f(r, "insulin_change_pct_treated"), _f(r, "insulin_change_pct_control")
     sd_t = 100 * (30 - 0) / 42.0 / 1.35
     sd_c = 100 * (33.3 - 23.5) / 40.5 / 1.35
-    t.append(_normal(r, "insulin_pct_treated_w52", tr, sd_t / np.sqrt(11), "D: SD from IQR of end dose "
-                     f"(≈{sd_t:.0f} %-points), n = 11", r, "V"))
-    t.append(_normal(r, "insulin_pct_control_w52", ct, sd_c / np.sqrt(10), "D: SD from IQR of end dose "
-                     f"(≈{sd_c:.0f} %-points), n = 10", r, "V"))
+    k = MEDIAN_SE_FACTOR
+    t.append(_normal(r, "insulin_pct_treated_w52", tr, k * sd_t / np.sqrt(11), "D: SD from IQR of end dose "
+                     f"(≈{sd_t:.0f} %-points), n = 11, median SE ×√(π/2)", r, "V"))
+    t.append(_normal(r, "insulin_pct_control_w52", ct, k * sd_c / np.sqrt(10), "D: SD from IQR of end dose "
+                     f"(≈{sd_c:.0f} %-points), n = 10, median SE ×√(π/2)", r, "V"))
     t.append(_wilson(r, "responder_treated_w52", 9, 11, r, "V"))
     t.append(_wilson(r, "responder_control_w52", 0, 10, r, "V"))
-    t.append(_normal(r, "hba1c_change_treated_w52", _f(r, "hba1c_change_treated"), 0.5 / np.sqrt(11),
-                     "D: medians; SD of change assumed 0.5 %-points", r, "V"))
-    t.append(_normal(r, "hba1c_change_control_w52", _f(r, "hba1c_change_control"), 0.5 / np.sqrt(10),
-                     "D: medians; SD of change assumed 0.5 %-points", r, "V"))
+    # HbA1c medians (IQR): 6.9 (6.4-7.2) → 7.1 (6.6-7.5) vs 6.9 (6.2-7.0) → 7.0 (6.9-7.5) (V, abstract). The
+    # IQRs give SDs 0.44-0.67 at each visit (IQR/1.35), i.e. an SD of change of 0.42-0.63 for a within-patient
+    # correlation of 0.7-0.5; the assumed 0.5 lies inside that bracket.
+    t.append(_normal(r, "hba1c_change_treated_w52", _f(r, "hba1c_change_treated"), k * 0.5 / np.sqrt(11),
+                     "D: medians (IQR reported); SD of change 0.5 %-points (IQR bracket 0.49-0.63), "
+                     "median SE ×√(π/2)", r, "V"))
+    t.append(_normal(r, "hba1c_change_control_w52", _f(r, "hba1c_change_control"), k * 0.5 / np.sqrt(10),
+                     "D: medians (IQR reported); SD of change 0.5 %-points (IQR bracket 0.42-0.53), "
+                     "median SE ×√(π/2)", r, "V"))
     # Bhansali 2009 cohort (n = 10) and its 15-month follow-up (Bhansali 2014 IJEM).
     c = "bhansali2009"
     t.append(_wilson(c, "responder_w26", round(_f("bhansali2009", "responder_frac_treated") * 10), 10,
@@ -112,8 +135,14 @@ def t2d_targets() -> list[Target]:
     # Bhansali 2017 (PMC5496640, n = 7): 6/7 responders, insulin −51 %.
     c = "bhansali2017"
     t.append(_wilson(c, "responder_w26", 6, 7, "bhansali2017_dms", "V"))
-    t.append(_normal(c, "insulin_pct_w26", _f("bhansali2017_dms", "insulin_change_pct_treated"), 30 / np.sqrt(7),
-                     "D: SD of % change assumed 30 %-points, n = 7", "bhansali2017_dms", "V"))
+    # The abstract gives p < 0.003 for the fall (paired test, n = 7; an exact Wilcoxon test cannot go below
+    # p = 2/128 = 0.016 with n = 7, so the test was parametric): |t| ≥ t(0.9985, 6) = 4.80, hence
+    # SE ≤ 51/4.80 = 10.6 %-points (SD ≤ 28). The bound replaces the earlier assumed SD of 30.
+    ins17 = _f("bhansali2017_dms", "insulin_change_pct_treated")
+    se17 = abs(ins17) / _t_crit(0.003, 6)
+    t.append(_normal(c, "insulin_pct_w26", ins17, se17,
+                     f"D: SE ≤ {se17:.1f} %-points from the reported p < 0.003 (paired t, n = 7)",
+                     "bhansali2017_dms", "V"))
     # Wu 2014: C-peptide AUC +43.8 % (BM-MNC arm, ≈20 patients).
     t.append(_normal("wu2014", "cpeptide_auc_pct_w52", 43.8, 50 / np.sqrt(20),
                      "D: SD of % change assumed 50 %-points, n ≈ 20", "wu2014_hot", "V"))
@@ -128,14 +157,22 @@ def t2d_targets() -> list[Target]:
                      "skyler2015_w8", "V/D"))
     t.append(_wilson(c, "a1c_below7_2e6_w12", 5, 15, "skyler2015_w8", "V"))
     t.append(_wilson(c, "a1c_below7_placebo_w12", 0, 16, "skyler2015_w8", "V"))
-    # Lian 2022 (n = 16, medians).
+    # Lian 2022 (n = 16, medians with IQR, V: abstract). SDs from the IQRs (SD ≈ IQR/1.35 for normal data,
+    # Cochrane Handbook §6.5.2.5):
+    # FPG 2.53 (d0) and 2.57 (d14) mmol/L, HbA1c 0.85 (d0) and 0.98 (d84); the SDs of change assumed below
+    # (2.0 mmol/L, 0.8 %-points) correspond to a within-patient correlation ≈ 0.7 (r = 0.5 would give 2.55
+    # and 0.92). Medians: SE ×√(π/2).
     c = "lian2022"
-    t.append(_normal(c, "hba1c_change_w12", _f("lian2022", "hba1c_change_treated"), 0.8 / np.sqrt(16),
-                     "D: medians; SD of change assumed 0.8 %-points", "lian2022", "V"))
-    t.append(_normal(c, "fpg_change_mmol_d14", 6.52 - 9.34, 2.0 / np.sqrt(16),
-                     "D: medians 9.34 → 6.52 mmol/L; SD of change assumed 2.0 mmol/L", "lian2022", "V"))
-    t.append(_normal(c, "homa_b_pct_d28", 100 * (40.97 / 29.90 - 1), 60 / np.sqrt(16),
-                     "D: medians 29.9 → 41.0; SD of % change assumed 60 %-points", "lian2022", "V"))
+    k = MEDIAN_SE_FACTOR
+    t.append(_normal(c, "hba1c_change_w12", _f("lian2022", "hba1c_change_treated"), k * 0.8 / np.sqrt(16),
+                     "D: medians 7.80 → 7.15; SD of change 0.8 %-points (IQRs: 0.72-0.92 for r 0.7-0.5), "
+                     "median SE ×√(π/2)", "lian2022", "V"))
+    t.append(_normal(c, "fpg_change_mmol_d14", 6.52 - 9.34, k * 2.0 / np.sqrt(16),
+                     "D: medians 9.34 → 6.52 mmol/L; SD of change 2.0 mmol/L (IQRs: 1.97-2.55 for r 0.7-0.5), "
+                     "median SE ×√(π/2)", "lian2022", "V"))
+    t.append(_normal(c, "homa_b_pct_d28", 100 * (40.97 / 29.90 - 1), k * 60 / np.sqrt(16),
+                     "D: medians 29.9 → 41.0; SD of % change assumed 60 %-points, median SE ×√(π/2)",
+                     "lian2022", "V"))
     t.append(_wilson(c, "dose_halved_w12", 6, 12, "lian2022", "V",))
     # Hu 2016: insulin vs control at 24 months; attribution to this trial is inferred (evidence note):
     # shown, not fitted, not scored.

@@ -111,3 +111,69 @@ def laplace_draws(log_theta: Sequence[float], cov: Sequence[Sequence[float]], n:
         draws = np.clip(draws, bounds[0], bounds[1])
     draws[0] = m
     return draws
+
+
+# --------------------------------------------------------------------------------------------------
+# Between-trial heterogeneity (random trial effect on the therapy's efficacy)
+# --------------------------------------------------------------------------------------------------
+
+#: Which efficacy parameter a trial's cell product acts through (group, field of THETA): BM-MNC trials
+#: through β-cell secretion, MSC trials through insulin sensitivity (docs/stem_cells.md §1).
+EFFICACY_OF_CASE: dict[str, tuple[str, str]] = {
+    "bhansali2014_rct": ("bmmnc", "emax_sec"),
+    "bhansali2009": ("bmmnc", "emax_sec"),
+    "bhansali2017": ("bmmnc", "emax_sec"),
+    "wu2014": ("bmmnc", "emax_sec"),
+    "skyler2015": ("msc", "emax_si"),
+    "lian2022": ("msc", "emax_si"),
+    "hu2016": ("msc", "emax_si"),
+}
+
+
+def efficacy_index(case: str) -> int:
+    """Position in log θ of the efficacy parameter of ``case``."""
+    g, k = EFFICACY_OF_CASE[case]
+    return theta_names().index(f"{g}.{k}")
+
+
+def trial_offset(log_theta: Sequence[float], pop: TrialPop, targets: Sequence[Target], case: str,
+                 max_nfev: int = 30) -> tuple[float, float]:
+    """Trial-specific log multiplier δ of the efficacy parameter of ``case`` (other parameters held at
+    ``log_theta``), fitted to that trial's scored targets alone, and its standard error from the Jacobian."""
+    ts = [t for t in targets if t.case == case and t.scored]
+    i = efficacy_index(case)
+    base = np.asarray(log_theta, dtype=float)
+
+    def res(v: np.ndarray) -> np.ndarray:
+        x = base.copy()
+        x[i] += v[0] - 1.0  # shifted by 1: least_squares' relative finite-difference step vanishes at 0
+        stats = run_case(case, params_from_theta(x), pop, soft=True)
+        out = [(stats[t.endpoint].value() - t.observed) / t.se for t in ts]
+        return np.nan_to_num(np.asarray(out, dtype=float), nan=0.0)
+
+    r = least_squares(res, np.ones(1), method="trf", diff_step=0.05, max_nfev=max_nfev, bounds=(-2.0, 4.0))
+    info = float(r.jac[:, 0] @ r.jac[:, 0])
+    se = float(1.0 / np.sqrt(info)) if info > 1e-12 else float("inf")
+    return float(r.x[0] - 1.0), se
+
+
+def dersimonian_laird_tau(delta: Sequence[float], se: Sequence[float], groups: Sequence[str]) -> float:
+    """Between-trial SD τ of trial effects ``delta`` (with within-trial SEs ``se``) by the DerSimonian-Laird
+    moment estimator (DerSimonian & Laird, Control Clin Trials 7:177, 1986), generalised to one mean per
+    group (mechanism): Q = Σ w(δ − δ̄_g)², τ² = max(0, (Q − df)/(Σw − Σ_g Σ_g w²/Σ_g w)), df = k − #groups."""
+    d, s = np.asarray(delta, dtype=float), np.asarray(se, dtype=float)
+    g = np.asarray(groups)
+    ok = np.isfinite(d) & np.isfinite(s) & (s > 0)
+    d, s, g = d[ok], s[ok], g[ok]
+    w = 1.0 / s**2
+    q, c, df = 0.0, 0.0, 0
+    for grp in np.unique(g):
+        m = g == grp
+        wm, dm = w[m], d[m]
+        mean = float(np.sum(wm * dm) / np.sum(wm))
+        q += float(np.sum(wm * (dm - mean) ** 2))
+        c += float(np.sum(wm) - np.sum(wm**2) / np.sum(wm))
+        df += int(m.sum()) - 1
+    if df <= 0 or c <= 0:
+        return 0.0
+    return float(np.sqrt(max(0.0, (q - df) / c)))
