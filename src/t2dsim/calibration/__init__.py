@@ -1,7 +1,8 @@
 """Calibration and validation of the stem-cell therapy models against published trials.
 
-* :func:`calibrate` fits the T2D parameters (all trials, and leave-one-trial-out), and the β-cell
-  replacement parameters, and writes a JSON results file (shipped: ``results/stemcells.json``).
+* :func:`calibrate` fits the T2D parameters (all trials, and leave-one-trial-out), the between-trial
+  heterogeneity τ of each of those fits, and the β-cell replacement parameters, and writes a JSON results
+  file (shipped: ``results/stemcells.json``).
 * :func:`validate` predicts every case from the shipped results (T2D trials from the fit that left
   that trial out) and returns the predicted-vs-observed table.
 * :func:`benefit_summaries` (in ``calibration.benefits``) gives benefits with intervals and risks.

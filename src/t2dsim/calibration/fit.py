@@ -6,6 +6,10 @@ substitute (docs/stem_cells.md discusses its limits).
 Residuals: (model − observed)/SE_observed for every scored target of the cases fitted, computed on
 virtual cohorts with smoothed responder indicators (logistic of small width) so the objective is
 differentiable; plus (log θ − log prior median)/prior log-SD for every parameter.
+
+Between-trial heterogeneity: :func:`trial_offset` fits one trial's own log-multiplier δ of its product's
+efficacy parameter (other parameters at a fit's MAP) and :func:`dersimonian_laird_tau` pools the offsets
+into a between-trial SD τ, used to widen predictions for a new (left-out) trial.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from t2dsim.calibration.evidence import Target
 from t2dsim.calibration.trials import TrialPop, run_case
 from t2dsim.therapies.stemcells.params import BMMNCParams, MSCParams, PlaceboParams
 
-__all__ = ["bounds_log", "THETA", "theta_names", "params_from_theta", "fit_cases", "laplace_draws", "prior_log"]
+__all__ = ["bounds_log", "THETA", "theta_names", "params_from_theta", "fit_cases", "laplace_draws", "prior_log",
+           "EFFICACY_OF_CASE", "efficacy_index", "trial_offset", "dersimonian_laird_tau"]
 
 #: Fitted parameters: (group, field, prior median, prior log-SD, source of the prior).
 THETA: tuple[tuple[str, str, float, float, str], ...] = (
