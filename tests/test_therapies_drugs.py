@@ -11,6 +11,8 @@ the progression model underneath changes).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pytest
 from therapy_trials import on_background, placebo_adjusted, trial_cohort
@@ -60,6 +62,83 @@ def test_sulfonylurea_lead2_glimepiride_calibration():
     assert 7.5 < float(np.mean(base.state.hba1c_pct)) < 8.8  # LEAD-2 baseline ~8.4 % [U]
     r = placebo_adjusted(base, lambda: [Sulfonylurea("glimepiride", 4.0)], 182, lambda: [Metformin(2000.0)])
     assert abs(r.diff_hba1c - (-1.1)) < 0.2, r.diff_hba1c
+
+
+def _goldberg_course(dose_mg: float) -> list[Sulfonylurea]:
+    """Goldberg 1996 forced titration (FDA label §14.1): all start at 1 mg; the 4- and 8-mg arms step up
+    weekly (1 → 4 → 8 mg) until the randomised dose is reached, then stay on it to week 14."""
+    steps = [d for d in (1.0, 4.0, 8.0) if d <= dose_mg]
+    return [
+        Sulfonylurea("glimepiride", d, start_day=7 * i, stop_day=7 * (i + 1) if i < len(steps) - 1 else None)
+        for i, d in enumerate(steps)
+    ]
+
+
+@lru_cache(maxsize=1)
+def _goldberg_cohort():
+    """Goldberg 1996 population: patients already treated with a sulfonylurea, taken off it for a 3-week
+    placebo washout before randomisation. Virtual patients: untreated HbA1c drawn (mean 8.2, SD 1.2 %)
+    so that after one year on a prior SU (glipizide 10 mg/day; the agents and doses used before the
+    trial are not in the text read [U]) and the 3-week washout the randomised baseline is ~8.0 %
+    (label Table 3: 8.0 / 7.9 / 7.9 / 8.0 %)."""
+    c0 = trial_cohort(N, 91, 8.2, 1.2, (7.0, 13.0)).cohort
+    on_su = on_background(c0, [Sulfonylurea("glipizide", 10.0)], 365)
+    return on_background(on_su, [], 21)
+
+
+_GOLDBERG_XFAIL = pytest.mark.xfail(
+    strict=True,
+    reason="known validation failure (washout trial): simulated placebo-adjusted change −1.20 % (4 mg) and "
+    "−1.25 % (8 mg) against −1.8 % (−2.1 to −1.4) and −1.8 % (−2.2 to −1.5). The active arms match "
+    "(simulated −0.44/−0.49 % vs published −0.3/−0.4 %) but the simulated placebo arm rises +0.76 % in 14 "
+    "weeks after the SU washout against +1.5 % published: the model's rebound off a sulfonylurea is about "
+    "half the observed one (SU emax was fitted on LEAD-2, an add-on-to-metformin population). Not refitted "
+    "to this trial. See docs/standard_care.md.",
+)
+
+
+@pytest.mark.parametrize(
+    ("dose_mg", "ci"),
+    [
+        (1.0, (-1.5, -0.8)),
+        pytest.param(4.0, (-2.1, -1.4), marks=_GOLDBERG_XFAIL),
+        pytest.param(8.0, (-2.2, -1.5), marks=_GOLDBERG_XFAIL),
+    ],
+)
+def test_sulfonylurea_goldberg_1996_washout_validation(dose_mg, ci):
+    """Goldberg, Holvey & Schneider, Diabetes Care 19:849 (1996) — the 14-week monotherapy trial of the
+    glimepiride (Amaryl) US label, section 14.1, Table 3 (read via a public copy of the label, medlibrary.org):
+    304 patients previously treated with a sulfonylurea, 3-week placebo washout, then placebo or glimepiride
+    1, 4 or 8 mg once daily for 14 weeks (forced weekly titration to 4/8 mg); HbA1c difference from placebo
+    (LS mean, ITT with LOCF) −1.2 % (95 % CI −1.5, −0.8), −1.8 % (−2.1, −1.4), −1.8 % (−2.2, −1.5);
+    placebo arm +1.5 %.
+    Role: validation of the effect size (SU emax was fitted to LEAD-2); the *ratio* of the 1-mg to the 8-mg
+    effect from this trial's abstract set the dose shape (su_ed50_rel), so the 1-mg arm is not fully
+    independent."""
+    c = _goldberg_cohort()
+    assert 7.7 < float(np.mean(c.state.hba1c_pct)) < 8.3
+    r = placebo_adjusted(c, lambda: _goldberg_course(dose_mg), 98)
+    assert ci[0] < r.diff_hba1c < ci[1], (dose_mg, r.diff_hba1c, r.placebo_change)
+
+
+def test_glp1_davies_2017_sc_semaglutide_validation():
+    """Davies et al. JAMA 318:1460 (2017), oral-semaglutide phase 2 trial with an open-label subcutaneous
+    semaglutide 1.0 mg/week arm, Table 2 (read, PMC5817971): 26 weeks, patients on diet and exercise alone
+    or a stable dose of metformin (randomisation stratified by metformin use; abstract); ETD of SC
+    semaglutide 1.0 mg vs placebo −1.6 % (95 % CI −1.8 to −1.3). Baseline HbA1c 7.9 % (Table 2: week-26
+    level minus change, both arms). Inclusion range 7.0–9.5 % and the share on metformin were not in the
+    text read [U], so the simulated effect must fall inside the CI in *both* strata (diet only; metformin
+    2000 mg/day background), which covers any mixing share.
+    Not used for fitting (semaglutide was fitted to SUSTAIN-1)."""
+    sema = lambda: [GLP1RA("semaglutide", 1.0)]  # noqa: E731
+    diet = trial_cohort(N, 81, 7.8, 0.7, (7.0, 9.5)).cohort
+    met = on_background(trial_cohort(N, 82, 8.7, 0.8, (7.0, 11.0)).cohort, [Metformin(2000.0)], 365)
+    h = met.state.hba1c_pct
+    met = met.select(np.nonzero((h >= 7.0) & (h <= 9.5))[0])
+    for name, cohort, background in (("diet", diet, lambda: ()), ("metformin", met, lambda: [Metformin(2000.0)])):
+        assert 7.7 < float(np.mean(cohort.state.hba1c_pct)) < 8.1, name
+        r = placebo_adjusted(cohort, sema, 182, background)
+        assert -1.8 < r.diff_hba1c < -1.3, (name, r.diff_hba1c)
 
 
 def test_glp1_sustain1_semaglutide_calibration():
