@@ -9,75 +9,20 @@ eating starts, the stomach content at that moment is remembered, and the meal si
 emptying rate is D̄ = Qsto(meal start) + carbohydrate eaten since (mg).
 
 SciPy's ``solve_ivp`` is used only as a reference solver in the tests.
+
+The compiled loop itself lives in :mod:`t2dsim.physiology.meal` next to the right-hand side it inlines:
+Numba's on-disk cache is invalidated only when the file of the cached function changes, so a kernel
+in another file would keep running a stale copy of an edited right-hand side.
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
-from t2dsim.physiology.meal import N_AUX, N_PARAMS, N_STATES, meal_rhs
+from t2dsim.physiology.meal import N_AUX, N_PARAMS, N_STATES, integrate_meal_kernel
 
 #: Recorded trajectories: states (by index) and auxiliary fluxes.
 RECORDED_STATES = (3, 5, 12, 15)  # Gp, Ip, Gs, CP1
-
-
-@numba.njit(cache=True, parallel=True)
-def _integrate_meal(x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, rec_states, rec_aux, x_final):
-    n = x0.shape[0]
-    n_min = cho_mg.shape[1]
-    h = 1.0 / substeps
-    for i in numba.prange(n):
-        p = params[i]
-        x = x0[i].copy()
-        k1 = np.empty(N_STATES)
-        k2 = np.empty(N_STATES)
-        k3 = np.empty(N_STATES)
-        k4 = np.empty(N_STATES)
-        xt = np.empty(N_STATES)
-        aux = np.empty(N_AUX)
-        aux_tmp = np.empty(N_AUX)
-        meal_q0 = 0.0
-        eaten = 0.0
-        prev_cho = 0.0
-        for t in range(n_min):
-            d = cho_mg[i, t]
-            u = ins_pmol_kg[i, t]
-            if d > 0.0 and prev_cho <= 0.0:
-                meal_q0 = x[0] + x[1]
-                eaten = 0.0
-            if d > 0.0:
-                eaten += d
-            prev_cho = d
-            dbar = meal_q0 + eaten
-            for s in range(substeps):
-                meal_rhs(x, p, d, u, dbar, k1, aux_tmp)
-                if s == 0:
-                    for a in range(N_AUX):
-                        aux[a] = aux_tmp[a]
-                for j in range(N_STATES):
-                    xt[j] = x[j] + 0.5 * h * k1[j]
-                meal_rhs(xt, p, d, u, dbar, k2, aux_tmp)
-                for j in range(N_STATES):
-                    xt[j] = x[j] + 0.5 * h * k2[j]
-                meal_rhs(xt, p, d, u, dbar, k3, aux_tmp)
-                for j in range(N_STATES):
-                    xt[j] = x[j] + h * k3[j]
-                meal_rhs(xt, p, d, u, dbar, k4, aux_tmp)
-                for j in range(N_STATES):
-                    x[j] += h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
-            for r in range(rec_idx.shape[0]):
-                rec_states[i, t + 1, r] = x[rec_idx[r]]
-            for a in range(N_AUX):
-                rec_aux[i, t, a] = aux[a]
-        # Fluxes at the final time (for a complete per-minute series).
-        d_last = cho_mg[i, n_min - 1] if n_min > 0 else 0.0
-        u_last = ins_pmol_kg[i, n_min - 1] if n_min > 0 else 0.0
-        meal_rhs(x, p, d_last, u_last, meal_q0 + eaten, k1, aux)
-        for a in range(N_AUX):
-            rec_aux[i, n_min, a] = aux[a]
-        for j in range(N_STATES):
-            x_final[i, j] = x[j]
 
 
 def integrate_meal(
@@ -122,5 +67,5 @@ def integrate_meal(
     states[:, 0, :] = x0[:, rec_idx]
     aux = np.empty((n, t + 1, N_AUX))
     x_final = np.empty((n, N_STATES))
-    _integrate_meal(x0, params, cho, ins, int(substeps), rec_idx, states, aux, x_final)
+    integrate_meal_kernel(x0, params, cho, ins, int(substeps), rec_idx, states, aux, x_final)
     return states, aux, x_final

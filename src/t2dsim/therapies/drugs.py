@@ -229,9 +229,13 @@ class Sulfonylurea(StandardCareTherapy):
         return {"secretion_mult": 1.0 + parameter("su_secretion_emax") * self.fraction()}
 
     def meal_modifiers(self, ctx: PatientContext, day: int) -> dict[str, np.ndarray]:
+        # The proportional gain β_Y is left unchanged: in the Dalla Man secretion model it acts on
+        # (G − h) in both directions, so scaling it would also deepen the suppression of secretion when
+        # glucose falls below basal — the opposite of K-ATP closure downstream of glucose metabolism
+        # (Proks/Ashcroft). The derivative gain K acts only while glucose rises; Sfix is the
+        # glucose-independent part that keeps secreting at low glucose.
         f = self.fraction()
         return {
-            "beta_Y": 1.0 + parameter("su_secretion_emax") * f,
             "K": 1.0 + parameter("su_secretion_emax") * f,
             "Sfix": parameter("su_sfix_max_pmol_kg_min") * f,
         }
