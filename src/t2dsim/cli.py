@@ -238,7 +238,7 @@ def trial(
         f"[bold]{protocol.name}[/]: run {res.run_id}, {len(res.run.patients)} patients, "
         f"{res.run.timings.get('pipeline_s', 0):.1f} s"
     )
-    cols = [c for c in ("endpoint", "arm", "effect", "ci_low", "ci_high", "p_value") if c in ep.columns]
+    cols = [c for c in ("endpoint", "arm", "reference", "estimate", "ci_low", "ci_high", "p_value") if c in ep.columns]
     if cols:
         out.print(ep[cols].to_string(index=False))
     out.print(f"report: {res.report_path.resolve()}")
