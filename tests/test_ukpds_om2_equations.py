@@ -17,7 +17,7 @@ import pytest
 from t2dsim.outcomes.ukpds_om2 import equation_probability, load_coefficients, model_covariates
 
 # Reference patient R (complication-models.md 6.4): white, non-smoker, age 60, diagnosed at 52
-R = dict(
+REFERENCE_PATIENT = R = dict(
     age=60.0,
     duration=8.0,
     hba1c=7.5,

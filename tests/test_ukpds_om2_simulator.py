@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from test_ukpds_om2_equations import REFERENCE_PATIENT
 
 from t2dsim.outcomes.compare import compare_arms, format_comparison
 from t2dsim.outcomes.risk_factors import RiskFactorPaths, normalise_factor
@@ -24,19 +25,7 @@ from t2dsim.outcomes.ukpds_om2 import (
     uniforms,
 )
 
-R = dict(
-    age=60.0,
-    duration=8.0,
-    hba1c=7.5,
-    sbp=140.0,
-    ldl=3.0,
-    hdl=1.2,
-    bmi=30.0,
-    heart_rate=75.0,
-    wbc=7.0,
-    haemoglobin=14.5,
-    egfr=75.0,
-)
+R = REFERENCE_PATIENT  # complication-models.md 6.4 (shared with the equation tests)
 NO_EVENTS = {g: 0.0 for g in EVENT_GROUPS}
 
 
