@@ -152,8 +152,16 @@ def advance(arm: ArmState, n_days: int, *, segment_days: int = 7, record_days: S
         active = arm.active()
         for t in active:
             t.observe(arm.cohort.ctx, arm.day, arm.last)
-        effects = combine_effects(n, [t.effects(arm.cohort.ctx, arm.day) for t in active])
         length = seg_end - arm.day
+        # Therapies with closed-form time courses (e.g. cell therapies) give one value per day of the
+        # segment; the others are constant over it (their doses change only at segment starts).
+        days = np.arange(arm.day, seg_end, dtype=float)
+        parts = [
+            t.daily_effects(arm.cohort.ctx, days) if callable(getattr(t, "daily_effects", None))
+            else t.effects(arm.cohort.ctx, arm.day)
+            for t in active
+        ]
+        effects = combine_effects(n, parts, n_days=length)
         # therapies that change body weight (GLP-1 RA, lifestyle) act through BMI: fractional change
         weight = [t.weight_change_frac(arm.cohort.ctx, arm.day) for t in active if hasattr(t, "weight_change_frac")]
         bmi = arm.bmi_kg_m2 * np.clip(1.0 + np.sum(weight, axis=0), 0.5, 1.5) if weight else arm.bmi_kg_m2
@@ -169,8 +177,8 @@ def advance(arm: ArmState, n_days: int, *, segment_days: int = 7, record_days: S
         )
         arm.state = res.state
         arm.last = {k: np.asarray(res[k][:, -1], dtype=float) for k in OUTPUT_NAMES}
-        arm.last["hgp_mult"] = np.asarray(effects.hgp_mult, dtype=float)
-        arm.last["graft_beta_mass_mg"] = np.asarray(effects.graft_beta_mass_mg, dtype=float)
+        arm.last["hgp_mult"] = np.asarray(effects.hgp_mult, dtype=float)[:, -1]
+        arm.last["graft_beta_mass_mg"] = np.asarray(effects.graft_beta_mass_mg, dtype=float)[:, -1]
         arm.last["bmi_kg_m2"] = np.asarray(bmi, dtype=float)
         arm.day = seg_end
         if rec.size and arm.day in set(rec.tolist()):

@@ -1,10 +1,12 @@
-"""Link a trial run to the UKPDS OM2 complications model: one OM2 cohort per arm.
+"""Link a trial run to the UKPDS OM2 complications model: one OM2 cohort per arm, standardised.
 
-HbA1c comes from the trial (each patient's modelled HbA1c at the final visit, held for the trial's
-years, then extended by the OM2 risk-factor equations). The other OM2 risk factors are not simulated
-by t2dsim; each patient gets keyed draws (seed, patient_id) from the distributions below, identical
-across arms for the same patient id, so arm differences come from glycaemia (and from any explicitly
-switched-on hazard modifier), never from risk-factor sampling.
+Each arm's OM2 cohort is the *whole randomised population* (same patients, same risk-factor draws, same
+random numbers in every arm), with each patient's HbA1c set to their own baseline plus the arm's mean
+modelled HbA1c change at the final visit, held for the trial's years and then extended by the OM2
+risk-factor equations. Arms therefore differ only by their glycaemic effect (and any explicitly
+switched-on hazard modifier), never by which patients happened to be randomised to them. The other OM2
+risk factors are not simulated by t2dsim; each patient gets keyed draws (seed, patient_id) from the
+distributions below.
 
 Baseline risk-factor distributions (mean, SD; truncated to the OM2 accepted ranges). Tag U: typical
 values of insulin-treated T2D cohorts in the trials summarised in ``shared/reference/`` (ADVANCE,
@@ -35,33 +37,43 @@ SMOKER_SHARE_U = 0.15
 
 
 def om2_cohorts(
-    results: pd.DataFrame, patients: pd.DataFrame, seed: int, duration_months: float, regeneration: str | None = None
+    results: pd.DataFrame,
+    patients: pd.DataFrame,
+    seed: int,
+    duration_months: float,
+    regeneration: str | None = None,
+    arm_order: list[str] | None = None,
 ) -> dict[str, OM2Cohort]:
-    """OM2 cohorts per arm from a trial's true (model) HbA1c at the last visit."""
+    """Standardised OM2 cohorts per arm from a trial's true (model) HbA1c (see module docstring)."""
     hb = results[results["measure"] == "hba1c_percent"]
     last_visit = hb["visit_month"].max()
     a1c_last = hb[hb["visit_month"] == last_visit].groupby("patient_id")["value"].mean()
     a1c_base = hb[hb["visit_month"] == 0].groupby("patient_id")["value"].mean()
+    change = (a1c_last - a1c_base).dropna()
+    arm_of = patients.set_index("patient_id")["arm"]
+    mean_change = change.groupby(arm_of.reindex(change.index)).mean()
     years = max(1, int(np.ceil(duration_months / 12.0)))
+    ids = patients["patient_id"].to_numpy()
+    base = a1c_base.reindex(ids).to_numpy()
+    age = patients["age_years"].to_numpy() + duration_months / 12.0
+    # OM2 accepts diabetes onset at age ≥ 10; a protocol's age override can make the preset's
+    # duration longer than that allows, so duration is capped at age − 10 (documented limitation).
+    duration = np.minimum(patients["diabetes_duration_years"].to_numpy() + duration_months / 12.0, age - 10.0)
+    kw = {}
+    for name, (mu, sd, lo, hi) in RISK_FACTORS_U.items():
+        z = keyed_normal(seed, ids, np.full((), stream_id("om2:" + name)))
+        kw[name] = np.clip(mu + sd * z, lo, hi)
+    kw["smoker"] = (keyed_uniform(seed, ids, np.full((), stream_id("om2:smoker"))) < SMOKER_SHARE_U).astype(int)
+    arms = arm_order or list(dict.fromkeys(patients["arm"]))
     out: dict[str, OM2Cohort] = {}
-    for arm, grp in patients.groupby("arm", sort=False):
-        ids = grp["patient_id"].to_numpy()
-        a1c = a1c_last.reindex(ids).fillna(a1c_base.reindex(ids)).to_numpy()
-        kw = {}
-        for name, (mu, sd, lo, hi) in RISK_FACTORS_U.items():
-            z = keyed_normal(seed, ids, np.full((), stream_id("om2:" + name)))
-            kw[name] = np.clip(mu + sd * z, lo, hi)
-        kw["smoker"] = (keyed_uniform(seed, ids, np.full((), stream_id("om2:smoker"))) < SMOKER_SHARE_U).astype(int)
-        age = grp["age_years"].to_numpy() + duration_months / 12.0
-        # OM2 accepts diabetes onset at age ≥ 10; a protocol's age override can make the preset's
-        # duration longer than that allows, so duration is capped at age − 10 (documented limitation).
-        duration = np.minimum(grp["diabetes_duration_years"].to_numpy() + duration_months / 12.0, age - 10.0)
+    for arm in arms:
+        a1c = np.clip(base + float(mean_change.get(arm, 0.0)), 4.0, 16.0)
         out[str(arm)] = OM2Cohort(
             age=age,
-            female=(grp["sex"] == "female").to_numpy().astype(int),
+            female=(patients["sex"] == "female").to_numpy().astype(int),
             duration=np.maximum(duration, 0.0),
-            hba1c=np.repeat(np.clip(a1c, 4.0, 16.0)[:, None], years, axis=1),
-            bmi=grp["bmi_kg_m2"].to_numpy(),
+            hba1c=np.repeat(a1c[:, None], years, axis=1),
+            bmi=patients["bmi_kg_m2"].to_numpy(),
             patient_id=ids,
             hazard_modifiers=None if regeneration is None else tissue_regeneration_modifiers(regeneration),
             **kw,
@@ -70,9 +82,15 @@ def om2_cohorts(
 
 
 def complications_table(
-    results: pd.DataFrame, patients: pd.DataFrame, seed: int, duration_months: float, reference: str, n_mc: int = 50
+    results: pd.DataFrame,
+    patients: pd.DataFrame,
+    seed: int,
+    duration_months: float,
+    reference: str,
+    n_mc: int = 50,
+    arm_order: list[str] | None = None,
 ) -> pd.DataFrame:
     """Report table: 10-year and lifetime outcomes per arm with differences vs ``reference``."""
-    cohorts = om2_cohorts(results, patients, seed, duration_months)
+    cohorts = om2_cohorts(results, patients, seed, duration_months, arm_order=arm_order)
     df = compare_arms(cohorts, horizon_years=None, n_mc=n_mc, seed=seed, reference=reference, n_boot=300)
     return format_comparison(df)

@@ -62,6 +62,10 @@ from t2dsim.units import GLUCOSE_MGDL_PER_MMOLL
 __all__ = ["PRESETS", "Cohort", "make_cohort", "patient_draws"]
 
 PRESETS = ("newly-diagnosed", "insulin-requiring")
+#: Lowest fasting glucose the baseline insulin titration aims for (mg/dL): treat-to-target regimens titrate
+#: to FPG ≤ 100 mg/dL and not below (Riddle et al. Diabetes Care 2003). Patients whose HbA1c target would
+#: need a lower FPG stay above their target on a high dose — the poorly controlled, insulin-resistant tail.
+FPG_FLOOR_MGDL = 100.0
 _N_DRAWS = 16
 _PLACEMENT_YEARS = 60
 
@@ -239,7 +243,7 @@ def make_cohort(preset: str, n: int, seed: int = 0, first_id: int = 0, chunk: in
     phi_ins = params["insulin_mean_fraction"]
     g_untreated = state.glucose_mgdl.copy()
     g_target = np.where(
-        g_untreated > g_target, np.maximum(g_untreated - (g_untreated - g_target) / phi_ins, 70.0), g_target
+        g_untreated > g_target, np.maximum(g_untreated - (g_untreated - g_target) / phi_ins, FPG_FLOOR_MGDL), g_target
     )
     iexo = np.zeros(n)
     for _ in range(4):

@@ -124,15 +124,20 @@ class Therapy(ABC):
         return self.kind
 
 
-def combine_effects(n: int, parts: Iterable[dict[str, np.ndarray]]) -> Effects:
+def combine_effects(n: int, parts: Iterable[dict[str, np.ndarray]], n_days: int | None = None) -> Effects:
     """Combine therapies' effects: multipliers multiply, additive effects add, protective fractions
-    combine as independent (1 − Π(1 − p))."""
-    acc = {k: np.ones(n) for k in MULTIPLICATIVE}
-    acc.update({k: np.zeros(n) for k in ADDITIVE})
-    keep = {k: np.ones(n) for k in FRACTION}
+    combine as independent (1 − Π(1 − p)). With ``n_days``, parts may be (n,) or per-day (n, n_days) and
+    the result is per day."""
+    shape: tuple[int, ...] = (n,) if n_days is None else (n, n_days)
+    acc = {k: np.ones(shape) for k in MULTIPLICATIVE}
+    acc.update({k: np.zeros(shape) for k in ADDITIVE})
+    keep = {k: np.ones(shape) for k in FRACTION}
     for part in parts:
         for name, value in part.items():
-            v = np.broadcast_to(np.asarray(value, dtype=float), (n,))
+            v = np.asarray(value, dtype=float)
+            if n_days is not None and v.ndim == 1:
+                v = v[:, None]
+            v = np.broadcast_to(v, shape)
             if name in MULTIPLICATIVE:
                 acc[name] = acc[name] * v
             elif name in ADDITIVE:

@@ -42,7 +42,17 @@ class UsualCareInsulin(BasalInsulin):
 
     kind = "usual_care_insulin"
 
+    def __init__(self, *args, intensify: bool = True, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.intensify = bool(intensify)
+
     def observe(self, ctx: PatientContext, day: int, state: dict[str, np.ndarray]) -> None:
+        before = self.dose_u.copy()
+        self._observe_both_ways(ctx, day, state)
+        if not self.intensify:  # taper-only protocols never raise a dose
+            self.dose_u = np.minimum(self.dose_u, before)
+
+    def _observe_both_ways(self, ctx: PatientContext, day: int, state: dict[str, np.ndarray]) -> None:
         due = (self.mask > 0) & (day - self.last_titration_day >= 7)
         if self.titrate and np.any(due):
             lower = max(LOWER_FPG_TARGET_MGDL, self.target_fpg_mgdl - TAPER_BAND_MGDL)
@@ -70,6 +80,7 @@ def _standard_care(spec: object, ctx: BuildContext) -> Sequence[Therapy]:
             0.0,
             target_fpg_mgdl=float(getattr(spec, "target_fpg_mgdl", 100.0)),
             titrate=bool(getattr(spec, "insulin_titration", True)),
+            intensify=bool(getattr(spec, "insulin_intensify", True)),
             start_day=ctx.day(getattr(spec, "start_month", 0.0)) or 0,
             stop_day=ctx.day(getattr(spec, "stop_month", None)),
         )

@@ -54,15 +54,22 @@ def run_protocol_file(
 
         tc = time.perf_counter()
         table = complications_table(
-            run.true_results, run.patients, run.meta["seed"], protocol.duration_months, reference
+            run.true_results,
+            run.patients,
+            run.meta["seed"],
+            protocol.duration_months,
+            reference,
+            arm_order=[a.name for a in protocol.arms],
         )
         run.timings["complications_s"] = time.perf_counter() - tc
         extra["Complications: UKPDS Outcomes Model 2 (10 years and lifetime)"] = [
             table.reset_index().to_html(index=False, classes="table", border=0),
-            "<p class='note'>UKPDS OM2 (Hayes et al., Diabetologia 2013) driven by each patient's modelled HbA1c at "
-            "the final visit, held for the trial's years and then extended by the OM2 risk-factor equations; other "
-            "risk factors drawn from typical T2D values (same draws in every arm). Intervals: bootstrap over "
-            "patients. Tissue-regeneration effects of stem cells are a hypothesis and are off here.</p>",
+            "<p class='note'>UKPDS OM2 (Hayes et al., Diabetologia 2013), standardised: every arm is the whole "
+            "randomised population with each patient's baseline HbA1c shifted by that arm's mean modelled HbA1c "
+            "change at the final visit, held for the trial's years and then extended by the OM2 risk-factor "
+            "equations; other risk factors drawn from typical T2D values (the same patients and draws in every "
+            "arm), so differences reflect glycaemia only. Intervals: paired bootstrap over patients. "
+            "Tissue-regeneration effects of stem cells are a hypothesis and are off here.</p>",
         ]
     text = Path(path).read_text()
     phases = {k: v for k, v in run.timings.items() if k != "total_s"}

@@ -318,6 +318,11 @@ class StandardCareSpec(TherapySpecBase):
     kind: Literal["standard_care"]
     insulin_titration: bool = True
     target_fpg_mgdl: float = Field(default=100.0, ge=70, le=180, description="titration target, mg/dL")
+    insulin_intensify: bool = Field(
+        default=True,
+        description="allow insulin dose increases; false = taper only, as in the stem-cell trial protocols "
+        "(insulin reduced as glucose improved, never intensified), the setting their calibration used",
+    )
     risks: ClassVar[tuple[str, ...]] = ("hypoglycaemia with insulin titration", "weight gain with insulin")
 
 

@@ -345,6 +345,11 @@ def run_trial(
     done = 0
     for arm_spec in protocol.arms:
         idx = np.nonzero(base["arm"].to_numpy() == arm_spec.name)[0]
+        # Risks shown beside every benefit: the protocol kind's listed risks plus the simulated therapy
+        # objects' own (sourced) risks, without duplicates.
+        for spec in arm_spec.treatment:
+            lst = risks.setdefault(spec.kind, [])
+            lst.extend(r for r in getattr(type(spec), "risks", ()) if r not in lst)
         for t in build_arm(arm_spec.treatment, bctx, arm_spec.name):
             lst = risks.setdefault(t.spec_kind, [])
             lst.extend(r for r in getattr(t, "risks", ()) if r not in lst)

@@ -60,7 +60,15 @@ class ShamInfusion(Therapy):
     procedure's risks into the report."""
 
     kind = "sham_infusion"
-    risks: tuple[Risk, ...] = PlaceboTrialEffect.risks
+    risks: tuple[Risk, ...] = (
+        Risk(
+            name="placebo infusion",
+            description="intravenous cannulation and infusion of the vehicle: bruising, phlebitis, vasovagal "
+            "reactions; no effect of the vehicle itself is modelled",
+            source="general infusion-procedure risks; placebo arms of Skyler 2015 (Diabetes Care 38:1742) (S)",
+            severity="minor",
+        ),
+    )
 
     def effects(self, ctx: PatientContext, day: int) -> dict[str, np.ndarray]:
         return {}
