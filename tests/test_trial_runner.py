@@ -132,3 +132,12 @@ def test_every_protocol_therapy_kind_has_a_simulator():
 
     kinds = set(therapy_kinds())
     assert kinds <= set(builders.builders()), kinds - set(builders.builders())
+
+
+def test_stop_month_on_a_cell_therapy_is_refused():
+    from t2dsim.trial.builders import BuildContext, build_arm
+    from t2dsim.trial.protocol import UCMSCSpec
+
+    spec = UCMSCSpec(kind="uc_msc", stop_month=3)
+    with pytest.raises(ValueError, match="uc_msc.stop_month"):
+        build_arm([spec], BuildContext(duration_days=365), "arm")

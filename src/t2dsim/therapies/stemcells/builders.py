@@ -11,6 +11,11 @@ from t2dsim.trial.builders import BuildContext, register_builder
 
 
 def _builder(spec: object, ctx: BuildContext) -> Sequence[Therapy]:
+    if getattr(spec, "stop_month", None) is not None:
+        raise ValueError(
+            f"{spec.kind}.stop_month: not supported for cell therapies (cells act from their infusion days; "
+            "give n_infusions/interval_months instead); allowed: leave stop_month unset"
+        )
     if getattr(spec, "kind", None) == "placebo_infusion":
         # The trial-participation effect is given to every arm by the runner; the sham adds only its risks.
         return [ShamInfusion(start_day=ctx.day(getattr(spec, "start_month", 0.0)) or 0)]
