@@ -54,8 +54,7 @@ def main() -> None:
     t0 = time.perf_counter()
     for a in range(0, n, args.chunk):
         idx = np.arange(a, min(n, a + args.chunk))
-        r = simulate_progression(params.select(idx), state.select(idx), n_days, age_years=age[idx],
-                                 bmi_kg_m2=bmi[idx])
+        r = simulate_progression(params.select(idx), state.select(idx), n_days, age_years=age[idx], bmi_kg_m2=bmi[idx])
         for j, name in enumerate(OUTPUT_NAMES):
             monthly[idx, :, j] = r[name]
     seconds = time.perf_counter() - t0

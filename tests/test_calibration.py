@@ -24,8 +24,25 @@ from t2dsim.therapies.stemcells import UNREGULATED_CLINIC_WARNING, MSCTherapy
 def table() -> pd.DataFrame:
     t = validate(default_results_path())
     with pd.option_context("display.width", 220, "display.max_rows", 100, "display.max_columns", 12):
-        print("\n", t[["case", "endpoint", "role", "predicted", "pred_low", "pred_high", "observed", "obs_low",
-                       "obs_high", "inside"]].round(3).to_string())
+        print(
+            "\n",
+            t[
+                [
+                    "case",
+                    "endpoint",
+                    "role",
+                    "predicted",
+                    "pred_low",
+                    "pred_high",
+                    "observed",
+                    "obs_low",
+                    "obs_high",
+                    "inside",
+                ]
+            ]
+            .round(3)
+            .to_string(),
+        )
         print(acceptance_summary(t).to_string())
     return t
 
@@ -48,12 +65,24 @@ def test_insulin_need_is_the_fixed_point_of_the_progression_model():
     # (quasi-steady glucose equation of progression.py); checked over 3 days with its own solver.
     pop = population_for("skyler2015", 8, seed=11)
     g_star = np.full(pop.n, float(_g_for_a1c(7.5)))
-    neutral = {"si_mult": np.ones(pop.n), "hgp_mult": np.ones(pop.n), "secretion_mult": np.ones(pop.n),
-               "glucose_loss_per_day": np.zeros(pop.n), "graft_beta_mass_mg": np.zeros(pop.n)}
+    neutral = {
+        "si_mult": np.ones(pop.n),
+        "hgp_mult": np.ones(pop.n),
+        "secretion_mult": np.ones(pop.n),
+        "glucose_loss_per_day": np.zeros(pop.n),
+        "graft_beta_mass_mg": np.zeros(pop.n),
+    }
     need = insulin_need(pop.params, pop.state, pop.age, pop.bmi, neutral, g_star)
     # γ relaxes within days (τγ = 2.14 d); run 20 days with the dose fixed
-    r = simulate_progression(pop.params, pop.state, 20, age_years=pop.age, bmi_kg_m2=pop.bmi,
-                             effects=Effects(exog_insulin_uuml=np.clip(need, 0, None)), record_days="end")
+    r = simulate_progression(
+        pop.params,
+        pop.state,
+        20,
+        age_years=pop.age,
+        bmi_kg_m2=pop.bmi,
+        effects=Effects(exog_insulin_uuml=np.clip(need, 0, None)),
+        record_days="end",
+    )
     ok = need > 0
     np.testing.assert_allclose(r["glucose_mgdl"][ok, -1], g_star[ok], rtol=0.02)
 
@@ -62,8 +91,15 @@ def test_baseline_hba1c_is_the_progression_models_own_steady_state():
     # the re-titrated baseline must be an equilibrium of the kernel's HbA1c rule (incl. its treatment of
     # HbA1c under exogenous insulin): 60 more days on the same dose move HbA1c by < 0.1 %-points
     pop = population_for("skyler2015", 40, seed=8)
-    r = simulate_progression(pop.params, pop.state, 60, age_years=pop.age, bmi_kg_m2=pop.bmi,
-                             effects=Effects(exog_insulin_uuml=pop.exog0), record_days="end")
+    r = simulate_progression(
+        pop.params,
+        pop.state,
+        60,
+        age_years=pop.age,
+        bmi_kg_m2=pop.bmi,
+        effects=Effects(exog_insulin_uuml=pop.exog0),
+        record_days="end",
+    )
     assert np.max(np.abs(r["hba1c_pct"][:, -1] - pop.state.hba1c_pct)) < 0.1
     # Skyler 2015 baseline 8.3 ± 1.0 % (V); sample median of 40: SE ≈ 1.25·1.0/√40 = 0.2 → 2 SE
     assert abs(np.median(pop.state.hba1c_pct) - 8.3) < 0.4
@@ -98,11 +134,14 @@ def test_validation_table_shape(table):
     assert len(ok) == len(table)
 
 
-@pytest.mark.xfail(strict=True, reason="Acceptance 1 not met: LOTO ≥ 75 % inside holds for Bhansali 2014 RCT (5/6), "
-                   "Skyler 2015 (5/5) and Lian 2022 (3/4, HbA1c at the CI edge) but not for Bhansali 2009/2014 "
-                   "(3/5: responders under-predicted), Bhansali 2017 (1/2: insulin −74 % vs −51 %, CI from the "
-                   "reported p-value) or Wu 2014 (0/1: C-peptide +92 % vs +44 %); between-trial heterogeneity of "
-                   "the BM-MNC effect; see docs/stem_cells.md §4")
+@pytest.mark.xfail(
+    strict=True,
+    reason="Acceptance 1 not met: LOTO ≥ 75 % inside holds for Bhansali 2014 RCT (5/6), "
+    "Skyler 2015 (5/5) and Lian 2022 (3/4, HbA1c at the CI edge) but not for Bhansali 2009/2014 "
+    "(3/5: responders under-predicted), Bhansali 2017 (1/2: insulin −74 % vs −51 %, CI from the "
+    "reported p-value) or Wu 2014 (0/1: C-peptide +92 % vs +44 %); between-trial heterogeneity of "
+    "the BM-MNC effect; see docs/stem_cells.md §4",
+)
 def test_acceptance_loto_each_t2d_trial(table):
     loto = table[table["role"] == "LOTO"]
     share = loto.groupby("case")["inside"].mean()
@@ -136,9 +175,12 @@ def test_beta_replacement_islet_transplant_modern_era(table):
     assert m.loc["graft_positive_y5.9", "predicted"] > 0.3
 
 
-@pytest.mark.xfail(strict=True, reason="Edmonton-era (1999-2006) islet outcomes are not reproduced by parameters "
-                   "calibrated to the 2007-2020 era: independence at 1 y over-predicted (~0.75 vs 0.44), "
-                   "graft function at 5 y under-predicted (~0.55 vs 0.80); see docs")
+@pytest.mark.xfail(
+    strict=True,
+    reason="Edmonton-era (1999-2006) islet outcomes are not reproduced by parameters "
+    "calibrated to the 2007-2020 era: independence at 1 y over-predicted (~0.75 vs 0.44), "
+    "graft function at 5 y under-predicted (~0.55 vs 0.80); see docs",
+)
 def test_beta_replacement_edmonton_era(table):
     e = table[table["case"] == "islet transplantation (Edmonton era 1999-2006)"]
     assert e["inside"].all()

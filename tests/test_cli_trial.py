@@ -23,7 +23,7 @@ def test_trial_cli_small_default_protocol(tmp_path):
     assert "Complications: UKPDS Outcomes Model 2" in html and "were not computed" not in html
     assert "not a treatment recommendation" in html
     assert "unregulated" in html.lower()  # the stem-cell risk list reaches the report
-    assert "<script src=\"http" not in html  # self-contained
+    assert '<script src="http' not in html  # self-contained
     listing = runner.invoke(app, ["runs", "--store", str(tmp_path / "out" / "runs")])
     assert listing.exit_code == 0 and "stem-cells-vs-standard-care" in listing.output
 

@@ -39,8 +39,16 @@ def _radau_day(params, cho_g):
         if d == 0:
             while end < cho_g.size and cho_g[end] == 0:
                 end += 1
-        sol = solve_ivp(f, (minute, end), x, method="Radau", rtol=1e-10, atol=1e-10,
-                        args=(d, q0 + eaten), t_eval=np.arange(minute + 1, end + 1))
+        sol = solve_ivp(
+            f,
+            (minute, end),
+            x,
+            method="Radau",
+            rtol=1e-10,
+            atol=1e-10,
+            args=(d, q0 + eaten),
+            t_eval=np.arange(minute + 1, end + 1),
+        )
         assert sol.success
         glucose.extend(sol.y[3] / p[1])
         x = sol.y[:, -1]

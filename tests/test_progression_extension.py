@@ -104,8 +104,14 @@ def test_steady_state_hba1c_within_adag_interval_and_wei_bands() -> None:
     for _ in range(6):
         r = simulate_progression(p, st, 2, bmi_kg_m2=30.0, effects=Effects(hgp_mult=hgp), record_days="end")
         hgp = hgp * fpg_targets / r["glucose_mgdl"][:, 0]
-    r = simulate_progression(p.replace(tau_beta=1e9, tSI=0.0, tau_sigma=1e9), st, 730, bmi_kg_m2=30.0,
-                             effects=Effects(hgp_mult=hgp), record_days="end")
+    r = simulate_progression(
+        p.replace(tau_beta=1e9, tSI=0.0, tau_sigma=1e9),
+        st,
+        730,
+        bmi_kg_m2=30.0,
+        effects=Effects(hgp_mult=hgp),
+        record_days="end",
+    )
     g = r["glucose_mgdl"][:, 0].astype(float)
     a1c = r["hba1c_pct"][:, 0].astype(float)
     np.testing.assert_allclose(g, fpg_targets, atol=3.0)
@@ -132,8 +138,9 @@ def test_daily_effect_arrays_switch_on_the_given_day() -> None:
     p, st = _t2d(2)
     daily = np.zeros((2, 60))
     daily[:, 30:] = 5.0
-    r = simulate_progression(p, st, 60, bmi_kg_m2=30.0, effects=Effects(exog_insulin_uuml=daily),
-                             record_days=[30, 31, 60])
+    r = simulate_progression(
+        p, st, 60, bmi_kg_m2=30.0, effects=Effects(exog_insulin_uuml=daily), record_days=[30, 31, 60]
+    )
     ref = simulate_progression(p, st, 30, bmi_kg_m2=30.0, record_days="end")
     np.testing.assert_array_equal(r["glucose_mgdl"][:, 0], ref["glucose_mgdl"][:, 0])
     assert np.all(r["glucose_mgdl"][:, 1] < r["glucose_mgdl"][:, 0] - 1.0)

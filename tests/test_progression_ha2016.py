@@ -80,8 +80,9 @@ def test_parameter_table_is_complete_and_sourced() -> None:
 
 def test_independent_ode_reproduces_published_end_state() -> None:
     """Sanity of the independent transcription itself against the authors' stored end state."""
-    sol = solve_ivp(_ha_rhs, (0, 1800), Y0, method="LSODA", rtol=1e-8, atol=1e-8, args=(1100, 0.014, 0.468),
-                    max_step=1.0)
+    sol = solve_ivp(
+        _ha_rhs, (0, 1800), Y0, method="LSODA", rtol=1e-8, atol=1e-8, args=(1100, 0.014, 0.468), max_step=1.0
+    )
     g, i, b, _, s, _ = sol.y[:, -1]
     assert g == pytest.approx(104.08, abs=0.01) and i == pytest.approx(14.66, abs=0.01)
     assert b == pytest.approx(854.8, abs=0.1) and s == pytest.approx(545.3, abs=0.1)
@@ -109,8 +110,17 @@ def test_late_intervention_fails_to_reverse() -> None:
 
 def test_step_convergence_to_solve_ivp() -> None:
     """With 16 sub-steps per day the scheme converges to the full-ODE solution (errors shrink ~1/h)."""
-    sol = solve_ivp(_ha_rhs, (0, 1800), Y0, method="LSODA", rtol=1e-9, atol=1e-9, args=(1100, 0.014, 0.468),
-                    max_step=1.0, t_eval=[365, 730, 1100, 1400, 1800])
+    sol = solve_ivp(
+        _ha_rhs,
+        (0, 1800),
+        Y0,
+        method="LSODA",
+        rtol=1e-9,
+        atol=1e-9,
+        args=(1100, 0.014, 0.468),
+        max_step=1.0,
+        t_eval=[365, 730, 1100, 1400, 1800],
+    )
     g1, st1 = _run(1100, steps_per_day=1)
     g16, st16 = _run(1100, steps_per_day=16)
     ref = sol.y[:, -1]

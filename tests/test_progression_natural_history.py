@@ -30,8 +30,9 @@ MMOL = 18.016
 def ukpds_run():
     c = make_cohort("newly-diagnosed", 1000, seed=11)
     days = np.round(np.arange(1, 7) * 365.25).astype(int)
-    r = simulate_progression(c.params, c.state, days[-1], age_years=c.age_years, bmi_kg_m2=c.bmi_kg_m2,
-                             record_days=days)
+    r = simulate_progression(
+        c.params, c.state, days[-1], age_years=c.age_years, bmi_kg_m2=c.bmi_kg_m2, record_days=days
+    )
     return c, r
 
 
@@ -112,8 +113,9 @@ def test_daily_step_accuracy_in_t2dsim_configuration() -> None:
     newly-diagnosed cohort: HbA1c within 0.1 %-point for every patient, FPG within 3 mg/dL."""
     c = make_cohort("newly-diagnosed", 100, seed=4)
     r1, r16 = (
-        simulate_progression(c.params, c.state, 6 * 365, age_years=c.age_years, bmi_kg_m2=c.bmi_kg_m2,
-                             record_days="end", steps_per_day=s)
+        simulate_progression(
+            c.params, c.state, 6 * 365, age_years=c.age_years, bmi_kg_m2=c.bmi_kg_m2, record_days="end", steps_per_day=s
+        )
         for s in (1, 16)
     )
     assert np.max(np.abs(r1["hba1c_pct"] - r16["hba1c_pct"])) < 0.1

@@ -25,8 +25,9 @@ from t2dsim.therapies.stemcells.params import IsletParams, MSCParams
 
 
 def _ctx(n=6, seed=3):
-    return PatientContext(n=n, body_weight_kg=np.full(n, 80.0), age_years=np.full(n, 55.0),
-                          female=np.zeros(n, bool), seed=seed)
+    return PatientContext(
+        n=n, body_weight_kg=np.full(n, 80.0), age_years=np.full(n, 55.0), female=np.zeros(n, bool), seed=seed
+    )
 
 
 def test_bateman_peak_and_half_life_analytic():
@@ -86,8 +87,14 @@ def test_msc_response_is_keyed_per_patient():
     a = MSCTherapy(1e6, [0])
     b = MSCTherapy(1e6, [0])
     ctx_a = _ctx(6)
-    ctx_b = PatientContext(n=2, body_weight_kg=np.full(2, 80.0), age_years=np.full(2, 55.0),
-                           female=np.zeros(2, bool), seed=3, patient_ids=np.array([4, 5]))
+    ctx_b = PatientContext(
+        n=2,
+        body_weight_kg=np.full(2, 80.0),
+        age_years=np.full(2, 55.0),
+        female=np.zeros(2, bool),
+        seed=3,
+        patient_ids=np.array([4, 5]),
+    )
     ea = a.daily_effects(ctx_a, np.array([20.0]))["si_mult"][4:, 0]
     eb = b.daily_effects(ctx_b, np.array([20.0]))["si_mult"][:, 0]
     np.testing.assert_array_equal(ea, eb)
@@ -169,8 +176,15 @@ def test_from_protocol_specs():
 
     m = from_spec(UCMSCSpec(kind="uc_msc", cells_per_kg_per_infusion=1e6, n_infusions=3, interval_months=1.0))
     assert isinstance(m, MSCTherapy) and m.infusion_days.tolist() == [0, 30, 61]
-    g = from_spec(IsletGraftSpec(kind="islet_graft", source="autologous_ipsc", ieq_per_kg=10000,
-                                 site="anterior_rectus_sheath", immunosuppression=False))
+    g = from_spec(
+        IsletGraftSpec(
+            kind="islet_graft",
+            source="autologous_ipsc",
+            ieq_per_kg=10000,
+            site="anterior_rectus_sheath",
+            immunosuppression=False,
+        )
+    )
     assert isinstance(g, IsletGraft) and g.setting == "autologous_t2d" and g.site == "muscle"
     assert isinstance(from_spec(PlaceboInfusionSpec(kind="placebo_infusion")), PlaceboTrialEffect)
     with pytest.raises(ValueError, match="stem-cell"):

@@ -97,8 +97,9 @@ def test_saddle_node_at_r1_squared_equals_4_r2_d0() -> None:
     near = fixed_points(p.with_(d0=d0_crit * 0.9999))
     assert abs(near["physiological"][0] - near["saddle"][0]) < 5.0
     # beyond the bifurcation a trajectory started at the old physiological point goes to G = 600
-    sol = solve_ivp(lambda t, y: rhs(y, above), (0, 3000), fixed_points(p)["physiological"],
-                    method="LSODA", rtol=1e-8, atol=1e-8)
+    sol = solve_ivp(
+        lambda t, y: rhs(y, above), (0, 3000), fixed_points(p)["physiological"], method="LSODA", rtol=1e-8, atol=1e-8
+    )
     np.testing.assert_allclose(sol.y[:, -1], [600.0, 0.0, 0.0], atol=0.5)
 
 
@@ -117,8 +118,7 @@ def test_dynamical_pathway(tau_days: float, expect_pathological: bool) -> None:
     p = topp_params()
     x0 = fixed_points(p)["physiological"]
     si = _si_decline(tau_days)
-    sol = solve_ivp(lambda t, y: rhs(y, p.with_(SI=si(t))), (0, 8000), x0, method="LSODA",
-                    rtol=1e-8, atol=1e-8)
+    sol = solve_ivp(lambda t, y: rhs(y, p.with_(SI=si(t))), (0, 8000), x0, method="LSODA", rtol=1e-8, atol=1e-8)
     end = sol.y[:, -1]
     if expect_pathological:
         np.testing.assert_allclose(end, [600.0, 0.0, 0.0], atol=0.5)

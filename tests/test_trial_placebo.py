@@ -46,9 +46,15 @@ def _natural_history(run, measure_days):
     c = make_cohort("insulin-requiring", int(ids.max()) + 1, seed=11)
     sel = ids
     eff = Effects(exog_insulin_uuml=np.asarray(c.effects.exog_insulin_uuml)[sel])
-    r = simulate_progression(c.params.select(sel), c.state.select(sel), int(measure_days[-1]),
-                             age_years=c.age_years[sel], bmi_kg_m2=c.bmi_kg_m2[sel], effects=eff,
-                             record_days=measure_days[measure_days > 0])
+    r = simulate_progression(
+        c.params.select(sel),
+        c.state.select(sel),
+        int(measure_days[-1]),
+        age_years=c.age_years[sel],
+        bmi_kg_m2=c.bmi_kg_m2[sel],
+        effects=eff,
+        record_days=measure_days[measure_days > 0],
+    )
     return ids, r
 
 
@@ -63,15 +69,20 @@ def test_placebo_arm_without_trial_effect_is_natural_history(runs):
     ids, nh = _natural_history(run, days)
     t = run.true_results
     for measure, out in (("hba1c_percent", "hba1c_pct"), ("fpg_mgdl", "glucose_mgdl")):
-        got = (t[(t.measure == measure) & (t.visit_month > 0)]
-               .pivot_table(index="patient_id", columns="visit_month", values="value").loc[ids].to_numpy())
+        got = (
+            t[(t.measure == measure) & (t.visit_month > 0)]
+            .pivot_table(index="patient_id", columns="visit_month", values="value")
+            .loc[ids]
+            .to_numpy()
+        )
         np.testing.assert_allclose(got, nh[out], rtol=1e-5)
 
 
 def test_trial_effect_multiplies_insulin_sensitivity_as_calibrated(runs):
     base, eff = runs["false"], runs["true"]
-    pick = lambda run: (run.true_results.query("measure == 'insulin_sensitivity'")  # noqa: E731
-                        .pivot_table(index="patient_id", columns="visit_month", values="value"))
+    pick = lambda run: run.true_results.query("measure == 'insulin_sensitivity'").pivot_table(  # noqa: E731
+        index="patient_id", columns="visit_month", values="value"
+    )
     ratio = (pick(eff) / pick(base)).median(axis=0)
     te = PlaceboTrialEffect()
     expected = 1.0 + te.params.si_max * te.profile(visit_days([0, 3, 6, 12]).astype(float) - 1)

@@ -108,8 +108,10 @@ def test_registered_therapy_spec_is_validated() -> None:
         kind: Literal["toy_cells"]
         dose_million_cells: float = Field(ge=1, le=500)
 
-    text = (DATA / "good_protocol.toml").read_text().replace(
-        '{ kind = "islet_graft", ieq_per_kg = 10000 }', '{ kind = "toy_cells", dose_million_cells = 100 }'
+    text = (
+        (DATA / "good_protocol.toml")
+        .read_text()
+        .replace('{ kind = "islet_graft", ieq_per_kg = 10000 }', '{ kind = "toy_cells", dose_million_cells = 100 }')
     )
     with pytest.raises(ProtocolError, match="unknown or missing therapy kind"):
         parse_protocol(text)

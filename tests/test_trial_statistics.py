@@ -64,9 +64,7 @@ def test_ancova_matches_numpy_lstsq(trial: tuple[pd.DataFrame, pd.DataFrame]) ->
     """Independent computation: normal equations via np.linalg.lstsq and an explicit inverse."""
     results, _ = trial
     fr = endpoint_frame(results, "hba1c_percent", 12)
-    X = np.column_stack([np.ones(len(fr)), fr["arm"] == "islets", fr["arm"] == "msc", fr["baseline"]]).astype(
-        float
-    )
+    X = np.column_stack([np.ones(len(fr)), fr["arm"] == "islets", fr["arm"] == "msc", fr["baseline"]]).astype(float)
     y = fr["change"].to_numpy()
     beta, *_ = np.linalg.lstsq(X, y, rcond=None)
     resid = y - X @ beta
@@ -86,9 +84,7 @@ def test_ancova_recovers_known_effect_and_ci_coverage() -> None:
     4 standard errors of the Monte Carlo mean."""
     est, cover = [], 0
     for rep in range(300):
-        res, _ = synthetic_trial(
-            {"placebo": 25, "islets": 25}, EFFECT, seed=1000 + rep, with_extra_measures=False
-        )
+        res, _ = synthetic_trial({"placebo": 25, "islets": 25}, EFFECT, seed=1000 + rep, with_extra_measures=False)
         e = ancova(endpoint_frame(res, "hba1c_percent", 12), "placebo").effects.iloc[0]
         est.append(e["estimate"])
         cover += e["ci_low"] <= -1.0 <= e["ci_high"]
@@ -109,9 +105,7 @@ def test_endpoint_frame_locf_and_complete_case() -> None:
         ("b", 4, 6, np.nan),
         ("b", 4, 12, 6.5),  # missed month 6
     ]
-    res = pd.DataFrame(rows, columns=["arm", "patient_id", "visit_month", "value"]).assign(
-        measure="hba1c_percent"
-    )
+    res = pd.DataFrame(rows, columns=["arm", "patient_id", "visit_month", "value"]).assign(measure="hba1c_percent")
     cc = endpoint_frame(res, "hba1c_percent", 12)
     assert cc["patient_id"].tolist() == [1, 4]
     assert cc["change"].tolist() == pytest.approx([-1.0, -0.5])
@@ -190,9 +184,7 @@ def test_responder_table_counts_and_nri() -> None:
             rows.append(("c", pid, 12, v12))
     # arm t: 2 patients, 20 -> 10 (exactly 50 %), 50 -> 0
     rows += [("t", 5, 0, 20.0), ("t", 5, 12, 10.0), ("t", 6, 0, 50.0), ("t", 6, 12, 0.0)]
-    res = pd.DataFrame(rows, columns=["arm", "patient_id", "visit_month", "value"]).assign(
-        measure="insulin_u_per_day"
-    )
+    res = pd.DataFrame(rows, columns=["arm", "patient_id", "visit_month", "value"]).assign(measure="insulin_u_per_day")
     defs = [
         {
             "name": "reduction>=50%",

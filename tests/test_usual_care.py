@@ -15,8 +15,13 @@ def _arm(titrate: bool) -> tuple[ArmState, UsualCareInsulin, np.ndarray]:
     bw = np.full(8, 85.0)
     dose = dose_for_exogenous_insulin(np.asarray(c.effects.exog_insulin_uuml), bw, insulin_scale(c.params))
     dose[0] = 0.0  # one patient without insulin at baseline
-    ctx = PatientContext(n=8, body_weight_kg=bw, age_years=c.age_years, female=np.zeros(8, bool),
-                         covariates={"insulin_dose_u_per_day": dose})
+    ctx = PatientContext(
+        n=8,
+        body_weight_kg=bw,
+        age_years=c.age_years,
+        female=np.zeros(8, bool),
+        covariates={"insulin_dose_u_per_day": dose},
+    )
     ins = UsualCareInsulin("glargine", 0.0, titrate=titrate, target_fpg_mgdl=100.0)
     return ArmState(Cohort(c.params, c.state, ctx, c.bmi_kg_m2, np.full(8, 172.0)), [ins]), ins, dose
 
@@ -58,8 +63,13 @@ def test_doses_come_down_when_fasting_glucose_is_low():
     c = make_cohort("insulin-requiring", 8, seed=4)
     bw = np.full(8, 85.0)
     dose = dose_for_exogenous_insulin(np.asarray(c.effects.exog_insulin_uuml), bw, insulin_scale(c.params))
-    ctx = PatientContext(n=8, body_weight_kg=bw, age_years=c.age_years, female=np.zeros(8, bool),
-                         covariates={"insulin_dose_u_per_day": dose})
+    ctx = PatientContext(
+        n=8,
+        body_weight_kg=bw,
+        age_years=c.age_years,
+        female=np.zeros(8, bool),
+        covariates={"insulin_dose_u_per_day": dose},
+    )
     ins = UsualCareInsulin("glargine", 0.0, titrate=True, target_fpg_mgdl=130.0)  # tapers below 110 mg/dL
     arm = ArmState(Cohort(c.params, c.state, ctx, c.bmi_kg_m2, np.full(8, 172.0)), [ins, Sensitiser()])
     advance(arm, 365)

@@ -157,7 +157,8 @@ def advance(arm: ArmState, n_days: int, *, segment_days: int = 7, record_days: S
         # segment; the others are constant over it (their doses change only at segment starts).
         days = np.arange(arm.day, seg_end, dtype=float)
         parts = [
-            t.daily_effects(arm.cohort.ctx, days) if callable(getattr(t, "daily_effects", None))
+            t.daily_effects(arm.cohort.ctx, days)
+            if callable(getattr(t, "daily_effects", None))
             else t.effects(arm.cohort.ctx, arm.day)
             for t in active
         ]

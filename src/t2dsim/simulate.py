@@ -143,7 +143,10 @@ def simulate(
         "renal_mg_kg_min": aux[:, :, AUX_NAMES.index("renal")],
     }
     return MealResult(
-        minutes=np.arange(t + 1), patients=params.names, outputs=out, final_state=x_final,
+        minutes=np.arange(t + 1),
+        patients=params.names,
+        outputs=out,
+        final_state=x_final,
         meta={"substeps": substeps, "backend": "numba-rk4"},
     )
 

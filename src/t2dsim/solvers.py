@@ -55,9 +55,7 @@ def integrate_meal(
     ins = np.ascontiguousarray(insulin_pmol_kg_min, dtype=np.float64)
     n, t = cho.shape
     if x0.shape != (n, N_STATES) or params.shape != (n, N_PARAMS) or ins.shape != (n, t):
-        raise ValueError(
-            f"shape mismatch: x0 {x0.shape}, params {params.shape}, cho {cho.shape}, insulin {ins.shape}"
-        )
+        raise ValueError(f"shape mismatch: x0 {x0.shape}, params {params.shape}, cho {cho.shape}, insulin {ins.shape}")
     if int(substeps) < 1:
         raise ValueError(f"substeps must be ≥ 1, got {substeps}")
     rec_idx = np.asarray(record, dtype=np.int64)

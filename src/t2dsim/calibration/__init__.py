@@ -63,9 +63,11 @@ def _t2d_pops(seed: int) -> dict[str, Any]:
 
 def _t1d_pops(seed: int) -> dict[str, Any]:
     """Populations of the β-cell replacement cases (T1D; the E-islet case uses T2D patients)."""
-    return {"zimislecel": t1d_population(N_VIRTUAL_T1D["zimislecel"], seed),
-            "islet_modern": t1d_population(N_VIRTUAL_T1D["islet_modern"], seed, first_id=600_000),
-            "eislets": population_for("wu2014", N_VIRTUAL, seed)}
+    return {
+        "zimislecel": t1d_population(N_VIRTUAL_T1D["zimislecel"], seed),
+        "islet_modern": t1d_population(N_VIRTUAL_T1D["islet_modern"], seed, first_id=600_000),
+        "eislets": population_for("wu2014", N_VIRTUAL, seed),
+    }
 
 
 def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
@@ -84,15 +86,21 @@ def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
     for fit, cases in [(full, T2D_CASES)] + [(loto[c], tuple(k for k in T2D_CASES if k != c)) for c in T2D_CASES]:
         off = {c: trial_offset(fit["log_theta"], pops[c], targets, c) for c in cases}
         fit["trial_offsets"] = {c: {"delta": d, "se": se} for c, (d, se) in off.items()}
-        fit["tau"] = dersimonian_laird_tau([off[c][0] for c in cases], [off[c][1] for c in cases],
-                                           [EFFICACY_OF_CASE[c][0] for c in cases])
+        fit["tau"] = dersimonian_laird_tau(
+            [off[c][0] for c in cases], [off[c][1] for c in cases], [EFFICACY_OF_CASE[c][0] for c in cases]
+        )
     islet = fit_islet(_t1d_pops(seed))
     P = params_from_theta(full["log_theta"])
     central = {g: {k: getattr(P[g], k) for g2, k, *_ in THETA if g2 == g} for g in ("msc", "bmmnc", "placebo")}
     ip = islet_params_from_theta(np.array(islet["log_theta"]))
-    central["islet"] = {"engraftment": ip.engraftment, "attrition_per_year": ip.attrition_per_year,
-                        "failure_per_year": ip.failure_per_year, "sc_beta_fraction": ip.sc_beta_fraction,
-                        "maturation_days": ip.maturation_days, "maturation_shape": ip.maturation_shape}
+    central["islet"] = {
+        "engraftment": ip.engraftment,
+        "attrition_per_year": ip.attrition_per_year,
+        "failure_per_year": ip.failure_per_year,
+        "sc_beta_fraction": ip.sc_beta_fraction,
+        "maturation_days": ip.maturation_days,
+        "maturation_shape": ip.maturation_shape,
+    }
     ens = []
     for x in laplace_draws(full["log_theta"], full["cov"], 40, seed, bounds_log()):
         Pi = params_from_theta(x)
@@ -103,7 +111,7 @@ def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
         "n_virtual": N_VIRTUAL,
         "n_virtual_t1d": N_VIRTUAL_T1D,
         "method": "MAP (scipy least_squares) with log-normal priors; Laplace posterior in log space; "
-                  "between-trial SD tau of log efficacy by DerSimonian-Laird on per-trial offsets",
+        "between-trial SD tau of log efficacy by DerSimonian-Laird on per-trial offsets",
         "theta_names": theta_names(),
         "theta_priors": [{"name": f"{g}.{k}", "median": m, "log_sd": s, "source": src} for g, k, m, s, src in THETA],
         "full": full,
@@ -162,17 +170,34 @@ def validate(results_path: str | Path | None = None, n_draws: int = 30, n_boot: 
         for t in ts:
             v = point[t.endpoint].value()
             lo, hi = _interval(samples[t.endpoint])
-            rows.append({"case": CASE_LABELS[case], "endpoint": t.endpoint,
-                         "role": "LOTO" if t.scored else "not scored (attribution inferred)",
-                         "predicted": v, "pred_low": lo, "pred_high": hi, "observed": t.observed,
-                         "obs_low": t.ci_low, "obs_high": t.ci_high, "inside": bool(t.ci_low <= v <= t.ci_high),
-                         "obs_in_pi": bool(lo <= t.observed <= hi), "tau": tau,
-                         "ci_method": t.ci_method, "verification": t.verification})
+            rows.append(
+                {
+                    "case": CASE_LABELS[case],
+                    "endpoint": t.endpoint,
+                    "role": "LOTO" if t.scored else "not scored (attribution inferred)",
+                    "predicted": v,
+                    "pred_low": lo,
+                    "pred_high": hi,
+                    "observed": t.observed,
+                    "obs_low": t.ci_low,
+                    "obs_high": t.ci_high,
+                    "inside": bool(t.ci_low <= v <= t.ci_high),
+                    "obs_in_pi": bool(lo <= t.observed <= hi),
+                    "tau": tau,
+                    "ci_method": t.ci_method,
+                    "verification": t.verification,
+                }
+            )
     t1 = _t1d_pops(seed)
     isl = res["islet"]
     point_p = islet_params_from_theta(np.array(isl["log_theta"]))
-    draws = laplace_draws(isl["log_theta"], isl["cov"], max(6, n_draws // 3), seed,
-                          (np.array(isl["bounds"][0]), np.array(isl["bounds"][1])))[1:]
+    draws = laplace_draws(
+        isl["log_theta"],
+        isl["cov"],
+        max(6, n_draws // 3),
+        seed,
+        (np.array(isl["bounds"][0]), np.array(isl["bounds"][1])),
+    )[1:]
     bt = beta_targets()
     cache_point = {k: run_beta_case(k, point_p, t1[k]) for k in t1}
     cache_draws = [{k: run_beta_case(k, islet_params_from_theta(x), t1[k]) for k in t1} for x in draws]
@@ -185,11 +210,24 @@ def validate(results_path: str | Path | None = None, n_draws: int = 30, n_boot: 
             for _ in range(n_boot):
                 smp.append(float(np.mean(a[rng.integers(0, a.size, max(t.n, 1))])))
         lo, hi = _interval(smp)
-        rows.append({"case": BETA_LABELS[t.case], "endpoint": t.endpoint, "role": t.role, "predicted": v,
-                     "pred_low": lo, "pred_high": hi, "observed": t.observed, "obs_low": t.ci_low,
-                     "obs_high": t.ci_high, "inside": bool(t.ci_low <= v <= t.ci_high),
-                     "obs_in_pi": bool(lo <= t.observed <= hi), "tau": float("nan"), "ci_method": t.ci_method,
-                     "verification": t.verification})
+        rows.append(
+            {
+                "case": BETA_LABELS[t.case],
+                "endpoint": t.endpoint,
+                "role": t.role,
+                "predicted": v,
+                "pred_low": lo,
+                "pred_high": hi,
+                "observed": t.observed,
+                "obs_low": t.ci_low,
+                "obs_high": t.ci_high,
+                "inside": bool(t.ci_low <= v <= t.ci_high),
+                "obs_in_pi": bool(lo <= t.observed <= hi),
+                "tau": float("nan"),
+                "ci_method": t.ci_method,
+                "verification": t.verification,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -211,12 +249,16 @@ def validation_markdown(table: pd.DataFrame) -> str:
         return "–" if not np.isfinite(x) else (f"{x:.2f}" if abs(x) < 10 else f"{x:.0f}")
 
     has_pi = "obs_in_pi" in table.columns
-    lines = ["| case | endpoint | role | predicted (95 % PI) | observed (95 % CI) | inside |"
-             + (" obs. in PI |" if has_pi else ""),
-             "|---|---|---|---|---|---|" + ("---|" if has_pi else "")]
+    lines = [
+        "| case | endpoint | role | predicted (95 % PI) | observed (95 % CI) | inside |"
+        + (" obs. in PI |" if has_pi else ""),
+        "|---|---|---|---|---|---|" + ("---|" if has_pi else ""),
+    ]
     for r in table.itertuples():
-        row = (f"| {r.case} | {r.endpoint} | {r.role} | {f(r.predicted)} ({f(r.pred_low)} to {f(r.pred_high)}) "
-               f"| {f(r.observed)} ({f(r.obs_low)} to {f(r.obs_high)}) | {'yes' if r.inside else '**no**'} |")
+        row = (
+            f"| {r.case} | {r.endpoint} | {r.role} | {f(r.predicted)} ({f(r.pred_low)} to {f(r.pred_high)}) "
+            f"| {f(r.observed)} ({f(r.obs_low)} to {f(r.obs_high)}) | {'yes' if r.inside else '**no**'} |"
+        )
         if has_pi:
             row += f" {'yes' if r.obs_in_pi else 'no'} |"
         lines.append(row)

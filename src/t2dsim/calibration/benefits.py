@@ -47,12 +47,15 @@ class BenefitSummary:
 
     def text(self) -> str:
         risks = "; ".join(r.name for r in self.risks)
-        return (f"{self.therapy}: {self.measure} {self.central:+.2f} {self.unit} (95 % interval {self.low:+.2f} "
-                f"to {self.high:+.2f}). {self.label} Risks: {risks}.")
+        return (
+            f"{self.therapy}: {self.measure} {self.central:+.2f} {self.unit} (95 % interval {self.low:+.2f} "
+            f"to {self.high:+.2f}). {self.label} Risks: {risks}."
+        )
 
 
-def benefit_summaries(results_path: str | Path | None = None, n_draws: int = 20, n: int = 24,
-                      seed: int = 0) -> list[BenefitSummary]:
+def benefit_summaries(
+    results_path: str | Path | None = None, n_draws: int = 20, n: int = 24, seed: int = 0
+) -> list[BenefitSummary]:
     """Placebo-adjusted benefits of standard regimens with ensemble intervals and risks."""
     from t2dsim.calibration import default_results_path
 
@@ -67,10 +70,11 @@ def benefit_summaries(results_path: str | Path | None = None, n_draws: int = 20,
     pop_msc = population_for("skyler2015", n, seed)
     pop_mnc = population_for("bhansali2014_rct", n, seed)
     regimens = {
-        "UC-MSC 1e6/kg IV, single dose": (lambda P: MSCTherapy(1e6, [0], "UC-MSC", params=P["msc"]),
-                                          [84, 364]),
-        "UC-MSC 1e6/kg IV, monthly × 12": (lambda P: MSCTherapy(1e6, list(range(0, 336, 28)), "UC-MSC",
-                                                                 params=P["msc"]), [84, 364]),
+        "UC-MSC 1e6/kg IV, single dose": (lambda P: MSCTherapy(1e6, [0], "UC-MSC", params=P["msc"]), [84, 364]),
+        "UC-MSC 1e6/kg IV, monthly × 12": (
+            lambda P: MSCTherapy(1e6, list(range(0, 336, 28)), "UC-MSC", params=P["msc"]),
+            [84, 364],
+        ),
     }
     vals: dict[tuple[str, int], list[float]] = {}
     vals_mnc: list[float] = []
@@ -82,21 +86,41 @@ def benefit_summaries(results_path: str | Path | None = None, n_draws: int = 20,
             for d in days:
                 vals.setdefault((name, d), []).append(float(np.mean(trt.at("hba1c", d) - plc.at("hba1c", d))))
         ctl = simulate_arm(pop_mnc, [PlaceboTrialEffect(params=P["placebo"])], [364], "reduce_only")
-        mnc = simulate_arm(pop_mnc, [PlaceboTrialEffect(params=P["placebo"]),
-                                     BMMNCTherapy(1e9, [0], params=P["bmmnc"])], [364], "reduce_only")
+        mnc = simulate_arm(
+            pop_mnc,
+            [PlaceboTrialEffect(params=P["placebo"]), BMMNCTherapy(1e9, [0], params=P["bmmnc"])],
+            [364],
+            "reduce_only",
+        )
         vals_mnc.append(float(100 * np.mean(mnc.at("dose_rel", 364) - ctl.at("dose_rel", 364))))
     out = []
     msc_risks = MSCTherapy(1e6, [0]).risks
     for (name, d), v in vals.items():
         a = np.asarray(v)
-        out.append(BenefitSummary(name, f"HbA1c vs placebo at week {d // 7}", "%-points", a[0],
-                                  *np.percentile(a, [2.5, 97.5]), msc_risks,
-                                  "calibrated to Skyler 2015, Lian 2022 (small trials; low certainty)",
-                                  het))
+        out.append(
+            BenefitSummary(
+                name,
+                f"HbA1c vs placebo at week {d // 7}",
+                "%-points",
+                a[0],
+                *np.percentile(a, [2.5, 97.5]),
+                msc_risks,
+                "calibrated to Skyler 2015, Lian 2022 (small trials; low certainty)",
+                het,
+            )
+        )
     a = np.asarray(vals_mnc)
-    out.append(BenefitSummary("autologous BM-MNC 1e9 cells, pancreatic artery", "insulin dose vs control at 12 months",
-                              "% of baseline dose", a[0], *np.percentile(a, [2.5, 97.5]),
-                              BMMNCTherapy(1e9, [0]).risks, "calibrated to Bhansali 2009/2014/2017, Wu 2014 "
-                              "(single-centre, open or single-blind)", het))
+    out.append(
+        BenefitSummary(
+            "autologous BM-MNC 1e9 cells, pancreatic artery",
+            "insulin dose vs control at 12 months",
+            "% of baseline dose",
+            a[0],
+            *np.percentile(a, [2.5, 97.5]),
+            BMMNCTherapy(1e9, [0]).risks,
+            "calibrated to Bhansali 2009/2014/2017, Wu 2014 (single-centre, open or single-blind)",
+            het,
+        )
+    )
     assert all(UNREGULATED_CLINIC_WARNING in b.risks for b in out)
     return out

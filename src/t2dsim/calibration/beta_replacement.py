@@ -40,8 +40,16 @@ from t2dsim.therapies.stemcells.islets import IsletGraft
 from t2dsim.therapies.stemcells.params import IsletParams
 from t2dsim.trial.statistics import wilson_ci
 
-__all__ = ["t1d_population", "BetaTarget", "beta_targets", "run_beta_case", "fit_islet", "ISLET_THETA",
-           "islet_params_from_theta", "GRAFT_POSITIVE_MG"]
+__all__ = [
+    "t1d_population",
+    "BetaTarget",
+    "beta_targets",
+    "run_beta_case",
+    "fit_islet",
+    "ISLET_THETA",
+    "islet_params_from_theta",
+    "GRAFT_POSITIVE_MG",
+]
 
 GRAFT_POSITIVE_MG = 20.0
 
@@ -50,8 +58,9 @@ def t1d_population(n: int, seed: int, a1c_mean: float = 7.5, a1c_sd: float = 0.6
     """``n`` T1D virtual patients (ids first_id…), insulin titrated to HbA1c ~ N(mean, sd) in [6.5, 10]."""
     ids = np.arange(first_id, first_id + n, dtype=np.int64)
     # stream names must differ in their first 8 bytes (PatientContext.rng keys on them)
-    ctx = PatientContext(n=n, body_weight_kg=np.ones(n), age_years=np.ones(n), female=np.zeros(n, dtype=bool),
-                         seed=seed, patient_ids=ids)
+    ctx = PatientContext(
+        n=n, body_weight_kg=np.ones(n), age_years=np.ones(n), female=np.zeros(n, dtype=bool), seed=seed, patient_ids=ids
+    )
     from scipy.stats import norm
 
     z = norm.ppf(np.clip(ctx.uniform("t1d_si"), 1e-9, 1 - 1e-9))
@@ -71,13 +80,25 @@ def t1d_population(n: int, seed: int, a1c_mean: float = 7.5, a1c_sd: float = 0.6
     bmi = np.full(n, 25.0)
     a1c = np.clip(a1c_mean + a1c_sd * norm.ppf(np.clip(ctx.uniform("t1d_a1c"), 1e-9, 1 - 1e-9)), 6.5, 10.0)
     g_t = _g_for_a1c(a1c)
-    neutral = {"si_mult": np.ones(n), "hgp_mult": np.ones(n), "secretion_mult": np.ones(n),
-               "glucose_loss_per_day": np.zeros(n), "graft_beta_mass_mg": np.zeros(n)}
+    neutral = {
+        "si_mult": np.ones(n),
+        "hgp_mult": np.ones(n),
+        "secretion_mult": np.ones(n),
+        "glucose_loss_per_day": np.zeros(n),
+        "graft_beta_mass_mg": np.zeros(n),
+    }
     iexo = np.zeros(n)
     for days in (60, 60, 60, 180):
         iexo = np.clip(insulin_need(params, st, ctx.age_years, bmi, neutral, g_t), 0.0, 1000.0)
-        st = simulate_progression(params, st, days, age_years=ctx.age_years, bmi_kg_m2=bmi,
-                                  effects=Effects(exog_insulin_uuml=iexo), record_days="end").state
+        st = simulate_progression(
+            params,
+            st,
+            days,
+            age_years=ctx.age_years,
+            bmi_kg_m2=bmi,
+            effects=Effects(exog_insulin_uuml=iexo),
+            record_days="end",
+        ).state
     st.hba1c_pct = glycation.steady_state_hba1c_from_fpg(st.glucose_mgdl)  # stable on this dose for months
     return TrialPop(params, st, ctx.age_years.copy(), bmi, ctx, iexo)
 
@@ -110,22 +131,43 @@ def beta_targets() -> list[BetaTarget]:
     z = "zimislecel"
     for day, v in ((90, 424.0), (180, 1036.0), (365, 1274.0)):
         se = 0.5 * v / np.sqrt(12)
-        t.append(BetaTarget(z, f"cpeptide_peak_d{day}", v, v - 1.96 * se, v + 1.96 * se,
-                            "S values; D interval: between-patient CV 50 % assumed, n = 12", "S", "fit", 12))
+        t.append(
+            BetaTarget(
+                z,
+                f"cpeptide_peak_d{day}",
+                v,
+                v - 1.96 * se,
+                v + 1.96 * se,
+                "S values; D interval: between-patient CV 50 % assumed, n = 12",
+                "S",
+                "fit",
+                12,
+            )
+        )
     t.append(_w(z, "insulin_independent_d365", 10, 12, "V", "held out"))
     t.append(_w(z, "graft_positive_d90", 12, 12, "V", "held out"))
     ins = np.array([-100.0] * 10 + [-70.0, -36.0])  # V: 10 independent, the other two cut insulin 70 % and 36 %
     se = ins.std(ddof=1) / np.sqrt(12)
-    t.append(BetaTarget(z, "insulin_pct_d365", ins.mean(), ins.mean() - 1.96 * se, ins.mean() + 1.96 * se,
-                        "V individual values (10 × −100, −70, −36); normal CI", "V", "held out", 12))
+    t.append(
+        BetaTarget(
+            z,
+            "insulin_pct_d365",
+            ins.mean(),
+            ins.mean() - 1.96 * se,
+            ins.mean() + 1.96 * se,
+            "V individual values (10 × −100, −70, −36); normal CI",
+            "V",
+            "held out",
+            12,
+        )
+    )
     c = "islet_modern"
     t.append(_w(c, "ever_independent", 25, 30, "V (Lantidra label)", "fit"))
     t.append(_w(c, "independent_y3", round(0.44 * 208), 208, "V (CITR 2007-10, Barton 2012)", "fit"))
     t.append(_w(c, "graft_positive_y5.9", 128, 255, "V (Marfil-Garza 2022: median graft survival 5.9 y)", "fit"))
     t.append(_w(c, "independent_y1", 21, 30, "V (Lantidra: 21/30 independent ≥ 1 y)", "held out"))
     e = "islet_edmonton_2005"
-    t.append(_w(e, "graft_positive_y5", 52, 65, "V (Ryan 2005: ~80 % C-peptide positive at 5 y; count D)",
-                "held out"))
+    t.append(_w(e, "graft_positive_y5", 52, 65, "V (Ryan 2005: ~80 % C-peptide positive at 5 y; count D)", "held out"))
     t.append(_w(e, "independent_y5", 5, 47, "V (Ryan 2005: ~10 % independent at 5 y; count D)", "held out"))
     t.append(_w(e, "independent_y1", 16, 36, "V (Shapiro 2006 international trial, 16/36 at 1 y)", "held out"))
     # Wu J 2024 (Cell Discov): one T2D patient, autologous E-islets ≈ 1.2e6 IEQ intraportal, already on
@@ -134,9 +176,12 @@ def beta_targets() -> list[BetaTarget]:
     return t
 
 
-CASE_LABELS = {"zimislecel": "zimislecel / VX-880", "islet_modern": "islet transplantation (2007-2020 era)",
-               "islet_edmonton_2005": "islet transplantation (Edmonton era 1999-2006)",
-               "eislets": "Wu J 2024 (E-islets, T2D, n = 1)"}
+CASE_LABELS = {
+    "zimislecel": "zimislecel / VX-880",
+    "islet_modern": "islet transplantation (2007-2020 era)",
+    "islet_edmonton_2005": "islet transplantation (Edmonton era 1999-2006)",
+    "eislets": "Wu J 2024 (E-islets, T2D, n = 1)",
+}
 
 
 def _soft_below(x: np.ndarray, thr: float, width: float, soft: bool) -> np.ndarray:
@@ -145,14 +190,36 @@ def _soft_below(x: np.ndarray, thr: float, width: float, soft: bool) -> np.ndarr
 
 def _graft(case: str, P: IsletParams) -> IsletGraft:
     if case == "zimislecel":
-        return IsletGraft("sc_islet", cells=0.8e9, origin="allogeneic", site="portal_vein", immunosuppression=True,
-                          diabetes_type="t1d", params=P)
+        return IsletGraft(
+            "sc_islet",
+            cells=0.8e9,
+            origin="allogeneic",
+            site="portal_vein",
+            immunosuppression=True,
+            diabetes_type="t1d",
+            params=P,
+        )
     if case == "eislets":  # 1.2e6 IEQ for an assumed 70 kg (D); IEQ of SC tissue valued like donor islets (D)
-        return IsletGraft("sc_islet", ieq_per_kg=1.2e6 / 70.0, origin="autologous", site="portal_vein",
-                          immunosuppression=True, diabetes_type="t2d", params=P)
+        return IsletGraft(
+            "sc_islet",
+            ieq_per_kg=1.2e6 / 70.0,
+            origin="autologous",
+            site="portal_vein",
+            immunosuppression=True,
+            diabetes_type="t2d",
+            params=P,
+        )
     # donor islets, ≈ 12,000 IEQ/kg over 2 infusions 3 months apart (Ryan 2005: 11,910 IE/kg)
-    return IsletGraft("donor_islets", ieq_per_kg=[6000.0, 6000.0], infusion_days=[0, 90], origin="allogeneic",
-                      site="portal_vein", immunosuppression=True, diabetes_type="t1d", params=P)
+    return IsletGraft(
+        "donor_islets",
+        ieq_per_kg=[6000.0, 6000.0],
+        infusion_days=[0, 90],
+        origin="allogeneic",
+        site="portal_vein",
+        immunosuppression=True,
+        diabetes_type="t1d",
+        params=P,
+    )
 
 
 _VISITS = {
@@ -244,5 +311,11 @@ def fit_islet(pops: dict[str, TrialPop], max_nfev: int = 60) -> dict[str, Any]:
 
     res = least_squares(resid, mu.copy(), diff_step=0.02, max_nfev=max_nfev, bounds=(mu - 3 * sd, mu + 3 * sd))
     cov = np.linalg.pinv(res.jac.T @ res.jac)
-    return {"log_theta": res.x.tolist(), "cov": cov.tolist(), "cost": float(res.cost), "nfev": int(res.nfev),
-            "names": [t[0] for t in ISLET_THETA], "bounds": [(mu - 3 * sd).tolist(), (mu + 3 * sd).tolist()]}
+    return {
+        "log_theta": res.x.tolist(),
+        "cov": cov.tolist(),
+        "cost": float(res.cost),
+        "nfev": int(res.nfev),
+        "names": [t[0] for t in ISLET_THETA],
+        "bounds": [(mu - 3 * sd).tolist(), (mu + 3 * sd).tolist()],
+    }

@@ -74,8 +74,9 @@ def _t_crit(p_two_sided: float, df: int) -> float:
     return float(student_t.ppf(1.0 - p_two_sided / 2.0, df))
 
 
-def _normal(case: str, ep: str, value: float, se: float, method: str, row: str, ver: str,
-            scored: bool = True) -> Target:
+def _normal(
+    case: str, ep: str, value: float, se: float, method: str, row: str, ver: str, scored: bool = True
+) -> Target:
     return Target(case, ep, value, value - 1.959964 * se, value + 1.959964 * se, method, row, ver, scored)
 
 
@@ -103,35 +104,96 @@ def t2d_targets() -> list[Target]:
     sd_t = 100 * (30 - 0) / 42.0 / 1.35
     sd_c = 100 * (33.3 - 23.5) / 40.5 / 1.35
     k = MEDIAN_SE_FACTOR
-    t.append(_normal(r, "insulin_pct_treated_w52", tr, k * sd_t / np.sqrt(11), "D: SD from IQR of end dose "
-                     f"(≈{sd_t:.0f} %-points), n = 11, median SE ×√(π/2)", r, "V"))
-    t.append(_normal(r, "insulin_pct_control_w52", ct, k * sd_c / np.sqrt(10), "D: SD from IQR of end dose "
-                     f"(≈{sd_c:.0f} %-points), n = 10, median SE ×√(π/2)", r, "V"))
+    t.append(
+        _normal(
+            r,
+            "insulin_pct_treated_w52",
+            tr,
+            k * sd_t / np.sqrt(11),
+            f"D: SD from IQR of end dose (≈{sd_t:.0f} %-points), n = 11, median SE ×√(π/2)",
+            r,
+            "V",
+        )
+    )
+    t.append(
+        _normal(
+            r,
+            "insulin_pct_control_w52",
+            ct,
+            k * sd_c / np.sqrt(10),
+            f"D: SD from IQR of end dose (≈{sd_c:.0f} %-points), n = 10, median SE ×√(π/2)",
+            r,
+            "V",
+        )
+    )
     t.append(_wilson(r, "responder_treated_w52", 9, 11, r, "V"))
     t.append(_wilson(r, "responder_control_w52", 0, 10, r, "V"))
     # HbA1c medians (IQR): 6.9 (6.4-7.2) → 7.1 (6.6-7.5) vs 6.9 (6.2-7.0) → 7.0 (6.9-7.5) (V, abstract). The
     # IQRs give SDs 0.44-0.67 at each visit (IQR/1.35), i.e. an SD of change of 0.42-0.63 for a within-patient
     # correlation of 0.7-0.5; the assumed 0.5 lies inside that bracket.
-    t.append(_normal(r, "hba1c_change_treated_w52", _f(r, "hba1c_change_treated"), k * 0.5 / np.sqrt(11),
-                     "D: medians (IQR reported); SD of change 0.5 %-points (IQR bracket 0.49-0.63), "
-                     "median SE ×√(π/2)", r, "V"))
-    t.append(_normal(r, "hba1c_change_control_w52", _f(r, "hba1c_change_control"), k * 0.5 / np.sqrt(10),
-                     "D: medians (IQR reported); SD of change 0.5 %-points (IQR bracket 0.42-0.53), "
-                     "median SE ×√(π/2)", r, "V"))
+    t.append(
+        _normal(
+            r,
+            "hba1c_change_treated_w52",
+            _f(r, "hba1c_change_treated"),
+            k * 0.5 / np.sqrt(11),
+            "D: medians (IQR reported); SD of change 0.5 %-points (IQR bracket 0.49-0.63), median SE ×√(π/2)",
+            r,
+            "V",
+        )
+    )
+    t.append(
+        _normal(
+            r,
+            "hba1c_change_control_w52",
+            _f(r, "hba1c_change_control"),
+            k * 0.5 / np.sqrt(10),
+            "D: medians (IQR reported); SD of change 0.5 %-points (IQR bracket 0.42-0.53), median SE ×√(π/2)",
+            r,
+            "V",
+        )
+    )
     # Bhansali 2009 cohort (n = 10) and its 15-month follow-up (Bhansali 2014 IJEM).
     c = "bhansali2009"
-    t.append(_wilson(c, "responder_w26", round(_f("bhansali2009", "responder_frac_treated") * 10), 10,
-                     "bhansali2009", "V"))
-    t.append(_wilson(c, "responder_w65", round(_f("bhansali2014_ijem", "responder_frac_treated") * 10), 10,
-                     "bhansali2014_ijem", "V"))
-    t.append(_wilson(c, "insulin_free_w26", round(_f("bhansali2009", "insulin_free_frac_treated") * 10), 10,
-                     "bhansali2009", "V"))
-    t.append(_wilson(c, "insulin_free_w65", round(_f("bhansali2014_ijem", "insulin_free_frac_treated") * 10), 10,
-                     "bhansali2014_ijem", "V"))
-    t.append(_normal(c, "hba1c_change_responders_w65", _f("bhansali2014_ijem", "hba1c_change_treated"),
-                     np.sqrt(0.5**2 + 0.6**2 - 2 * 0.5 * 0.5 * 0.6) / np.sqrt(6),
-                     "D: 8.1±0.5 → 7.0±0.6 in 6 responders, within-patient r = 0.5 assumed",
-                     "bhansali2014_ijem", "V"))
+    t.append(
+        _wilson(c, "responder_w26", round(_f("bhansali2009", "responder_frac_treated") * 10), 10, "bhansali2009", "V")
+    )
+    t.append(
+        _wilson(
+            c,
+            "responder_w65",
+            round(_f("bhansali2014_ijem", "responder_frac_treated") * 10),
+            10,
+            "bhansali2014_ijem",
+            "V",
+        )
+    )
+    t.append(
+        _wilson(
+            c, "insulin_free_w26", round(_f("bhansali2009", "insulin_free_frac_treated") * 10), 10, "bhansali2009", "V"
+        )
+    )
+    t.append(
+        _wilson(
+            c,
+            "insulin_free_w65",
+            round(_f("bhansali2014_ijem", "insulin_free_frac_treated") * 10),
+            10,
+            "bhansali2014_ijem",
+            "V",
+        )
+    )
+    t.append(
+        _normal(
+            c,
+            "hba1c_change_responders_w65",
+            _f("bhansali2014_ijem", "hba1c_change_treated"),
+            np.sqrt(0.5**2 + 0.6**2 - 2 * 0.5 * 0.5 * 0.6) / np.sqrt(6),
+            "D: 8.1±0.5 → 7.0±0.6 in 6 responders, within-patient r = 0.5 assumed",
+            "bhansali2014_ijem",
+            "V",
+        )
+    )
     # Bhansali 2017 (PMC5496640, n = 7): 6/7 responders, insulin −51 %.
     c = "bhansali2017"
     t.append(_wilson(c, "responder_w26", 6, 7, "bhansali2017_dms", "V"))
@@ -140,21 +202,64 @@ def t2d_targets() -> list[Target]:
     # SE ≤ 51/4.80 = 10.6 %-points (SD ≤ 28). The bound replaces the earlier assumed SD of 30.
     ins17 = _f("bhansali2017_dms", "insulin_change_pct_treated")
     se17 = abs(ins17) / _t_crit(0.003, 6)
-    t.append(_normal(c, "insulin_pct_w26", ins17, se17,
-                     f"D: SE ≤ {se17:.1f} %-points from the reported p < 0.003 (paired t, n = 7)",
-                     "bhansali2017_dms", "V"))
+    t.append(
+        _normal(
+            c,
+            "insulin_pct_w26",
+            ins17,
+            se17,
+            f"D: SE ≤ {se17:.1f} %-points from the reported p < 0.003 (paired t, n = 7)",
+            "bhansali2017_dms",
+            "V",
+        )
+    )
     # Wu 2014: C-peptide AUC +43.8 % (BM-MNC arm, ≈20 patients).
-    t.append(_normal("wu2014", "cpeptide_auc_pct_w52", 43.8, 50 / np.sqrt(20),
-                     "D: SD of % change assumed 50 %-points, n ≈ 20", "wu2014_hot", "V"))
+    t.append(
+        _normal(
+            "wu2014",
+            "cpeptide_auc_pct_w52",
+            43.8,
+            50 / np.sqrt(20),
+            "D: SD of % change assumed 50 %-points, n ≈ 20",
+            "wu2014_hot",
+            "V",
+        )
+    )
     # Skyler 2015: placebo-adjusted HbA1c LS mean ± SE.
     c = "skyler2015"
-    t.append(_normal(c, "hba1c_vs_placebo_2e6_w8", _f("skyler2015_w8", "hba1c_diff_vs_control"), 0.2,
-                     "V: LS mean ± SE 0.2", "skyler2015_w8", "V"))
-    t.append(_normal(c, "hba1c_vs_placebo_2e6_w12", _f("skyler2015_w12", "hba1c_diff_vs_control"), 0.25,
-                     "V: LS mean ± SE 0.25", "skyler2015_w12", "V"))
-    t.append(_normal(c, "hba1c_vs_placebo_0p3e6_w8", -0.1, 0.2,
-                     "V: −0.1 ± 0.2 is the lower end of the dose range; assigned to 0.3e6/kg (D)",
-                     "skyler2015_w8", "V/D"))
+    t.append(
+        _normal(
+            c,
+            "hba1c_vs_placebo_2e6_w8",
+            _f("skyler2015_w8", "hba1c_diff_vs_control"),
+            0.2,
+            "V: LS mean ± SE 0.2",
+            "skyler2015_w8",
+            "V",
+        )
+    )
+    t.append(
+        _normal(
+            c,
+            "hba1c_vs_placebo_2e6_w12",
+            _f("skyler2015_w12", "hba1c_diff_vs_control"),
+            0.25,
+            "V: LS mean ± SE 0.25",
+            "skyler2015_w12",
+            "V",
+        )
+    )
+    t.append(
+        _normal(
+            c,
+            "hba1c_vs_placebo_0p3e6_w8",
+            -0.1,
+            0.2,
+            "V: −0.1 ± 0.2 is the lower end of the dose range; assigned to 0.3e6/kg (D)",
+            "skyler2015_w8",
+            "V/D",
+        )
+    )
     t.append(_wilson(c, "a1c_below7_2e6_w12", 5, 15, "skyler2015_w8", "V"))
     t.append(_wilson(c, "a1c_below7_placebo_w12", 0, 16, "skyler2015_w8", "V"))
     # Lian 2022 (n = 16, medians with IQR, V: abstract). SDs from the IQRs (SD ≈ IQR/1.35 for normal data,
@@ -164,18 +269,62 @@ def t2d_targets() -> list[Target]:
     # and 0.92). Medians: SE ×√(π/2).
     c = "lian2022"
     k = MEDIAN_SE_FACTOR
-    t.append(_normal(c, "hba1c_change_w12", _f("lian2022", "hba1c_change_treated"), k * 0.8 / np.sqrt(16),
-                     "D: medians 7.80 → 7.15; SD of change 0.8 %-points (IQRs: 0.72-0.92 for r 0.7-0.5), "
-                     "median SE ×√(π/2)", "lian2022", "V"))
-    t.append(_normal(c, "fpg_change_mmol_d14", 6.52 - 9.34, k * 2.0 / np.sqrt(16),
-                     "D: medians 9.34 → 6.52 mmol/L; SD of change 2.0 mmol/L (IQRs: 1.97-2.55 for r 0.7-0.5), "
-                     "median SE ×√(π/2)", "lian2022", "V"))
-    t.append(_normal(c, "homa_b_pct_d28", 100 * (40.97 / 29.90 - 1), k * 60 / np.sqrt(16),
-                     "D: medians 29.9 → 41.0; SD of % change assumed 60 %-points, median SE ×√(π/2)",
-                     "lian2022", "V"))
-    t.append(_wilson(c, "dose_halved_w12", 6, 12, "lian2022", "V",))
+    t.append(
+        _normal(
+            c,
+            "hba1c_change_w12",
+            _f("lian2022", "hba1c_change_treated"),
+            k * 0.8 / np.sqrt(16),
+            "D: medians 7.80 → 7.15; SD of change 0.8 %-points (IQRs: 0.72-0.92 for r 0.7-0.5), median SE ×√(π/2)",
+            "lian2022",
+            "V",
+        )
+    )
+    t.append(
+        _normal(
+            c,
+            "fpg_change_mmol_d14",
+            6.52 - 9.34,
+            k * 2.0 / np.sqrt(16),
+            "D: medians 9.34 → 6.52 mmol/L; SD of change 2.0 mmol/L (IQRs: 1.97-2.55 for r 0.7-0.5), median SE ×√(π/2)",
+            "lian2022",
+            "V",
+        )
+    )
+    t.append(
+        _normal(
+            c,
+            "homa_b_pct_d28",
+            100 * (40.97 / 29.90 - 1),
+            k * 60 / np.sqrt(16),
+            "D: medians 29.9 → 41.0; SD of % change assumed 60 %-points, median SE ×√(π/2)",
+            "lian2022",
+            "V",
+        )
+    )
+    t.append(
+        _wilson(
+            c,
+            "dose_halved_w12",
+            6,
+            12,
+            "lian2022",
+            "V",
+        )
+    )
     # Hu 2016: insulin vs control at 24 months; attribution to this trial is inferred (evidence note):
     # shown, not fitted, not scored.
-    t.append(Target("hu2016", "insulin_iu_vs_control_w104", _f("hu2016_wj", "insulin_diff_iu_day_vs_control"),
-                    -40.82, -30.64, "V (review CI); attribution inferred (D)", "hu2016_wj", "D", scored=False))
+    t.append(
+        Target(
+            "hu2016",
+            "insulin_iu_vs_control_w104",
+            _f("hu2016_wj", "insulin_diff_iu_day_vs_control"),
+            -40.82,
+            -30.64,
+            "V (review CI); attribution inferred (D)",
+            "hu2016_wj",
+            "D",
+            scored=False,
+        )
+    )
     return t

@@ -25,8 +25,19 @@ from t2dsim.calibration.evidence import Target
 from t2dsim.calibration.trials import TrialPop, run_case
 from t2dsim.therapies.stemcells.params import BMMNCParams, MSCParams, PlaceboParams
 
-__all__ = ["bounds_log", "THETA", "theta_names", "params_from_theta", "fit_cases", "laplace_draws", "prior_log",
-           "EFFICACY_OF_CASE", "efficacy_index", "trial_offset", "dersimonian_laird_tau"]
+__all__ = [
+    "bounds_log",
+    "THETA",
+    "theta_names",
+    "params_from_theta",
+    "fit_cases",
+    "laplace_draws",
+    "prior_log",
+    "EFFICACY_OF_CASE",
+    "efficacy_index",
+    "trial_offset",
+    "dersimonian_laird_tau",
+]
 
 #: Fitted parameters: (group, field, prior median, prior log-SD, source of the prior).
 THETA: tuple[tuple[str, str, float, float, str], ...] = (
@@ -59,8 +70,7 @@ def bounds_log() -> tuple[np.ndarray, np.ndarray]:
 
 def params_from_theta(log_theta: Sequence[float], base: dict[str, Any] | None = None) -> dict[str, Any]:
     """Parameter objects {msc, bmmnc, placebo} with the fitted fields set from log θ."""
-    P: dict[str, Any] = dict(base) if base else {"msc": MSCParams(), "bmmnc": BMMNCParams(),
-                                                 "placebo": PlaceboParams()}
+    P: dict[str, Any] = dict(base) if base else {"msc": MSCParams(), "bmmnc": BMMNCParams(), "placebo": PlaceboParams()}
     for (g, k, *_), v in zip(THETA, log_theta, strict=True):
         P[g] = replace(P[g], **{k: float(np.exp(v))})
     return P
@@ -82,15 +92,17 @@ def _residuals(log_theta: np.ndarray, pops: dict[str, TrialPop], targets: Sequen
     return np.asarray(res, dtype=float)
 
 
-def fit_cases(pops: dict[str, TrialPop], targets: Sequence[Target], x0: np.ndarray | None = None,
-              max_nfev: int = 200) -> dict[str, Any]:
+def fit_cases(
+    pops: dict[str, TrialPop], targets: Sequence[Target], x0: np.ndarray | None = None, max_nfev: int = 200
+) -> dict[str, Any]:
     """MAP fit to ``targets`` (scored ones only); returns log θ, Laplace covariance and diagnostics."""
     use = [t for t in targets if t.scored]
     lo, hi = bounds_log()
     mu, _ = prior_log()
     start = np.clip(mu.copy() if x0 is None else np.asarray(x0, dtype=float), lo + 1e-6, hi - 1e-6)
-    r = least_squares(_residuals, start, args=(pops, use), method="trf", diff_step=0.02, max_nfev=max_nfev,
-                      bounds=(lo, hi))
+    r = least_squares(
+        _residuals, start, args=(pops, use), method="trf", diff_step=0.02, max_nfev=max_nfev, bounds=(lo, hi)
+    )
     jac = r.jac
     cov = np.linalg.pinv(jac.T @ jac)
     return {
@@ -103,8 +115,13 @@ def fit_cases(pops: dict[str, TrialPop], targets: Sequence[Target], x0: np.ndarr
     }
 
 
-def laplace_draws(log_theta: Sequence[float], cov: Sequence[Sequence[float]], n: int, seed: int,
-                  bounds: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def laplace_draws(
+    log_theta: Sequence[float],
+    cov: Sequence[Sequence[float]],
+    n: int,
+    seed: int,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """``n`` draws of log θ from the Laplace approximation N(log θ̂, cov) (row 0 is θ̂ itself), clipped
     to ``bounds`` (the search box) if given."""
     rng = np.random.default_rng([seed, 5])
@@ -141,8 +158,9 @@ def efficacy_index(case: str) -> int:
     return theta_names().index(f"{g}.{k}")
 
 
-def trial_offset(log_theta: Sequence[float], pop: TrialPop, targets: Sequence[Target], case: str,
-                 max_nfev: int = 30) -> tuple[float, float]:
+def trial_offset(
+    log_theta: Sequence[float], pop: TrialPop, targets: Sequence[Target], case: str, max_nfev: int = 30
+) -> tuple[float, float]:
     """Trial-specific log multiplier δ of the efficacy parameter of ``case`` (other parameters held at
     ``log_theta``), fitted to that trial's scored targets alone, and its standard error from the Jacobian."""
     ts = [t for t in targets if t.case == case and t.scored]

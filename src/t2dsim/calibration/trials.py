@@ -106,14 +106,27 @@ class TrialPop:
         """The patients ``idx`` (their keys, hence their random responses, are kept)."""
         idx = np.asarray(idx)
         c = self.ctx
-        ctx = PatientContext(n=int(idx.size), body_weight_kg=c.body_weight_kg[idx], age_years=c.age_years[idx],
-                             female=c.female[idx], seed=c.seed, patient_ids=c.patient_ids[idx])
-        return TrialPop(self.params.select(idx), self.state.select(idx), self.age[idx], self.bmi[idx], ctx,
-                        self.exog0[idx])
+        ctx = PatientContext(
+            n=int(idx.size),
+            body_weight_kg=c.body_weight_kg[idx],
+            age_years=c.age_years[idx],
+            female=c.female[idx],
+            seed=c.seed,
+            patient_ids=c.patient_ids[idx],
+        )
+        return TrialPop(
+            self.params.select(idx), self.state.select(idx), self.age[idx], self.bmi[idx], ctx, self.exog0[idx]
+        )
 
 
-def insulin_need(params: ProgressionParams, state: ProgressionState, age: np.ndarray, bmi: np.ndarray,
-                 eff: dict[str, np.ndarray], g_star: np.ndarray) -> np.ndarray:
+def insulin_need(
+    params: ProgressionParams,
+    state: ProgressionState,
+    age: np.ndarray,
+    bmi: np.ndarray,
+    eff: dict[str, np.ndarray],
+    g_star: np.ndarray,
+) -> np.ndarray:
     """Plasma insulin from background therapy (µU/mL) that holds quasi-steady glucose at ``g_star``."""
     si_e = effective_si(params, state, age, bmi, eff["si_mult"])
     r0e = params["R0"] * eff["hgp_mult"]
@@ -122,8 +135,9 @@ def insulin_need(params: ProgressionParams, state: ProgressionState, age: np.nda
     return (r0e / g_star - clear) / si_e - endo
 
 
-def unaided_glucose(params: ProgressionParams, state: ProgressionState, age: np.ndarray, bmi: np.ndarray,
-                    eff: dict[str, np.ndarray]) -> np.ndarray:
+def unaided_glucose(
+    params: ProgressionParams, state: ProgressionState, age: np.ndarray, bmi: np.ndarray, eff: dict[str, np.ndarray]
+) -> np.ndarray:
     """Quasi-steady fasting glucose (mg/dL) without background therapy: the root of insulin_need(G) = 0
     (need falls monotonically with G), by vectorised bisection on [1, 3000] mg/dL."""
     n = state.n
@@ -144,8 +158,14 @@ def _phi(params: ProgressionParams) -> np.ndarray:
 MIN_TARGET_MGDL = 70.0
 
 
-def glucose_for_a1c(params: ProgressionParams, state: ProgressionState, age: np.ndarray, bmi: np.ndarray,
-                    eff: dict[str, np.ndarray], a1c: np.ndarray | float) -> np.ndarray:
+def glucose_for_a1c(
+    params: ProgressionParams,
+    state: ProgressionState,
+    age: np.ndarray,
+    bmi: np.ndarray,
+    eff: dict[str, np.ndarray],
+    a1c: np.ndarray | float,
+) -> np.ndarray:
     """Fasting-like glucose (mg/dL) at which the progression model's HbA1c settles at ``a1c`` when
     background insulin closes the gap. The model's HbA1c follows the Wei line at G0 − φ·(G0 − G) under
     exogenous insulin (progression.py, ``insulin_mean_fraction`` φ; G0 = glucose without it), so
@@ -156,8 +176,14 @@ def glucose_for_a1c(params: ProgressionParams, state: ProgressionState, age: np.
     return np.maximum(g, MIN_TARGET_MGDL)
 
 
-def model_hba1c_steady(params: ProgressionParams, state: ProgressionState, age: np.ndarray, bmi: np.ndarray,
-                       eff: dict[str, np.ndarray], exog: np.ndarray) -> np.ndarray:
+def model_hba1c_steady(
+    params: ProgressionParams,
+    state: ProgressionState,
+    age: np.ndarray,
+    bmi: np.ndarray,
+    eff: dict[str, np.ndarray],
+    exog: np.ndarray,
+) -> np.ndarray:
     """HbA1c (%) in equilibrium with the state's glucose under background ``exog`` (kernel's rule)."""
     g = state.glucose_mgdl
     g0 = unaided_glucose(params, state, age, bmi, eff)
@@ -165,8 +191,9 @@ def model_hba1c_steady(params: ProgressionParams, state: ProgressionState, age: 
     return glycation.steady_state_hba1c_from_fpg(g_eff)
 
 
-def build_population(n: int, seed: int, a1c_mean: float, a1c_sd: float, a1c_lo: float, a1c_hi: float,
-                     first_id: int = 0) -> TrialPop:
+def build_population(
+    n: int, seed: int, a1c_mean: float, a1c_sd: float, a1c_lo: float, a1c_hi: float, first_id: int = 0
+) -> TrialPop:
     """Insulin-requiring preset cohort re-titrated so that baseline HbA1c ~ N(mean, sd) clipped."""
     c = make_cohort("insulin-requiring", n, seed=seed, first_id=first_id)
     if "insulin_mean_fraction" in c.params.values:
@@ -174,8 +201,14 @@ def build_population(n: int, seed: int, a1c_mean: float, a1c_sd: float, a1c_lo: 
         # follows fasting glucose through the Wei 2014 line (measured in treated T2D) with φ = 1; the
         # progression model's basal-insulin correction (φ 0.6, Riddle 2003) is for added basal insulin.
         c.params = c.params.replace(insulin_mean_fraction=1.0)
-    ctx = PatientContext(n=n, body_weight_kg=c.bmi_kg_m2 * (HEIGHT_CM / 100) ** 2, age_years=c.age_years,
-                         female=np.zeros(n, dtype=bool), seed=seed, patient_ids=c.patient_id)
+    ctx = PatientContext(
+        n=n,
+        body_weight_kg=c.bmi_kg_m2 * (HEIGHT_CM / 100) ** 2,
+        age_years=c.age_years,
+        female=np.zeros(n, dtype=bool),
+        seed=seed,
+        patient_ids=c.patient_id,
+    )
     # truncated normal by inverse CDF (no probability mass piled up at the inclusion limits)
     from scipy.stats import norm
 
@@ -189,8 +222,15 @@ def build_population(n: int, seed: int, a1c_mean: float, a1c_sd: float, a1c_lo: 
     for days in (120, 120, 120, 120, 30):
         g_t = glucose_for_a1c(c.params, state, c.age_years, c.bmi_kg_m2, neutral, a1c)
         iexo = np.clip(insulin_need(c.params, state, c.age_years, c.bmi_kg_m2, neutral, g_t), 0.0, 1000.0)
-        state = simulate_progression(c.params, state, days, age_years=c.age_years, bmi_kg_m2=c.bmi_kg_m2,
-                                     effects=Effects(exog_insulin_uuml=iexo), record_days="end").state
+        state = simulate_progression(
+            c.params,
+            state,
+            days,
+            age_years=c.age_years,
+            bmi_kg_m2=c.bmi_kg_m2,
+            effects=Effects(exog_insulin_uuml=iexo),
+            record_days="end",
+        ).state
     state.hba1c_pct = model_hba1c_steady(c.params, state, c.age_years, c.bmi_kg_m2, neutral, iexo)
     return TrialPop(c.params, state, c.age_years, c.bmi_kg_m2, ctx, iexo)
 
@@ -227,8 +267,13 @@ def _combine(n: int, horizon: int, pop: TrialPop, therapies: Sequence[Any]) -> d
     return eff
 
 
-def simulate_arm(pop: TrialPop, therapies: Sequence[Any], visits: Sequence[int], mode: str = "fixed",
-                 target_a1c: float = TITRATION_TARGET_A1C) -> ArmResult:
+def simulate_arm(
+    pop: TrialPop,
+    therapies: Sequence[Any],
+    visits: Sequence[int],
+    mode: str = "fixed",
+    target_a1c: float = TITRATION_TARGET_A1C,
+) -> ArmResult:
     """Run one arm. ``mode``: "fixed" background or "reduce_only" monthly titration towards the glucose
     of HbA1c ``target_a1c`` (module docstring)."""
     if mode not in ("fixed", "reduce_only"):
@@ -239,8 +284,9 @@ def simulate_arm(pop: TrialPop, therapies: Sequence[Any], visits: Sequence[int],
     eff = _combine(n, horizon, pop, therapies)
 
     def run(e: dict[str, np.ndarray], rec: np.ndarray):
-        return simulate_progression(pop.params, pop.state, horizon, age_years=pop.age, bmi_kg_m2=pop.bmi,
-                                    effects=Effects(**e), record_days=rec)
+        return simulate_progression(
+            pop.params, pop.state, horizon, age_years=pop.age, bmi_kg_m2=pop.bmi, effects=Effects(**e), record_days=rec
+        )
 
     def need_rel(res, k: int, day: int, g: np.ndarray | None) -> np.ndarray:
         """Background still needed on ``day`` to hold glucose ``g`` (None: the protocol's HbA1c goal)."""
@@ -267,12 +313,23 @@ def simulate_arm(pop: TrialPop, therapies: Sequence[Any], visits: Sequence[int],
     res = run(eff, vis)
     out: dict[str, list[np.ndarray]] = {}
     base = {
-        "hba1c": pop.state.hba1c_pct, "glucose": pop.state.glucose_mgdl, "insulin_endo": pop.state.insulin_uuml,
-        "insulin_total": pop.state.insulin_uuml + pop.exog0, "dose_rel": np.ones(n), "need_rel": np.ones(n),
-        "beta_mass": pop.state.beta_mass_mg, "sigma": pop.state.sigma, "si_eff": effective_si(
-            pop.params, pop.state, pop.age, pop.bmi),
-        "need_126": insulin_need(pop.params, pop.state, pop.age, pop.bmi, {k: np.full(n, v) for k, v in
-                                 _NEUTRAL.items()}, np.full(n, INDEPENDENCE_FPG_MGDL)),
+        "hba1c": pop.state.hba1c_pct,
+        "glucose": pop.state.glucose_mgdl,
+        "insulin_endo": pop.state.insulin_uuml,
+        "insulin_total": pop.state.insulin_uuml + pop.exog0,
+        "dose_rel": np.ones(n),
+        "need_rel": np.ones(n),
+        "beta_mass": pop.state.beta_mass_mg,
+        "sigma": pop.state.sigma,
+        "si_eff": effective_si(pop.params, pop.state, pop.age, pop.bmi),
+        "need_126": insulin_need(
+            pop.params,
+            pop.state,
+            pop.age,
+            pop.bmi,
+            {k: np.full(n, v) for k, v in _NEUTRAL.items()},
+            np.full(n, INDEPENDENCE_FPG_MGDL),
+        ),
     }
     for k, v in base.items():
         out[k] = [v]
@@ -287,14 +344,19 @@ def simulate_arm(pop: TrialPop, therapies: Sequence[Any], visits: Sequence[int],
         st_k = state_from_outputs(res, np.full(n, k))
         e_k = {name: v[:, d - 1] for name, v in eff.items()}
         out["need_126"].append(
-            insulin_need(pop.params, st_k, pop.age + d / 365.25, pop.bmi, e_k, np.full(n, INDEPENDENCE_FPG_MGDL)))
+            insulin_need(pop.params, st_k, pop.age + d / 365.25, pop.bmi, e_k, np.full(n, INDEPENDENCE_FPG_MGDL))
+        )
         nr = need_rel(res, k, int(d), pop.state.glucose_mgdl)
         out["need_rel"].append(nr)
-        out["dose_rel"].append(np.minimum(1.0, need_rel(res, k, int(d), None)) if mode == "reduce_only"
-                               else np.ones(n))
+        out["dose_rel"].append(np.minimum(1.0, need_rel(res, k, int(d), None)) if mode == "reduce_only" else np.ones(n))
     visits_all = np.concatenate([[0], vis])
-    eff_at = {name: np.concatenate([np.full((n, 1), _NEUTRAL[name]) if name != "exog_insulin_uuml"
-                                    else pop.exog0[:, None], v[:, vis - 1]], axis=1) for name, v in eff.items()}
+    eff_at = {
+        name: np.concatenate(
+            [np.full((n, 1), _NEUTRAL[name]) if name != "exog_insulin_uuml" else pop.exog0[:, None], v[:, vis - 1]],
+            axis=1,
+        )
+        for name, v in eff.items()
+    }
     return ArmResult(visits_all, {k: np.stack(v, axis=1) for k, v in out.items()}, eff_at)
 
 
@@ -309,9 +371,18 @@ def mmtt_cpeptide(pop: TrialPop, arm: ArmResult, day: int, minutes: int = 240) -
     dose_u = e["exog_insulin_uuml"][:, k] / exogenous_insulin_ha_units(1.0, bw)
     mods["u2ss"] = basal_insulin_u_per_day_to_pmol_kg_min(dose_u, bw)
     mp = meal_params_from_progression(
-        o["glucose"][:, k], o["insulin_endo"][:, k], o["si_eff"][:, k], o["beta_mass"][:, k], o["sigma"][:, k],
-        body_weight_kg=bw, age_years=pop.age + day / 365.25, female=pop.ctx.female, height_cm=HEIGHT_CM,
-        graft_beta_mass_mg=e["graft_beta_mass_mg"][:, k], hgp_mult=e["hgp_mult"][:, k], modifiers=mods,
+        o["glucose"][:, k],
+        o["insulin_endo"][:, k],
+        o["si_eff"][:, k],
+        o["beta_mass"][:, k],
+        o["sigma"][:, k],
+        body_weight_kg=bw,
+        age_years=pop.age + day / 365.25,
+        female=pop.ctx.female,
+        height_cm=HEIGHT_CM,
+        graft_beta_mass_mg=e["graft_beta_mass_mg"][:, k],
+        hgp_mult=e["hgp_mult"][:, k],
+        modifiers=mods,
     )
     return mmtt(mp, n_minutes=minutes)["cpeptide_pmol_l"]
 
@@ -388,12 +459,17 @@ _SCREEN_FACTOR = 8
 
 def fasting_cpeptide(pop: TrialPop) -> np.ndarray:
     """Fasting C-peptide (pmol/L) of each patient at baseline, from the meal model's basal state."""
-    arm = ArmResult(np.array([0]), {"glucose": pop.state.glucose_mgdl[:, None],
-                                    "insulin_endo": pop.state.insulin_uuml[:, None],
-                                    "si_eff": effective_si(pop.params, pop.state, pop.age, pop.bmi)[:, None],
-                                    "beta_mass": pop.state.beta_mass_mg[:, None], "sigma": pop.state.sigma[:, None]},
-                    {k: (np.full((pop.n, 1), v) if k != "exog_insulin_uuml" else pop.exog0[:, None])
-                     for k, v in _NEUTRAL.items()})
+    arm = ArmResult(
+        np.array([0]),
+        {
+            "glucose": pop.state.glucose_mgdl[:, None],
+            "insulin_endo": pop.state.insulin_uuml[:, None],
+            "si_eff": effective_si(pop.params, pop.state, pop.age, pop.bmi)[:, None],
+            "beta_mass": pop.state.beta_mass_mg[:, None],
+            "sigma": pop.state.sigma[:, None],
+        },
+        {k: (np.full((pop.n, 1), v) if k != "exog_insulin_uuml" else pop.exog0[:, None]) for k, v in _NEUTRAL.items()},
+    )
     return mmtt_cpeptide(pop, arm, 0, minutes=1)[:, 0]
 
 
@@ -419,14 +495,19 @@ def _pl(P: dict[str, Any]) -> PlaceboTrialEffect:
 
 def _case_bhansali2014_rct(P, pop, soft):
     ctl = simulate_arm(pop, [_pl(P)], [364], "reduce_only")
-    trt = simulate_arm(pop, [_pl(P), BMMNCTherapy([1e9, 1e9], [0, 84], ["pancreatic_artery", "iv"], params=P["bmmnc"])],
-                       [364], "reduce_only")
+    trt = simulate_arm(
+        pop,
+        [_pl(P), BMMNCTherapy([1e9, 1e9], [0, 84], ["pancreatic_artery", "iv"], params=P["bmmnc"])],
+        [364],
+        "reduce_only",
+    )
     out = {}
     for name, arm, n in (("treated", trt, 11), ("control", ctl, 10)):
         d, a = arm.at("dose_rel", 364), arm.at("hba1c", 364)
         out[f"insulin_pct_{name}_w52"] = EndpointStat("mean", 100 * (d - 1), (n,))
         out[f"responder_{name}_w52"] = EndpointStat(
-            "mean", _below(d, 0.5, 0.04, soft) * _below(a, 7.0, 0.1, soft), (n,))
+            "mean", _below(d, 0.5, 0.04, soft) * _below(a, 7.0, 0.1, soft), (n,)
+        )
         out[f"hba1c_change_{name}_w52"] = EndpointStat("mean", a - arm.at("hba1c", 0), (n,))
     return out
 
@@ -440,7 +521,8 @@ def _case_bhansali2009(P, pop, soft):
         out[f"insulin_free_{wk}"] = EndpointStat("mean", _below(rel, 0.1, 0.04, soft), (10,))
     rel = trt.at("dose_rel", 455)
     out["hba1c_change_responders_w65"] = EndpointStat(
-        "cond_mean", trt.at("hba1c", 455) - trt.at("hba1c", 0), (10,), w=_below(rel, 0.5, 0.04, soft))
+        "cond_mean", trt.at("hba1c", 455) - trt.at("hba1c", 0), (10,), w=_below(rel, 0.5, 0.04, soft)
+    )
     return out
 
 
@@ -470,8 +552,9 @@ def _case_skyler2015(P, pop, soft):
         return arm.at("hba1c", d) - arm.at("hba1c", 0)
 
     def reached(arm):
-        return 1.0 - (1.0 - _below(arm.at("hba1c", 56), 7.0, 0.1, soft)) * (1.0 - _below(arm.at("hba1c", 84), 7.0,
-                                                                                           0.1, soft))
+        return 1.0 - (1.0 - _below(arm.at("hba1c", 56), 7.0, 0.1, soft)) * (
+            1.0 - _below(arm.at("hba1c", 84), 7.0, 0.1, soft)
+        )
 
     return {
         "hba1c_vs_placebo_2e6_w8": EndpointStat("diff", ch(hi, 56), (15, 16), y=ch(plc, 56)),
@@ -496,7 +579,8 @@ def _case_lian2022(P, pop, soft):
     return {
         "hba1c_change_w12": EndpointStat("mean", trt.at("hba1c", 84) - trt.at("hba1c", 0), (16,)),
         "fpg_change_mmol_d14": EndpointStat(
-            "mean", (trt.at("glucose", 14) - trt.at("glucose", 0)) / GLUCOSE_MGDL_PER_MMOLL, (16,)),
+            "mean", (trt.at("glucose", 14) - trt.at("glucose", 0)) / GLUCOSE_MGDL_PER_MMOLL, (16,)
+        ),
         "homa_b_pct_d28": EndpointStat("mean", 100 * (hb28 / hb0 - 1), (16,)),
         "dose_halved_w12": EndpointStat("mean", _below(trt.at("need_rel", 84), 0.5, 0.04, soft), (12,)),
     }
@@ -506,8 +590,11 @@ def _case_hu2016(P, pop, soft):
     ctl = simulate_arm(pop, [_pl(P)], [728], "reduce_only")
     trt = simulate_arm(pop, [_pl(P), MSCTherapy(1e6, [0, 28], "WJ-MSC", params=P["msc"])], [728], "reduce_only")
     dose0 = 0.6 * pop.ctx.body_weight_kg  # D: 0.6 U/kg/day baseline (not reported)
-    return {"insulin_iu_vs_control_w104": EndpointStat(
-        "diff", dose0 * (trt.at("dose_rel", 728) - 1), (31, 30), y=dose0 * (ctl.at("dose_rel", 728) - 1))}
+    return {
+        "insulin_iu_vs_control_w104": EndpointStat(
+            "diff", dose0 * (trt.at("dose_rel", 728) - 1), (31, 30), y=dose0 * (ctl.at("dose_rel", 728) - 1)
+        )
+    }
 
 
 CASE_RUNNERS: dict[str, Callable[[dict[str, Any], TrialPop, bool], dict[str, EndpointStat]]] = {

@@ -261,7 +261,6 @@ def integrate_meal_kernel(x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, re
             x_final[i, j] = x[j]
 
 
-
 @dataclass
 class MealParams:
     """Per-patient parameters of the meal model.

@@ -86,7 +86,8 @@ HA_PARAM_NAMES: tuple[str, ...] = (
 EXTENSION_DEFAULTS: dict[str, tuple[float, str, str]] = {
     "bmi_ref": (25.0, "kg/m2", "reference BMI at which the obesity multipliers are 1 (WHO overweight cut-off)"),
     "si_bmi_elasticity": (
-        0.0, "dimensionless",
+        0.0,
+        "dimensionless",
         "b in SI ∝ BMI^-b; 0 = pure Ha. t2dsim value 3 (T2DSIM_CALIBRATION): NHANES III HOMA-IR "
         "quartiles vs mean BMI (Ausk et al., Diabetes Care 2010, doi 10.2337/dc09-2110, Table 1: "
         "BMI 22.6 → 31.1 across HOMA-IR ≤1.4 → >2.8, elasticity ≈ 4 cross-sectionally) and Vitola et al. Obesity "
@@ -94,27 +95,31 @@ EXTENSION_DEFAULTS: dict[str, tuple[float, str, str]] = {
         "conservative round value, range 2-5",
     ),
     "infl_fraction": (
-        0.3, "dimensionless",
+        0.3,
+        "dimensionless",
         "f: share of the obesity effect on SI carried by the slow inflammation index (hypothesis; "
         "Reyes et al. Nutr J 10:4, 2011: hs-CRP mediates adiposity→HOMA-IR; Magkos et al. Cell Metab "
         "23:591, 2016: 5 % weight loss raised SI with no change in inflammatory markers → a direct "
         "part must exist)",
     ),
     "tau_infl": (
-        180.0, "day",
+        180.0,
+        "day",
         "relaxation time of the inflammation index (hypothesis; DPP Research Group, Diabetes "
         "54(5), 2005: CRP −33 % (men) after 1 y of lifestyle weight loss, i.e. months-scale)",
     ),
     "infl_offset": (0.0, "dimensionless", "patient-specific inflammation not explained by BMI (Φ0)"),
     "si_age_per_year": (
-        0.0, "1/year",
+        0.0,
+        "1/year",
         "a_age; 0 = pure Ha. t2dsim value 0.0026/y: EGIR (Ferrannini et al., Diabetes 45:947, 1996) "
         "clamp M fell 0.9 µmol/min/kg per decade (of ~35), not significant after BMI adjustment → "
         "an upper bound",
     ),
     "age_ref": (50.0, "year", "reference age of the age multiplier"),
     "beta_cap_mg": (
-        1e12, "mg",
+        1e12,
+        "mg",
         "crowding limit of β-cell proliferation, P·max(0, 1 − β/β_cap); 1e12 = pure Ha (no limit). Adult "
         "human β-cell mass expands little (Butler et al., Diabetes 52:102, 2003, from memory, "
         "unverified: +50 % relative β-cell volume in obese non-diabetic vs lean); t2dsim value in "
@@ -124,7 +129,8 @@ EXTENSION_DEFAULTS: dict[str, tuple[float, str, str]] = {
     "fpg_mean_intercept": (glycation.FPG_TO_MEAN_INTERCEPT_MGDL, "mg/dL", "Wei, Zheng & Nathan 2014 / ADAG fit"),
     "tau_hba1c": (float(glycation.HBA1C_TAU_DAYS), "day", "Tahara & Shima 1995: 30-day half-life"),
     "insulin_mean_fraction": (
-        1.0, "dimensionless",
+        1.0,
+        "dimensionless",
         "φ: share of the fasting-glucose lowering by exogenous (basal) insulin that carries over to the "
         "glucose driving HbA1c; 1 = pure (HbA1c follows fasting glucose through the Wei line). Basal insulin "
         "lowers fasting more than postprandial glucose: the Wei line is evaluated at G0 − φ·(G0 − G), G0 the "
@@ -459,8 +465,9 @@ def _hill_d(x: float, an: float, n: float) -> tuple[float, float]:
 
 
 @nb.njit(cache=True)
-def _solve_fast(g_old, gamma_old, c, si_eff, r0e, clear, iexo, h, mmax, am_n, k_m, aisr_n, k_isr,
-                gbar, gs, gn, gshft, tau_gamma):  # noqa: ANN001
+def _solve_fast(
+    g_old, gamma_old, c, si_eff, r0e, clear, iexo, h, mmax, am_n, k_m, aisr_n, k_isr, gbar, gs, gn, gshft, tau_gamma
+):  # noqa: ANN001
     """Fast subsystem over one step h (days): backward Euler in (G, γ) with I quasi-steady.
 
     c = (β + β_graft)·secretion_mult·σ/(V·k), so I_endo = c·hill(M(G) + γ). Solves
@@ -552,13 +559,45 @@ def _kernel(params, x, eff, bmi, age0, t0_day, n_days, rec_days, out, steps_per_
             if iexo > 0.0 and phi_ins < 1.0:
                 # counterfactual fasting glucose without exogenous insulin (same day, same start)
                 g0 = _solve_fast(
-                    g, gam, c, si_eff, p[_I_R0] * e[1], p[_I_EG0] + e[3], 0.0, hs, mmax, am_n, k_m, aisr_n,
-                    k_isr, p[_I_Gbar], p[_I_Gs], p[_I_Gn], p[_I_Gshft], p[_I_tau_gamma],
+                    g,
+                    gam,
+                    c,
+                    si_eff,
+                    p[_I_R0] * e[1],
+                    p[_I_EG0] + e[3],
+                    0.0,
+                    hs,
+                    mmax,
+                    am_n,
+                    k_m,
+                    aisr_n,
+                    k_isr,
+                    p[_I_Gbar],
+                    p[_I_Gs],
+                    p[_I_Gn],
+                    p[_I_Gshft],
+                    p[_I_tau_gamma],
                 )[0]
                 g_drive = g0
             g, gam, ins, m, hx = _solve_fast(
-                g, gam, c, si_eff, p[_I_R0] * e[1], p[_I_EG0] + e[3], iexo, hs, mmax, am_n, k_m, aisr_n,
-                k_isr, p[_I_Gbar], p[_I_Gs], p[_I_Gn], p[_I_Gshft], p[_I_tau_gamma],
+                g,
+                gam,
+                c,
+                si_eff,
+                p[_I_R0] * e[1],
+                p[_I_EG0] + e[3],
+                iexo,
+                hs,
+                mmax,
+                am_n,
+                k_m,
+                aisr_n,
+                k_isr,
+                p[_I_Gbar],
+                p[_I_Gs],
+                p[_I_Gn],
+                p[_I_Gshft],
+                p[_I_tau_gamma],
             )
             # slow states, rates frozen at the new (G, γ)
             isr = sec * sig * hx

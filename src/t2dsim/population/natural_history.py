@@ -51,7 +51,10 @@ def run_natural_history(preset: str, n: int, years: float, seed: int = 0, chunk:
             return np.concatenate([b[:, None], r[name].astype(np.float64)], axis=1).ravel()
 
         si_eff0 = effective_si(
-            cohort.params.select(idx), cohort.state.select(idx), cohort.age_years[idx], cohort.bmi_kg_m2[idx],
+            cohort.params.select(idx),
+            cohort.state.select(idx),
+            cohort.age_years[idx],
+            cohort.bmi_kg_m2[idx],
             np.asarray(sub_eff.si_mult, dtype=float),
         )
         iexo = np.asarray(sub_eff.exog_insulin_uuml, dtype=float) * np.ones(idx.shape[0])

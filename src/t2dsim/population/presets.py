@@ -250,12 +250,14 @@ def make_cohort(preset: str, n: int, seed: int = 0, first_id: int = 0, chunk: in
         si_eff = effective_si(params, state, age, bmi)
         need = (params["R0"] / g_target - params["EG0"]) / si_eff - endogenous_insulin_qss(params, state, g_target)
         iexo = np.clip(need, 0.0, 1000.0)
-        r = simulate_progression(params, state, 120, age_years=age, bmi_kg_m2=bmi,
-                                 effects=Effects(exog_insulin_uuml=iexo), record_days="end")
+        r = simulate_progression(
+            params, state, 120, age_years=age, bmi_kg_m2=bmi, effects=Effects(exog_insulin_uuml=iexo), record_days="end"
+        )
         state = r.state
     # settle HbA1c kinetics (τ 43 d) at the final dose for one more year
-    r = simulate_progression(params, state, 365, age_years=age, bmi_kg_m2=bmi,
-                             effects=Effects(exog_insulin_uuml=iexo), record_days="end")
+    r = simulate_progression(
+        params, state, 365, age_years=age, bmi_kg_m2=bmi, effects=Effects(exog_insulin_uuml=iexo), record_days="end"
+    )
     state = r.state
     baseline = _baseline_frame(preset, ids, age, bmi, state, iexo)
     baseline["duration_years"] = duration

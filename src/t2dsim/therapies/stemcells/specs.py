@@ -19,8 +19,12 @@ __all__ = ["from_spec", "STEM_CELL_KINDS", "DAYS_PER_MONTH"]
 DAYS_PER_MONTH = 365.25 / 12
 STEM_CELL_KINDS = ("uc_msc", "islet_graft", "placebo_infusion")
 _ROUTES = {"intravenous": "iv", "pancreatic_artery": "pancreatic_artery"}
-_SITES = {"portal_vein": "portal_vein", "anterior_rectus_sheath": "muscle", "omentum": "omentum",
-          "subcutaneous": "subcutaneous_device"}
+_SITES = {
+    "portal_vein": "portal_vein",
+    "anterior_rectus_sheath": "muscle",
+    "omentum": "omentum",
+    "subcutaneous": "subcutaneous_device",
+}
 _SOURCES = {  # spec source -> (product, origin)
     "autologous_ipsc": ("sc_islet", "autologous"),
     "allogeneic_esc": ("sc_islet", "allogeneic"),
@@ -41,9 +45,15 @@ def from_spec(spec: Any, diabetes_type: str = "t2d") -> Therapy:
         return MSCTherapy(spec.cells_per_kg_per_infusion, days, "UC-MSC", _ROUTES[spec.route])
     if kind == "islet_graft":
         product, origin = _SOURCES[spec.source]
-        return IsletGraft(product, ieq_per_kg=spec.ieq_per_kg, infusion_days=[_day(start)], origin=origin,
-                          site=_SITES[spec.site], immunosuppression=bool(spec.immunosuppression),
-                          diabetes_type=diabetes_type)
+        return IsletGraft(
+            product,
+            ieq_per_kg=spec.ieq_per_kg,
+            infusion_days=[_day(start)],
+            origin=origin,
+            site=_SITES[spec.site],
+            immunosuppression=bool(spec.immunosuppression),
+            diabetes_type=diabetes_type,
+        )
     if kind == "placebo_infusion":
         return PlaceboTrialEffect(start_day=_day(start))
     raise ValueError(f"not a stem-cell therapy kind: {kind!r}; allowed: {', '.join(STEM_CELL_KINDS)}")
