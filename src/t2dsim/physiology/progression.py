@@ -510,6 +510,16 @@ def _solve_fast(
     return g, gam, c * hx, m, hx
 
 
+@nb.njit(cache=True, inline="always")
+def _solve_fast_day(g, gam, c, si_eff, p, e, iexo, h, mmax, am_n, k_m, aisr_n, k_isr):  # noqa: ANN001
+    """:func:`_solve_fast` with the day's hepatic output (R0·hgp_mult), clearance (EG0 + loss) and the
+    γ-threshold parameters read from the parameter row ``p`` and effects row ``e``."""
+    return _solve_fast(
+        g, gam, c, si_eff, p[_I_R0] * e[1], p[_I_EG0] + e[3], iexo, h, mmax, am_n, k_m, aisr_n, k_isr,
+        p[_I_Gbar], p[_I_Gs], p[_I_Gn], p[_I_Gshft], p[_I_tau_gamma],
+    )  # fmt: skip
+
+
 @nb.njit(cache=True, parallel=True)
 def _kernel(params, x, eff, bmi, age0, t0_day, n_days, rec_days, out, steps_per_day):  # noqa: ANN001
     """Advance ``x`` (n, 8 states) in place by ``n_days`` daily steps; write snapshots to ``out``.
@@ -558,47 +568,9 @@ def _kernel(params, x, eff, bmi, age0, t0_day, n_days, rec_days, out, steps_per_
             phi_ins = p[_I_insulin_mean_fraction]
             if iexo > 0.0 and phi_ins < 1.0:
                 # counterfactual fasting glucose without exogenous insulin (same day, same start)
-                g0 = _solve_fast(
-                    g,
-                    gam,
-                    c,
-                    si_eff,
-                    p[_I_R0] * e[1],
-                    p[_I_EG0] + e[3],
-                    0.0,
-                    hs,
-                    mmax,
-                    am_n,
-                    k_m,
-                    aisr_n,
-                    k_isr,
-                    p[_I_Gbar],
-                    p[_I_Gs],
-                    p[_I_Gn],
-                    p[_I_Gshft],
-                    p[_I_tau_gamma],
-                )[0]
+                g0 = _solve_fast_day(g, gam, c, si_eff, p, e, 0.0, hs, mmax, am_n, k_m, aisr_n, k_isr)[0]
                 g_drive = g0
-            g, gam, ins, m, hx = _solve_fast(
-                g,
-                gam,
-                c,
-                si_eff,
-                p[_I_R0] * e[1],
-                p[_I_EG0] + e[3],
-                iexo,
-                hs,
-                mmax,
-                am_n,
-                k_m,
-                aisr_n,
-                k_isr,
-                p[_I_Gbar],
-                p[_I_Gs],
-                p[_I_Gn],
-                p[_I_Gshft],
-                p[_I_tau_gamma],
-            )
+            g, gam, ins, m, hx = _solve_fast_day(g, gam, c, si_eff, p, e, iexo, hs, mmax, am_n, k_m, aisr_n, k_isr)
             # slow states, rates frozen at the new (G, γ)
             isr = sec * sig * hx
             crowd = 1.0 - beta / p[_I_beta_cap_mg]
