@@ -89,11 +89,16 @@ def _goldberg_cohort():
 _GOLDBERG_XFAIL = pytest.mark.xfail(
     strict=True,
     reason="known validation failure (washout trial): simulated placebo-adjusted change −1.20 % (4 mg) and "
-    "−1.25 % (8 mg) against −1.8 % (−2.1 to −1.4) and −1.8 % (−2.2 to −1.5). The active arms match "
-    "(simulated −0.44/−0.49 % vs published −0.3/−0.4 %) but the simulated placebo arm rises +0.76 % in 14 "
-    "weeks after the SU washout against +1.5 % published: the model's rebound off a sulfonylurea is about "
-    "half the observed one (SU emax was fitted on LEAD-2, an add-on-to-metformin population). Not refitted "
-    "to this trial. See docs/standard_care.md.",
+    "−1.25 % (8 mg) against −1.8 % (−2.1 to −1.4) and −1.8 % (−2.2 to −1.5). Cause (measured, see "
+    "docs/standard_care.md): the simulated glucose-lowering is too small in this population, not the HbA1c "
+    "kinetics. Placebo-adjusted FPG is −34/−36 mg/dL against −70/−74 mg/dL published (3.9/4.1 mmol/L, "
+    "abstract); the HbA1c-matched virtual population is randomised at FPG 192 mg/dL against 223–234 mg/dL in "
+    "the sister washout trial (Rosenstock 1996), and its placebo FPG rises +3 against +27 mg/dL. The prior SU "
+    "lowers virtual glucose by only ~30 mg/dL (SU emax fitted on LEAD-2, add-on to metformin), so no virtual "
+    "cohort has both the published HbA1c (8.0 %) and a washout FPG near 230 mg/dL; FPG-matched cohorts land "
+    "inside the CIs but start at HbA1c 9.0–10.2 %. Swapping the first-order HbA1c kernel for Tahara & Shima "
+    "or red-cell-lifespan kernels moves the 4-mg difference by only −0.01 to −0.14 %. Not refitted to this "
+    "trial.",
 )
 
 
@@ -111,14 +116,18 @@ def test_sulfonylurea_goldberg_1996_washout_validation(dose_mg, ci):
     304 patients previously treated with a sulfonylurea, 3-week placebo washout, then placebo or glimepiride
     1, 4 or 8 mg once daily for 14 weeks (forced weekly titration to 4/8 mg); HbA1c difference from placebo
     (LS mean, ITT with LOCF) −1.2 % (95 % CI −1.5, −0.8), −1.8 % (−2.1, −1.4), −1.8 % (−2.2, −1.5);
-    placebo arm +1.5 %.
+    placebo arm +1.5 %. FPG difference from placebo 2.4 / 3.9 / 4.1 mmol/L (abstract, PubMed copy; baseline
+    FPG not in the text read). Sister trial of the same sponsor and design (Rosenstock et al. Diabetes Care
+    19:1194, 1996, abstract: previously treated, 3-week washout, 14 weeks): baseline FPG 12.4–13.0 mmol/L
+    at HbA1c 7.7–8.1 %, placebo FPG 13.0 → 14.5 mmol/L and HbA1c 7.7 → 9.7 %. Both are reported by the
+    failure message (diff_fpg, mg/dL), not asserted.
     Role: validation of the effect size (SU emax was fitted to LEAD-2); the *ratio* of the 1-mg to the 8-mg
     effect from this trial's abstract set the dose shape (su_ed50_rel), so the 1-mg arm is not fully
     independent."""
     c = _goldberg_cohort()
     assert 7.7 < float(np.mean(c.state.hba1c_pct)) < 8.3
     r = placebo_adjusted(c, lambda: _goldberg_course(dose_mg), 98)
-    assert ci[0] < r.diff_hba1c < ci[1], (dose_mg, r.diff_hba1c, r.placebo_change)
+    assert ci[0] < r.diff_hba1c < ci[1], (dose_mg, r.diff_hba1c, r.placebo_change, r.diff_fpg)
 
 
 def test_glp1_davies_2017_sc_semaglutide_validation():
