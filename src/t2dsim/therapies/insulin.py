@@ -52,7 +52,7 @@ from scipy.special import ndtr
 from t2dsim.engine import ArmState, advance, meal_params_today
 from t2dsim.physiology import glycation
 from t2dsim.physiology.coupling import basal_insulin_u_per_day_to_pmol_kg_min, exogenous_insulin_ha_units
-from t2dsim.physiology.meal import MealParams, basal_state
+from t2dsim.physiology.meal import PARAM_NAMES, MealParams, basal_state, derive_basal
 from t2dsim.simulate import MealResult, simulate
 from t2dsim.therapies.base import PatientContext, Risk
 from t2dsim.therapies.drugs import StandardCareTherapy, keyed_normal, parameter, stream_code
@@ -339,6 +339,7 @@ def simulate_meal_day(
     meals: Sequence[tuple[int, float]],
     eaten_cho_g: np.ndarray | None = None,
     insulin_action_mult: np.ndarray | None = None,
+    fasting_mgdl: np.ndarray | None = None,
 ) -> MealResult:
     """One 24-h meal-model day from midnight for every patient of ``arm``.
 
@@ -347,9 +348,17 @@ def simulate_meal_day(
     glucose use Vmx (day-to-day variability of insulin action; the day then starts from the usual
     basal state and drifts). Basal insulin follows its absorption profile; a :class:`BasalBolus`
     therapy gives boluses from the *planned* carbohydrate and the pre-meal glucose, read from the model
-    by simulating the day in pieces between meals.
+    by simulating the day in pieces between meals. ``fasting_mgdl`` (n,) sets the day's own fasting
+    (basal) glucose in place of the progression model's smoothed value — the day-to-day variability of
+    fasting glucose, carried by hepatic glucose output: the basal relations (Dalla Man 2007 §II) are
+    re-derived at that glucose and the patient's insulin, so the day starts in its own steady state.
     """
     params = meal_params_today(arm)
+    if fasting_mgdl is not None:
+        vals = dict(params.values)
+        vals["Gb"] = np.asarray(fasting_mgdl, dtype=float).copy()
+        vals = derive_basal(vals, np.ones(arm.cohort.n, dtype=bool))
+        params = MealParams({k: vals[k] for k in PARAM_NAMES}, params.names)
     if insulin_action_mult is not None:
         vals = dict(params.values)
         vals["Vmx"] = vals["Vmx"] * np.asarray(insulin_action_mult, dtype=float)
@@ -411,6 +420,11 @@ def run_with_meal_days(
     therapy's hypoglycaemia rules and count events. With ``vary_insulin_action`` each meal day's insulin
     action (Vmx) also varies (log-normal, CV ``meal_day_si_cv``), the main source of unexpected lows.
 
+    With an insulin therapy, each meal day's fasting glucose is that calendar day's value of the
+    therapy's day-to-day fasting variability (:meth:`BasalInsulin.daily_fasting`, CV ``fpg_day_cv``), the
+    same value its hypoglycaemia rules and SMBG readings see, so nocturnal lows on meal days and the
+    documented lows of the titration agree.
+
     HbA1c from meal days: the progression model's HbA1c reads mean glucose off fasting glucose
     (Wei 2014 line), which overstates the fall when basal insulin lowers fasting glucose much more than
     post-meal glucose; the meal-day mean glucose includes the meals."""
@@ -427,9 +441,12 @@ def run_with_meal_days(
         planned = np.array([g for _, g in meals])
         eaten = np.clip(planned[None, :] * (1.0 + cv * z[:, :-1]), 0.0, None).reshape(n, len(meals))
         action = np.exp(sd_si * z[:, -1] - 0.5 * sd_si * sd_si) if sd_si > 0 else None
-        day = simulate_meal_day(arm, meals, eaten, action)
-        g = day["plasma_glucose_mgdl"]
         ins = _find_insulin(arm)
+        fasting = None
+        if ins is not None:
+            fasting = ins.daily_fasting(np.asarray(arm.last["glucose_mgdl"], dtype=float), arm.day, 1)[:, 0]
+        day = simulate_meal_day(arm, meals, eaten, action, fasting)
+        g = day["plasma_glucose_mgdl"]
         if ins is not None:
             ins.record_glucose(g)
         counts.append(count_day(g))

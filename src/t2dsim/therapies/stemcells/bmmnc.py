@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from t2dsim.physiology.coupling import CAPACITY_NORMAL, CAPACITY_T2D, SECRETION_GAINS, anchors
+from t2dsim.physiology.coupling import secretion_gain_multipliers
 from t2dsim.therapies.base import PatientContext, Risk
 from t2dsim.therapies.stemcells.common import DailyEffectsTherapy, check_schedule, lognormal_response
 from t2dsim.therapies.stemcells.kinetics import infusion_activity
@@ -27,14 +27,8 @@ BMMNC_ROUTES = ("pancreatic_artery", "iv")
 
 def secretion_gain_modifiers(secretion_mult: np.ndarray) -> dict[str, np.ndarray]:
     """Meal-model gain multipliers equivalent to multiplying secretory capacity by ``secretion_mult``
-    (the coupling's power law θ ∝ capacity^κθ, physiology/coupling.py)."""
-    a = anchors()
-    m = np.maximum(np.asarray(secretion_mult, dtype=float), 1e-9)
-    out = {}
-    for k in SECRETION_GAINS:
-        kap = np.log(a.normal[k] / a.t2d[k]) / np.log(CAPACITY_NORMAL / CAPACITY_T2D)
-        out[k] = m**kap
-    return out
+    (gains proportional to capacity, :func:`t2dsim.physiology.coupling.secretion_gain_multipliers`)."""
+    return secretion_gain_multipliers(secretion_mult)
 
 
 class BMMNCTherapy(DailyEffectsTherapy):
