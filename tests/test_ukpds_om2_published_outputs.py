@@ -13,7 +13,7 @@ table gives the original UKPDS 72 result (16.35 / 16.62) and the OM developers' 
 study with OM version 1 from the published inputs (16.59 / 16.79).
 
 What is compared: lifetime undiscounted QALYs per patient (UKPDS 62 utilities, the set UKPDS 72
-used) of a cohort built from the published UKPDS 33 description, and the intensive-minus-
+used, from memory, U) of a cohort built from the published UKPDS 33 description, and the intensive-minus-
 conventional QALY gain. No published OM2 cumulative incidence for a defined cohort was reachable
 (see docs/complications.md section 7); QALYs are the closest published OM2 output.
 
@@ -36,7 +36,8 @@ Cohort (2000 representative patients, identical in both arms; sources and tags):
   the 10 trial years. After the trial: "converge" = both arms 7.9 % (UKPDS 80, Holman et al. NEJM
   2008: between-group HbA1c differences were lost after the first post-trial year; secondary
   summaries, S) or "persist" = arm values for life. UKPDS 72 extrapolated HbA1c with the OM1 risk
-  factor equation, which lies between these two, so the two bracket the intended scenario.
+  factor equation (from memory, U), whose path should lie between these two, so the two are taken
+  to bracket the intended scenario.
 
 Tolerances (level tests; every component measured or read, none fitted to the result):
 * Monte Carlo + cohort sampling: 2 x SE of the cohort mean over patients (measured, ~0.12 QALY);
