@@ -288,6 +288,17 @@ def sensitivity_table() -> None:  # pragma: no cover - measurement script, run b
         print(f"intensive {k}: QALYs {r.qalys.mean():.3f}, gain {d[0]:.3f} (SE {d[1]:.3f})")
     ext = run("conventional", extend="ukpds90")
     print(f"extension ukpds90 - constant: {ext.qalys.mean() - base_q:+.3f}")
+    adv = simulate(
+        ukpds33_cohort(N_PATIENTS, "conventional"),
+        None,
+        n_mc=N_MC,
+        seed=SEED,
+        extend="constant",
+        utilities="advance_hayes2016",
+    )
+    print(
+        f"utilities advance_hayes2016 - ukpds62 (information, not in the tolerance): {adv.qalys.mean() - base_q:+.3f}"
+    )
     gain0 = (run("intensive").qalys - base.qalys).mean()
     for name, (lo, hi) in RANGES.items():
         dq, dg = [], []
