@@ -94,6 +94,50 @@ def test_titration_adherence_skips_increases_but_not_decreases():
     assert np.std(doses[0]) > 10.0  # between-patient heterogeneity of titration
 
 
+def test_titration_fatigue_stops_increases_after_visits_near_target():
+    """Titration fatigue: each earlier visit with an SMBG mean ≤ target + 20 mg/dL multiplies the probability of
+    the next due increase by exp(−λ_i). With λ 0 (the default) every due step is taken however long the patient
+    has been near target (protocol-enforced titration, the previous behaviour); with a large λ the first
+    near-target visit ends the increases even when glucose later rises. Decreases after a glucose < 56 mg/dL
+    are still made."""
+    ctx = _ctx(2)
+    doses = {}
+    for lam in (0.0, 10.0):
+        ins = BasalInsulin("glargine", 20.0, titration_fatigue_per_visit=lam, fpg_day_cv=0.0)
+        ins.setup(ctx)
+        ins.observe(ctx, 7, {"glucose_mgdl": np.array([110.0, 200.0])})  # patient 0 near target (+2), 1 not (+8)
+        ins.observe(ctx, 14, {"glucose_mgdl": np.array([200.0, 200.0])})
+        doses[lam] = ins.dose_u.copy()
+        np.testing.assert_array_equal(ins.near_target_visits, [1.0, 0.0])
+        ins.record_glucose(np.array([50.0, 120.0]))
+        ins.observe(ctx, 21, {"glucose_mgdl": np.array([200.0, 200.0])})
+        assert ins.dose_u[0] == doses[lam][0] - 2.0  # reduction after < 56 mg/dL, fatigue or not
+    np.testing.assert_array_equal(doses[0.0], [30.0, 36.0])
+    # λ_i ≥ 10 for most patients: patient 0 stops after its near-target visit (λ_i is exponential, so a rare
+    # patient with tiny λ_i would go on; patient 0's draw is keyed by (seed, id), hence fixed)
+    np.testing.assert_array_equal(doses[10.0], [22.0, 36.0])
+
+
+def test_titration_fatigue_between_patient_distribution():
+    """λ_i is exponential between patients with mean ``titration_fatigue_per_visit`` (median ln 2 × mean), keyed by
+    (seed, patient id): the same patient gets the same λ_i in a cohort of any size."""
+    n = 20000
+    big = PatientContext(n=n, body_weight_kg=np.full(n, 90.0), age_years=np.full(n, 55.0),
+                         female=np.zeros(n, bool), seed=9)  # fmt: skip
+    ins = BasalInsulin("glargine", 10.0, titration_fatigue_per_visit=1.5)
+    ins.setup(big)
+    assert abs(ins.fatigue.mean() - 1.5) < 0.05
+    assert abs(np.median(ins.fatigue) - 1.5 * np.log(2.0)) < 0.05
+    small = PatientContext(n=5, body_weight_kg=np.full(5, 90.0), age_years=np.full(5, 55.0),
+                           female=np.zeros(5, bool), seed=9)  # fmt: skip
+    ins5 = BasalInsulin("glargine", 10.0, titration_fatigue_per_visit=1.5)
+    ins5.setup(small)
+    np.testing.assert_array_equal(ins5.fatigue, ins.fatigue[:5])
+    default = BasalInsulin("glargine", 10.0)
+    default.setup(small)
+    assert default.titration_fatigue_per_visit == 0.0 and not default.fatigue.any()
+
+
 def test_fasting_readings_carry_day_to_day_variability():
     """SMBG fasting readings = fasting G × day-to-day variability (log-normal, CV fpg_day_cv) × meter
     error (CV smbg_cv 5 %): at G 100 mg/dL and CV 15 % the readings' CV is √(0.15² + 0.05²) ≈ 16 % and
@@ -115,6 +159,12 @@ def test_fasting_readings_carry_day_to_day_variability():
 RIDDLE_BACKGROUND = (lambda: Metformin(2000.0), lambda: Sulfonylurea("glimepiride", 4.0))
 
 
+def _trial_insulin(cls=BasalInsulin, **kw):
+    """Basal insulin of the trial replications: bedtime glargine from 10 IU, Riddle weekly algorithm, every due
+    step taken until titration fatigue sets in (``titration_fatigue_trial``, calibrated on Riddle 2003)."""
+    return cls("glargine", 10.0, titration_fatigue_per_visit=parameter("titration_fatigue_trial"), **kw)
+
+
 def _riddle_cohort(n: int = 200, seed: int = 81, untreated_hba1c: float = 13.2, inclusion=(7.5, 10.0)):
     """Riddle 2003: overweight adults, HbA1c 7.5-10.0 % on one or two oral agents (abstract), mean baseline
     8.6 % (Strange, J Diabetes Sci Technol 7:771, 2013, Table 1 [S]). Untreated HbA1c drawn (mean
@@ -133,17 +183,19 @@ def test_treat_to_target_riddle_2003_calibration():
     ≤ 7 %. Baseline 8.6 % and confirmed hypoglycaemia 9.2 events/patient-year with glargine [S: Strange,
     J Diabetes Sci Technol 7:771, 2013, Table 1].
 
-    Calibrated on this trial (so this is a calibration check, not a validation): titration adherence
-    (``titration_adherence_trial`` 0.35) and day-to-day fasting variability (``fpg_day_cv`` 0.25) were set
-    jointly to the endpoint FPG and the hypoglycaemia rate (days with glucose < 72 mg/dL), and the
+    Calibrated on this trial (so this is a calibration check, not a validation): titration fatigue
+    (``titration_fatigue_trial`` λ 1.5 per near-target visit) and day-to-day fasting variability
+    (``fpg_day_cv`` 0.24) jointly, as the minimum over a grid of ((FPG − 117)/6)² + ((HbA1c − 6.96)/0.2)² +
+    ((lows − 9.2)/3)² (lows = days with glucose < 72 mg/dL; docs/standard_care.md), and earlier the
     progression model's insulin mean fraction φ (progression.py) to the endpoint FPG/HbA1c pair. Not
-    fitted: the share reaching ≤ 7 % (set by the spread of the cohort and of adherence) and the final dose.
+    fitted: the share reaching ≤ 7 % (set by the spread of the cohort and of fatigue) and the final dose.
     Tolerances: FPG ±6 mg/dL, HbA1c ±0.2 %, lows 9.2 ± 3 per patient-year, share ±15 points, dose 47 IU
-    [U: from memory in the reference file, not verified] ±15 IU. With every step taken (adherence 1) the
-    model gives FPG ~98 mg/dL, HbA1c 6.5 % and 99 % ≤ 7 %."""
+    [U: from memory in the reference file, not verified] ±15 IU. Measured: FPG 119.6, HbA1c 6.79 %, 9.4
+    lows/patient-year, 74 % ≤ 7 %, 33.5 IU. With every step taken (λ 0) the model gives FPG ~101 mg/dL,
+    HbA1c 6.5 % and 99 % ≤ 7 %."""
     c = _riddle_cohort()
     assert abs(float(np.mean(c.state.hba1c_pct)) - 8.6) < 0.3
-    ins = BasalInsulin("glargine", 10.0, titration_adherence=parameter("titration_adherence_trial"))
+    ins = _trial_insulin()
     arm = ArmState(c, [*(f() for f in RIDDLE_BACKGROUND), ins])
     run_with_meal_days(arm, 24, seed=3)
     fpg = float(np.mean(arm.last["glucose_mgdl"]))
@@ -161,66 +213,78 @@ def test_treat_to_target_riddle_2003_calibration():
 @pytest.mark.xfail(
     strict=True,
     reason="known gap of the meal-model coupling (not of the titration): the meal days' mean glucose gives an "
-    "HbA1c of ~8.6 % at 24 weeks (progression HbA1c 6.8 %), so no patient is ≤ 7 % on that measure "
+    "HbA1c of ~7.9 % at 24 weeks (progression HbA1c 6.8 %), so 8 % of the patients are ≤ 7 % on that measure "
     "(published ~60 %); meal days run far above the fasting-derived mean glucose (docs/standard_care.md).",
 )
 def test_riddle_2003_share_at_target_from_meal_day_glucose():
     """Riddle 2003 abstract: ~60 % ≤ 7 % at 24 weeks; here HbA1c built from the weekly meal-model days'
     mean glucose (ADAG line, glycation kinetics) instead of the progression model's HbA1c. ±15 points."""
     c = _riddle_cohort()
-    ins = BasalInsulin("glargine", 10.0, titration_adherence=parameter("titration_adherence_trial"))
+    ins = _trial_insulin()
     arm = ArmState(c, [*(f() for f in RIDDLE_BACKGROUND), ins])
     r = run_with_meal_days(arm, 24, seed=3)
     share_meal = float(np.mean(r.hba1c_meal_pct <= 7.0))
     assert abs(share_meal - 0.60) < 0.15, share_meal
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known validation failure: at 52 weeks the model's glargine arm has FPG 107.9 mg/dL and HbA1c "
-    "6.50 % (published 126 mg/dL and 7.1 %). With titration inertia as a per-step probability, patients "
-    "keep titrating in the second half-year and FPG keeps falling, whereas the published arm plateaued "
-    "~18 mg/dL above its target, as Riddle's did at 24 weeks (a stopping/fatigue mechanism or a different "
-    "structure is missing; see docs/standard_care.md).",
-)
-def test_rosenstock_2008_glargine_52_week_validation():
+def _rosenstock_2008_arm() -> tuple[float, float]:
     """Rosenstock et al. Diabetologia 51:408 (2008), abstract (read via PubMed copy): insulin-naive, HbA1c
     7.5-10.0 %, 52 weeks, evening glargine titrated to FPG ≤ 6.0 mmol/L (108 mg/dL); glargine arm HbA1c
     8.6 → 7.1 %, FPG 10.8 → 7.0 mmol/L (195 → 126 mg/dL). About 75 % were on metformin + secretagogue
-    (Table 2 of the paper, read in a text copy). Not used for any fitting; titration adherence and
-    fasting variability are the values calibrated on Riddle 2003. Approximation: the Riddle weekly bands
-    with this trial's 108 mg/dL target stand in for its own algorithm. Tolerances: FPG ±10 mg/dL, HbA1c
-    ±0.25 %."""
+    (Table 2 of the paper, read in a text copy). Not used for any fitting; titration fatigue and fasting
+    variability are the values calibrated on Riddle 2003. Approximation: the Riddle weekly bands with this
+    trial's 108 mg/dL target stand in for its own algorithm. Returns (FPG mg/dL, HbA1c %) at 52 weeks."""
     c = _riddle_cohort(200, 101, 13.2)
     assert abs(float(np.mean(c.state.hba1c_pct)) - 8.6) < 0.3
-    ins = BasalInsulin("glargine", 10.0, target_fpg_mgdl=108.0,
-                       titration_adherence=parameter("titration_adherence_trial"))  # fmt: skip
+    ins = _trial_insulin(target_fpg_mgdl=108.0)
     arm = ArmState(c, [*(f() for f in RIDDLE_BACKGROUND), ins])
     advance(arm, 364)
-    fpg = float(np.mean(arm.last["glucose_mgdl"]))
-    h = float(np.mean(arm.last["hba1c_pct"]))
+    return float(np.mean(arm.last["glucose_mgdl"])), float(np.mean(arm.last["hba1c_pct"]))
+
+
+def test_rosenstock_2008_glargine_52_week_fpg_validation():
+    """Rosenstock 2008 (see :func:`_rosenstock_2008_arm`): endpoint FPG 126 mg/dL at 52 weeks, ±10 mg/dL.
+    Validation of the titration's plateau: with inertia as a per-step probability only (the earlier
+    calibration) the model's FPG kept falling to 107.9 mg/dL; with titration fatigue it stays near its
+    week-16 level (123.0 → 123.9 mg/dL from week 16 to 52)."""
+    fpg, _ = _rosenstock_2008_arm()
     assert abs(fpg - 126.0) < 10.0, fpg
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known validation failure, now narrow: at 52 weeks the model's glargine arm has HbA1c 6.82 % "
+    "(published 7.1 %, tolerance ±0.25) while its FPG 123.9 mg/dL is within 10 mg/dL of the published 126 "
+    "(the titration plateaus since titration fatigue was added; per-step inertia alone gave 107.9 mg/dL and "
+    "6.50 %). The model's HbA1c runs ~0.2 % below the published value at the same FPG, as in the Riddle "
+    "calibration (119.6 mg/dL ↔ 6.79 % vs 117 ↔ 6.96 %): the progression model's FPG → HbA1c relation, "
+    "not the titration (docs/standard_care.md).",
+)
+def test_rosenstock_2008_glargine_52_week_hba1c_validation():
+    """Rosenstock 2008 (see :func:`_rosenstock_2008_arm`): endpoint HbA1c 7.1 % at 52 weeks, ±0.25 %."""
+    _, h = _rosenstock_2008_arm()
     assert abs(h - 7.1) < 0.25, h
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known validation failure: at 1 year the model's basal arm reaches HbA1c 6.48 % with 61 % of the "
-    "patients ≤ 6.5 % (published 7.6 % and 8.1 %); same cause as the Rosenstock 2008 failure (no "
-    "plateau of titration over a year); detemir (twice daily if needed) and 4-T's own titration scheme "
-    "are not modelled.",
+    reason="known validation failure: at 1 year the model's basal arm reaches HbA1c 6.70 % with 31 % of the "
+    "patients ≤ 6.5 % (published 7.6 % and 8.1 %; per-step inertia alone gave 6.48 % and 61 %). The "
+    "titration now plateaus (FPG 119.4 mg/dL at week 16, 120.0 at week 52), so the remaining gap is not the "
+    "titration's drift: 4-T's population (median diabetes duration 9 years), detemir (twice daily if "
+    "needed) and 4-T's own titration scheme are not modelled, and the model's HbA1c runs below the "
+    "published value at the same FPG (see the Rosenstock HbA1c xfail).",
 )
 def test_4t_basal_arm_one_year_validation():
     """4-T (Holman et al. NEJM 357:1716, 2007) abstract (read; reference file V): 708 patients on maximal
     metformin + sulfonylurea, HbA1c 7.0-10.0 % (mean 8.5 %); basal detemir arm at 1 year: HbA1c 7.6 %,
     8.1 % of patients ≤ 6.5 %. Not used for any fitting. Approximations: the Riddle weekly algorithm with
     4-T's fasting target (≤ 99 mg/dL, 5.5 mmol/L) stands in for 4-T's titration; once-daily dosing;
-    titration adherence as calibrated on Riddle 2003. Tolerances: mean HbA1c ±0.3 %, share ≤ 6.5 % ±8
-    points."""
+    titration fatigue and fasting variability as calibrated on Riddle 2003. Tolerances: mean HbA1c ±0.3 %,
+    share ≤ 6.5 % ±8 points."""
     c = _riddle_cohort(200, 91, 13.0, (7.0, 10.0))
     assert abs(float(np.mean(c.state.hba1c_pct)) - 8.5) < 0.3
-    ins = BasalInsulin("glargine", 10.0, target_fpg_mgdl=99.0,
-                       titration_adherence=parameter("titration_adherence_trial"))  # fmt: skip
+    ins = _trial_insulin(target_fpg_mgdl=99.0)
     arm = ArmState(c, [*(f() for f in RIDDLE_BACKGROUND), ins])
     advance(arm, 365)
     h = arm.last["hba1c_pct"]
@@ -236,17 +300,17 @@ def test_basal_bolus_has_more_hypoglycaemia_than_basal():
     fasting glucose, so the difference is the boluses').
 
     Level: each meal day's fasting glucose carries the day-to-day variability (``fpg_day_cv``) that was
-    calibrated with titration adherence on Riddle 2003's documented hypoglycaemia, 9.2 confirmed
+    calibrated with titration fatigue on Riddle 2003's documented hypoglycaemia, 9.2 confirmed
     events ≤ 72 mg/dL per patient-year with glargine (Strange, J Diabetes Sci Technol 7:771, 2013,
     Table 1 [S]); the meal days' level-1 rate (< 70 mg/dL for ≥ 15 min, also post-meal and with varying
-    insulin action) must lie within a factor 2 of it. Measured: basal 13.6, basal-bolus 14.9 events/
-    patient-year; level 2 (< 54 mg/dL) 1.3 vs 1.5. The basal-bolus excess is much smaller than 4-T's
+    insulin action) must lie within a factor 2 of it. Measured: basal 16.8, basal-bolus 22.8 events/
+    patient-year; level 2 (< 54 mg/dL) 1.2 vs 2.1. The basal-bolus excess is much smaller than 4-T's
     (5×): boluses from the Walsh rules on meal-model days whose post-meal glucose stays high rarely
     overshoot (see docs/standard_care.md)."""
     c = _riddle_cohort()
     rates = {}
     for cls in (BasalInsulin, BasalBolus):
-        ins = cls("glargine", 10.0, titration_adherence=parameter("titration_adherence_trial"))
+        ins = _trial_insulin(cls)
         arm = ArmState(c, [*(f() for f in RIDDLE_BACKGROUND), ins])
         rates[cls.__name__] = run_with_meal_days(arm, 24, seed=3).hypo.rate_per_patient_year(1)
     assert rates["BasalBolus"] > rates["BasalInsulin"], rates
@@ -265,7 +329,8 @@ def test_basal_bolus_ratios_follow_walsh_rules():
 @pytest.mark.parametrize(
     ("kw", "msg"),
     [({"insulin": "detemirx"}, "insulin must be one of"), ({"start_dose_u": -1.0}, "start_dose_u must lie in"),
-     ({"target_fpg_mgdl": 40.0}, "target_fpg_mgdl must lie in")],
+     ({"target_fpg_mgdl": 40.0}, "target_fpg_mgdl must lie in"),
+     ({"titration_fatigue_per_visit": -0.1}, "titration_fatigue_per_visit must lie in")],
 )  # fmt: skip
 def test_bad_insulin_arguments(kw, msg):
     with pytest.raises(ValueError, match=msg):

@@ -28,10 +28,15 @@ Realism of titration (all per patient, keyed by (seed, patient_id, day), paramet
 * documented lows: every day's value since the last titration counts as "any glucose" for the hold
   (< 72 mg/dL) and reduce (< 56 mg/dL) rules and is tallied in ``documented_lows``; meal-model days fed
   back with :meth:`BasalInsulin.record_glucose` (the runner :func:`run_with_meal_days`) add their minima;
-* titration inertia: a due increase is carried out with the patient's probability (logit-normal between
-  patients, median ``titration_adherence``); decreases are always made. The default (1) follows the
-  algorithm at every step; ``parameter("titration_adherence_trial")`` (0.35) is calibrated on Riddle 2003
-  (endpoint FPG 117 mg/dL) together with ``fpg_day_cv`` (hypoglycaemia ~9 events/patient-year).
+* titration inertia: a due increase is carried out with probability p_i × exp(−λ·k_i), where p_i is the
+  patient's adherence (logit-normal between patients, median ``titration_adherence``) and k_i counts the
+  patient's earlier titration visits whose reading was near target (SMBG mean ≤ target +
+  ``titration_near_target_band_mgdl``, 20 mg/dL): inertia grows with the time spent near target
+  ("titration fatigue", rate λ = ``titration_fatigue_per_visit``), so titration plateaus above target as in
+  the treat-to-target trials instead of drifting down. Decreases are always made. Defaults (p 1, λ 0)
+  follow the algorithm at every step (protocol-enforced titration); ``parameter("titration_fatigue_trial")``
+  is calibrated on Riddle 2003 (endpoint FPG 117 mg/dL) together with ``fpg_day_cv`` (hypoglycaemia
+  ~9 events/patient-year).
 
 Basal-bolus
 -----------
@@ -47,7 +52,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import log_ndtr, ndtr
 
 from t2dsim.engine import ArmState, advance, meal_params_today
 from t2dsim.physiology import glycation
@@ -90,7 +95,10 @@ class BasalInsulin(StandardCareTherapy):
         injection_minute: minute of day of the injection (bedtime 22:00 by default).
         titration_adherence: median probability (0–1) that a due dose increase is made (default from the
             table: 1); per-patient values logit-normal around it.
-        fpg_day_cv: day-to-day CV of fasting glucose (default from the table, 0.25).
+        fpg_day_cv: day-to-day CV of fasting glucose (default from the table).
+        titration_fatigue_per_visit: λ ≥ 0 (per titration visit near target): a due increase is made with
+            probability × exp(−λ·k), k = the patient's earlier visits with SMBG mean ≤ target + 20 mg/dL
+            (default from the table: 0, no fatigue; trial replications use ``titration_fatigue_trial``).
     """
 
     kind = "basal_insulin"
@@ -114,9 +122,14 @@ class BasalInsulin(StandardCareTherapy):
         injection_minute: int = 22 * 60,
         titration_adherence: float | None = None,
         fpg_day_cv: float | None = None,
+        titration_fatigue_per_visit: float | None = None,
         **kw,
     ) -> None:
         super().__init__(**kw)
+        if titration_fatigue_per_visit is not None and not 0.0 <= titration_fatigue_per_visit <= 10.0:
+            raise ValueError(
+                f"titration_fatigue_per_visit must lie in [0, 10] per visit, got {titration_fatigue_per_visit}"
+            )
         if titration_adherence is not None and not 0.0 <= titration_adherence <= 1.0:
             raise ValueError(f"titration_adherence must lie in [0, 1], got {titration_adherence}")
         if fpg_day_cv is not None and not 0.0 <= fpg_day_cv <= 0.5:
@@ -145,6 +158,13 @@ class BasalInsulin(StandardCareTherapy):
             parameter("titration_adherence_default") if titration_adherence is None else float(titration_adherence)
         )
         self.fpg_day_cv = parameter("fpg_day_cv") if fpg_day_cv is None else float(fpg_day_cv)
+        self.titration_fatigue_per_visit = (
+            parameter("titration_fatigue_default")
+            if titration_fatigue_per_visit is None
+            else float(titration_fatigue_per_visit)
+        )
+        self.near_target_visits = np.zeros(0)  # titration visits with SMBG mean ≤ target + band (count)
+        self.fatigue = np.zeros(0)  # per-patient fatigue rate λ_i (per near-target visit)
         self.documented_lows = np.zeros(0)  # fasting/nocturnal glucose values < 72 mg/dL since setup (count)
         self.titrates = np.zeros(0)  # per-patient probability that a due titration step is carried out
         self.dose_u = np.zeros(0)
@@ -175,6 +195,14 @@ class BasalInsulin(StandardCareTherapy):
             logit = np.log(m / (1.0 - m)) + parameter("titration_adherence_logit_sd") * z
             self.titrates = 1.0 / (1.0 + np.exp(-logit))
         self.documented_lows = np.zeros(ctx.n)
+        self.near_target_visits = np.zeros(ctx.n)
+        # between-patient titration fatigue: exponential with mean λ (by inversion of the keyed normal:
+        # E = -log(1 - Φ(z)) = -log Φ(-z)), so some patients never tire and others stop after one visit
+        if self.titration_fatigue_per_visit > 0.0:
+            z = keyed_normal(ctx.seed, ctx.patient_ids, stream_code("titr-fat"))[:, 0]
+            self.fatigue = -self.titration_fatigue_per_visit * log_ndtr(-z)
+        else:
+            self.fatigue = np.zeros(ctx.n)
 
     def switch_on(self, which: np.ndarray, day: int) -> None:
         new = np.asarray(which, bool) & (self.mask == 0)
@@ -233,11 +261,15 @@ class BasalInsulin(StandardCareTherapy):
         low = self.min_glucose_week < parameter("riddle_hypo_hold_mgdl")
         very_low = self.min_glucose_week < parameter("riddle_hypo_reduce_mgdl")
         step = np.where(low, 0.0, step)
-        # titration inertia: an increase is carried out with the patient's probability (keyed draw per
-        # patient and day); decreases after a glucose < 56 mg/dL are always made
-        if np.any(self.titrates < 1.0):
+        # titration inertia: an increase is carried out with the patient's probability, lowered by fatigue
+        # after visits near target (keyed draw per patient and day); decreases after a glucose < 56 mg/dL
+        # are always made
+        p_take = self.titrates * np.exp(-self.fatigue * self.near_target_visits)
+        if np.any(p_take < 1.0):
             u = ndtr(keyed_normal(self._seed, self._ids, int(day), stream_code("titr-do"))[:, 0])
-            step = np.where((step > 0.0) & (u >= self.titrates), 0.0, step)
+            step = np.where((step > 0.0) & (u >= p_take), 0.0, step)
+        near = fpg <= self.target_fpg_mgdl + parameter("titration_near_target_band_mgdl")
+        self.near_target_visits = self.near_target_visits + (due & near)
         step = np.where(very_low, -np.where(self.dose_u > 40.0, 4.0, 2.0), step)
         self.dose_u = np.where(due, np.clip(self.dose_u + step, 0.0, self.max_dose_u), self.dose_u)
         self.last_titration_day = np.where(due, float(day), self.last_titration_day)
