@@ -197,6 +197,7 @@ def meal_params_from_progression(
     vals["EGPb"] = vals["EGPb"] * arr(hgp_mult)
     vals["u2ss"] = np.zeros(n)
     vals["Sfix"] = np.zeros(n)
+    vals["beta_Y_up"] = np.ones(n)
     for name, value in (modifiers or {}).items():
         v = arr(value)
         if name in ("Sfix", "u2ss"):

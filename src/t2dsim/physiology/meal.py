@@ -64,7 +64,7 @@ PARAM_NAMES: tuple[str, ...] = (
     "kp1", "kp2", "kp3", "kp4", "ki", "Fsnc", "Vm0", "Vmx", "Km0", "p2u",
     "K", "alpha_Y", "beta_Y", "gamma", "h", "Sb", "Gb", "Ib", "EGPb",
     "ke1", "ke2", "ka1", "ka2", "kd", "ksc", "u2ss",
-    "cp_k1", "cp_k2", "cp_k3", "cp_V", "Sfix",
+    "cp_k1", "cp_k2", "cp_k3", "cp_V", "Sfix", "beta_Y_up",
 )  # fmt: skip
 N_PARAMS = len(PARAM_NAMES)
 P = {name: i for i, name in enumerate(PARAM_NAMES)}
@@ -79,7 +79,7 @@ PARAM_UNITS: dict[str, str] = {
     "gamma": "1/min", "h": "mg/dL", "Sb": "pmol/kg/min", "Gb": "mg/dL", "Ib": "pmol/L",
     "EGPb": "mg/kg/min", "ke1": "1/min", "ke2": "mg/kg", "ka1": "1/min", "ka2": "1/min", "kd": "1/min",
     "ksc": "1/min", "u2ss": "pmol/kg/min", "cp_k1": "1/min", "cp_k2": "1/min", "cp_k3": "1/min",
-    "cp_V": "L", "Sfix": "pmol/kg/min",
+    "cp_V": "L", "Sfix": "pmol/kg/min", "beta_Y_up": "-",
 }  # fmt: skip
 
 # Kernel column indices (module constants, compiled in by Numba).
@@ -90,7 +90,12 @@ _KSEC, _ALPHAY, _BETAY, _GAMMA, _H, _SB, _GB, _IB, _EGPB = range(27, 36)
 _KE1, _KE2, _KA1, _KA2, _KD, _KSC, _U2SS = range(36, 43)
 _CPK1, _CPK2, _CPK3, _CPV = range(43, 47)
 _SFIX = 47  # glucose-independent secretion (sulfonylurea-like), pmol/kg/min; 0 in the paper's model
-assert _SFIX == N_PARAMS - 1
+_BETAYUP = 48  # multiplier of beta_Y while glucose is above threshold (secretagogue amplification); 1 in the paper
+assert _BETAYUP == N_PARAMS - 1
+
+#: Parameters t2dsim added to the published model, with the value that gives the published model back;
+#: a parameter set that omits them gets these values.
+NEUTRAL_EXTENSIONS: dict[str, float] = {"Sfix": 0.0, "beta_Y_up": 1.0}
 
 #: Auxiliary fluxes recorded by the kernel at the start of each step.
 AUX_NAMES: tuple[str, ...] = ("ra", "egp", "secretion", "uid", "renal")
@@ -153,6 +158,8 @@ def meal_rhs(x, p, cho_mg_per_min, insulin_pmol_kg_min, dbar_mg, dx, aux):
     s_liver = p[_GAMMA] * x[13]
     dx[13] = -p[_GAMMA] * x[13] + spo
     drive = p[_BETAY] * (g - p[_H])
+    if drive > 0.0:
+        drive *= p[_BETAYUP]
     if drive >= -sb:
         dx[14] = -p[_ALPHAY] * (x[14] - drive)
     else:
@@ -273,6 +280,9 @@ class MealParams:
     names: tuple[str, ...]
 
     def __post_init__(self) -> None:
+        for k, neutral in NEUTRAL_EXTENSIONS.items():
+            if k not in self.values:
+                self.values[k] = np.full(len(self.names), neutral)
         missing = [k for k in PARAM_NAMES if k not in self.values]
         if missing:
             raise ValueError(f"meal parameters missing: {', '.join(missing)}")
@@ -357,6 +367,8 @@ def derive_basal(values: Mapping[str, np.ndarray], secreting: np.ndarray) -> dic
     ipb = np.where(sec, v["Ib"] * v["VI"], ipb_t1d)
     v["Ib"] = ipb / v["VI"]
     ilb = ((v["m2"] + v["m4"]) * ipb - u) / v["m1"]
+    if "beta_Y_up" not in v:
+        v["beta_Y_up"] = np.full(u.shape, NEUTRAL_EXTENSIONS["beta_Y_up"])
     sfix = v.get("Sfix", np.zeros_like(u))
     v["Sfix"] = np.broadcast_to(sfix, u.shape).astype(np.float64).copy()
     s_total = np.where(sec, (v["m1"] + m30) * ilb - v["m2"] * ipb, 0.0)

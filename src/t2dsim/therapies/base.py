@@ -33,7 +33,7 @@ FRACTION = ("beta_protect",)
 assert set(MULTIPLICATIVE + ADDITIVE + FRACTION) == set(EFFECT_NAMES)
 
 #: Meal-model parameters a therapy may modify, and how (multiplier or addition).
-MEAL_MULTIPLIERS = ("Vmx", "kp3", "beta_Y", "K", "kmax", "kmin", "kabs", "ke1", "ke2", "EGPb", "Vm0")
+MEAL_MULTIPLIERS = ("Vmx", "kp3", "beta_Y", "beta_Y_up", "K", "kmax", "kmin", "kabs", "ke1", "ke2", "EGPb", "Vm0")
 MEAL_ADDITIONS = ("Sfix", "u2ss")
 
 

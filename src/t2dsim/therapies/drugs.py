@@ -231,16 +231,15 @@ class Sulfonylurea(StandardCareTherapy):
         return {"secretion_mult": 1.0 + parameter("su_secretion_emax") * self.fraction()}
 
     def meal_modifiers(self, ctx: PatientContext, day: int) -> dict[str, np.ndarray]:
-        # The proportional gain β_Y is left unchanged: in the Dalla Man secretion model it acts on
-        # (G − h) in both directions, so scaling it would also deepen the suppression of secretion when
-        # glucose falls below basal — the opposite of K-ATP closure downstream of glucose metabolism
-        # (Proks/Ashcroft). The derivative gain K acts only while glucose rises; Sfix is the
+        # The meal model's glucose-stimulated secretion is amplified as the progression model's is
+        # (``secretion_mult`` on Ha's ISR): the derivative gain K, which acts only while glucose rises,
+        # and the proportional gain β_Y *above* threshold only (``beta_Y_up``). Scaling β_Y itself would
+        # also deepen the suppression of secretion when glucose falls below basal — the opposite of
+        # K-ATP closure downstream of glucose metabolism (Proks/Ashcroft); Sfix is the
         # glucose-independent part that keeps secreting at low glucose.
         f = self.fraction()
-        return {
-            "K": 1.0 + parameter("su_secretion_emax") * f,
-            "Sfix": parameter("su_sfix_max_pmol_kg_min") * f,
-        }
+        amp = 1.0 + parameter("su_secretion_emax") * f
+        return {"K": amp, "beta_Y_up": amp, "Sfix": parameter("su_sfix_max_pmol_kg_min") * f}
 
     def report(self, ctx: PatientContext, day: int) -> dict[str, np.ndarray]:
         return {"sulfonylurea_mg_per_day": self.dose_mg_per_day * self.mask}
