@@ -50,12 +50,12 @@ Tolerances (level tests; every component measured or read, none fitted to the re
 * year-of-death convention: this module counts the year of death as half a year; the OM2
   software's convention is not documented in any source reached (U). Counting it as a full year
   would add 0.5 x P(death) x (QALYs / life years) per patient (computed from the run, ~0.37).
-The level tests pass if the published value lies within the sum of these components. Measured
-(seed 72): conventional 18.16 (SE 0.12) vs 19.14 published (gap +0.98 QALY, simulated 5.1 %
-low), allowed 1.31; without the convention allowance the budget would be 0.94, i.e. the
-published level is just outside what the stated input approximations explain and only agrees if
-the OM2 software counts the year of death as a full year (or its challenge inputs differed from
-ours more than the ranges above). This is a +-7 % check of the OM2 mortality and complication
+The level tests pass if the published value lies within the sum of the first four components; the
+year-of-death convention is reported but not added (it was identified after the gap was seen).
+Measured (seed 72): conventional 18.16 (SE 0.12) vs 19.14 published (gap +0.98 QALY, simulated 5.1 %
+low) against a budget of 0.94: just outside what the stated input approximations explain, so that
+test is a strict xfail; it would agree if the OM2 software counts the year of death as a full year
+(+0.37) or if its challenge inputs differed from ours more than the ranges above. This is a +-7 % check of the OM2 mortality and complication
 equations as a whole (a gross error in a death equation moves the level by more), not a precise one.
 
 QALY gain (intensive - conventional): insensitive to the non-HbA1c inputs (<= 0.006 QALY per
@@ -231,10 +231,20 @@ def test_cohort_follows_the_published_description():
 def level_tolerance(res: OM2Result) -> tuple[float, float, float]:
     """(simulated mean QALYs, SE, allowed |published - simulated|) for a level comparison."""
     mean, se = cohort_mean_and_se(res.qalys)
-    tol = 2 * se + INPUT_TOL + EXTENSION_TOL + REPRODUCTION_TOL + death_year_convention(res)
+    # The year-of-death convention (~0.37 QALY, module docstring) is reported but NOT part of the
+    # tolerance: it was identified after the gap was seen, and no source says which convention OM2 uses.
+    tol = 2 * se + INPUT_TOL + EXTENSION_TOL + REPRODUCTION_TOL
     return mean, se, tol
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="Measured (seed 72): conventional arm 18.16 QALYs (SE 0.12) vs published OM2 19.14: gap +0.98 "
+    "against a budget of 0.94 from the stated input approximations. It would agree if the OM2 software "
+    "counted the year of death as a full year (+~0.37 QALY here; convention undocumented in any source "
+    "reached) or if post-decade mortality here is too high (open: check the death equations against the "
+    "Hayes 2013 ESM); see docs/complications.md section 7.",
+)
 def test_lifetime_qalys_conventional_arm_vs_published_om2(runs):
     """Conventional arm: published OM2 19.14 QALYs (Palmer 2018 Table 3) within the stated
     tolerance of the simulated cohort mean (see module docstring for every component)."""
