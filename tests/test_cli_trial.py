@@ -37,6 +37,15 @@ def test_trial_cli_bad_protocol_is_clear(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_validate_cli_refuses_unknown_output_suffix_before_running(tmp_path):
+    out = tmp_path / "v.txt"
+    res = runner.invoke(app, ["validate", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "--out must end in .md, .csv or .parquet" in res.output
+    assert "Bhansali" not in res.output  # refused before the (15 s) validation ran
+    assert not out.exists()
+
+
 def test_validate_cli_writes_table(tmp_path):
     out = tmp_path / "v.md"
     res = runner.invoke(app, ["validate", "--out", str(out)])

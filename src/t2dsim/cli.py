@@ -180,13 +180,17 @@ def calibrate(
 @user_errors
 def validate(
     results: Annotated[Path | None, typer.Option(help="calibration results (default: shipped with t2dsim)")] = None,
-    out_path: Annotated[Path | None, typer.Option("--out", help="also write the table as .csv or .md")] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="also write the table as .md, .csv or .parquet")
+    ] = None,
 ) -> None:
     """Predicted vs observed endpoints of every stem-cell trial case, with the acceptance summary."""
     from t2dsim.calibration import acceptance_summary, validation_markdown
     from t2dsim.calibration import validate as run_validation
     from t2dsim.io import atomic_write, write_table
 
+    if out_path is not None and out_path.suffix.lower() not in (".md", ".csv", ".parquet"):
+        raise UserError(f"--out must end in .md, .csv or .parquet, got {out_path.name!r}")
     if results is not None and not results.is_file():
         raise UserError(f"--results {results}: file not found")
     table = run_validation(results)
