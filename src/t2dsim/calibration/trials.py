@@ -30,6 +30,7 @@ from t2dsim.physiology import glycation
 from t2dsim.physiology.coupling import (
     basal_insulin_u_per_day_to_pmol_kg_min,
     exogenous_insulin_ha_units,
+    insulin_scale,
     meal_params_from_progression,
 )
 from t2dsim.physiology.markers import auc_trapezoid, homa1_b_pct
@@ -64,8 +65,12 @@ __all__ = [
     "model_hba1c_steady",
     "fasting_cpeptide",
     "CPEPTIDE_INCLUSION_PMOL_L",
+    "INCLUSION",
+    "Inclusion",
+    "screening_violation",
     "cpeptide_auc",
     "mmtt_cpeptide",
+    "meal_params_at",
     "INDEPENDENCE_FPG_MGDL",
     "HEIGHT_CM",
 ]
@@ -102,6 +107,12 @@ class TrialPop:
     def n(self) -> int:
         return self.ctx.n
 
+    def insulin_u_per_day(self, exog: np.ndarray | None = None) -> np.ndarray:
+        """Insulin dose (U/day) of plasma-insulin effect ``exog`` (default: the baseline background), with the
+        κ of the preset's insulin units (coupling.exogenous_insulin_ha_units is linear in dose)."""
+        e = self.exog0 if exog is None else exog
+        return e / exogenous_insulin_ha_units(1.0, self.ctx.body_weight_kg, insulin_scale(self.params))
+
     def select(self, idx: np.ndarray) -> TrialPop:
         """The patients ``idx`` (their keys, hence their random responses, are kept)."""
         idx = np.asarray(idx)
@@ -115,7 +126,12 @@ class TrialPop:
             patient_ids=c.patient_ids[idx],
         )
         return TrialPop(
-            self.params.select(idx), self.state.select(idx), self.age[idx], self.bmi[idx], ctx, self.exog0[idx]
+            self.params.select(idx),
+            self.state.select(idx),
+            self.age[idx],
+            self.bmi[idx],
+            ctx,
+            self.exog0[idx],
         )
 
 
@@ -360,15 +376,20 @@ def simulate_arm(
     return ArmResult(visits_all, {k: np.stack(v, axis=1) for k, v in out.items()}, eff_at)
 
 
-def mmtt_cpeptide(pop: TrialPop, arm: ArmResult, day: int, minutes: int = 240) -> np.ndarray:
-    """MMTT C-peptide curves (pmol/L), (n, minutes + 1), from the meal model on visit ``day``."""
+def meal_params_at(pop: TrialPop, arm: ArmResult, day: int):  # noqa: ANN201 (MealParams)
+    """Meal-model parameters of every patient on visit ``day`` (progression state + therapies' modifiers)."""
     from t2dsim.therapies.stemcells.bmmnc import secretion_gain_modifiers
 
     k = int(np.flatnonzero(arm.visits == day)[0])
     o, e = arm.out, arm.effects_at
     bw = pop.ctx.body_weight_kg
+    # The preset's progression parameters are in κ·Ha insulin units (coupling.insulin_scale, κ ≈ 0.46): the
+    # background dose and the meal model's basal insulin and SI must be converted with κ, as the engine does
+    # (engine.meal_params_today). Earlier versions omitted κ, which put the meal model's basal state at
+    # ~0.46× the endogenous insulin, ~2.2× the insulin sensitivity and ~0.46× the basal insulin dose.
+    kappa = insulin_scale(pop.params)
     mods: dict[str, np.ndarray] = dict(secretion_gain_modifiers(e["secretion_mult"][:, k]))
-    dose_u = e["exog_insulin_uuml"][:, k] / exogenous_insulin_ha_units(1.0, bw)
+    dose_u = e["exog_insulin_uuml"][:, k] / exogenous_insulin_ha_units(1.0, bw, kappa)
     mods["u2ss"] = basal_insulin_u_per_day_to_pmol_kg_min(dose_u, bw)
     mp = meal_params_from_progression(
         o["glucose"][:, k],
@@ -383,8 +404,14 @@ def mmtt_cpeptide(pop: TrialPop, arm: ArmResult, day: int, minutes: int = 240) -
         graft_beta_mass_mg=e["graft_beta_mass_mg"][:, k],
         hgp_mult=e["hgp_mult"][:, k],
         modifiers=mods,
+        insulin_scale=kappa,
     )
-    return mmtt(mp, n_minutes=minutes)["cpeptide_pmol_l"]
+    return mp
+
+
+def mmtt_cpeptide(pop: TrialPop, arm: ArmResult, day: int, minutes: int = 240) -> np.ndarray:
+    """MMTT C-peptide curves (pmol/L), (n, minutes + 1), from the meal model on visit ``day``."""
+    return mmtt(meal_params_at(pop, arm, day), n_minutes=minutes)["cpeptide_pmol_l"]
 
 
 def cpeptide_auc(pop: TrialPop, arm: ArmResult, day: int, minutes: int = 180) -> np.ndarray:
@@ -400,7 +427,10 @@ def cpeptide_auc(pop: TrialPop, arm: ArmResult, day: int, minutes: int = 180) ->
 @dataclass
 class EndpointStat:
     """A trial statistic from per-patient values: kind "mean" (x of arm a), "diff" (mean x_a − mean
-    x_b), "cond_mean" (Σw·x/Σw in arm a). ``n_trial`` are the trial's arm sizes (for resampling)."""
+    x_b), "cond_mean" (Σw·x/Σw in arm a), "pct_of_means" (100·(mean x / mean y − 1), x and y paired: the
+    change of a group mean, e.g. "reduction in mean insulin requirement by 74 %") and "pct_of_medians"
+    (100·(median x / median y − 1), paired: e.g. insulin 42.0 → 14.0 IU/day, "decreased by 66.7 %").
+    ``n_trial`` are the trial's arm sizes (for resampling)."""
 
     kind: str
     x: np.ndarray
@@ -418,6 +448,11 @@ class EndpointStat:
         if self.kind == "diff":
             i, j = pick(self.x, self.n_trial[0]), pick(self.y, self.n_trial[1])
             return float(np.mean(self.x[i]) - np.mean(self.y[j]))
+        if self.kind in ("pct_of_means", "pct_of_medians"):
+            i = pick(self.x, self.n_trial[0])
+            f = np.mean if self.kind == "pct_of_means" else np.median
+            den = float(f(self.y[i]))
+            return 100.0 * (float(f(self.x[i])) / den - 1.0) if den > 0 else float("nan")
         if self.kind == "cond_mean":
             i = pick(self.x, self.n_trial[0])
             sw = float(np.sum(self.w[i]))
@@ -449,12 +484,40 @@ _POP_SPECS: dict[str, tuple[float, float, float, float]] = {
 _CASE_INDEX = {k: i for i, k in enumerate(_POP_SPECS)}
 
 
+@dataclass(frozen=True)
+class Inclusion:
+    """Screening criteria of a trial applied to virtual patients at baseline (bounds inclusive; None = none).
+
+    ``cpeptide_pmol_l``: fasting C-peptide from the meal model's basal state (1 ng/mL = 331 pmol/L);
+    ``insulin_u_kg_day``: background dose in U/kg/day (TrialPop.insulin_u_per_day / body weight);
+    ``bmi``: kg/m². ``screen_factor``: candidates built per patient needed (the criteria can be rare in the
+    preset). ``source``: where each criterion comes from (V: read in the trial's abstract or registry entry)."""
+
+    cpeptide_pmol_l: tuple[float, float] | None = None
+    insulin_u_kg_day: tuple[float, float] | None = None
+    bmi: tuple[float, float] | None = None
+    screen_factor: int = 8
+    source: str = ""
+
+
+_INF = float("inf")
 #: Bhansali-group trials (same centre and inclusion profile: triple-OAD failure, insulin ≥ 0.4-0.7 U/kg/d).
 #: Their patients kept substantial endogenous secretion: fasting C-peptide 1.1-3.0 ng/mL and stimulated
 #: 2.1-4.3 ng/mL across the arms of Sood 2017 (V, baseline table). Virtual patients are included only
-#: with fasting C-peptide ≥ 1.1 ng/mL (364 pmol/L; 1 ng/mL = 331 pmol/L) — a virtual inclusion criterion (D).
-CPEPTIDE_INCLUSION_PMOL_L = {"bhansali2014_rct": 364.0, "bhansali2009": 364.0, "bhansali2017": 364.0}
-_SCREEN_FACTOR = 8
+#: with fasting C-peptide ≥ 1.1 ng/mL (364 pmol/L) — a virtual inclusion criterion (D). The insulin-dose
+#: criteria are the trials' own (V, abstracts): Bhansali 2009 Stem Cells Dev 18:1407 "currently on insulin
+#: (≥0.7 U/kg/day) at least for 1 year"; Bhansali 2014 Cell Transplant "requiring insulin ≥0.4 IU per kg per
+#: day"; Bhansali 2017 (PMC5496640) "insulin (≥0.4 IU per kg per day)". Wu 2014 (NCT00767260 eligibility,
+#: registry text, V): basal C-peptide 0.3-2.0 ng/mL, total daily insulin ≤ 1.0 U/kg/day, BMI ≤ 35 kg/m²
+#: (also age 40-65 and duration 3-20 years, not applied: the preset's ages and durations are not screened).
+INCLUSION: dict[str, Inclusion] = {
+    "bhansali2014_rct": Inclusion((364.0, _INF), (0.4, _INF), source="C-peptide D (Sood 2017); insulin V"),
+    "bhansali2009": Inclusion((364.0, _INF), (0.7, _INF), screen_factor=64, source="C-peptide D; insulin V"),
+    "bhansali2017": Inclusion((364.0, _INF), (0.4, _INF), source="C-peptide D (Sood 2017); insulin V"),
+    "wu2014": Inclusion((0.3 * 331.0, 2.0 * 331.0), (0.0, 1.0), (0.0, 35.0), source="V: NCT00767260 eligibility"),
+}
+#: Fasting C-peptide lower bounds (pmol/L) of the Bhansali-group virtual inclusion (kept for callers).
+CPEPTIDE_INCLUSION_PMOL_L = {k: v.cpeptide_pmol_l[0] for k, v in INCLUSION.items() if k.startswith("bhansali")}
 
 
 def fasting_cpeptide(pop: TrialPop) -> np.ndarray:
@@ -473,19 +536,40 @@ def fasting_cpeptide(pop: TrialPop) -> np.ndarray:
     return mmtt_cpeptide(pop, arm, 0, minutes=1)[:, 0]
 
 
+def _violation(x: np.ndarray, bounds: tuple[float, float] | None) -> np.ndarray:
+    """Relative distance of ``x`` outside ``bounds`` (0 inside)."""
+    if bounds is None:
+        return np.zeros_like(x)
+    lo, hi = bounds
+    scale = max(abs(lo) if np.isfinite(lo) and lo > 0 else abs(hi), 1e-9)
+    return (np.maximum(lo - x, 0.0) + np.maximum(x - hi, 0.0)) / scale
+
+
+def screening_violation(pop: TrialPop, inc: Inclusion) -> np.ndarray:
+    """Sum of each patient's relative violations of ``inc`` (0: eligible)."""
+    v = np.zeros(pop.n)
+    if inc.cpeptide_pmol_l is not None:
+        v += _violation(fasting_cpeptide(pop), inc.cpeptide_pmol_l)
+    if inc.insulin_u_kg_day is not None:
+        v += _violation(pop.insulin_u_per_day() / pop.ctx.body_weight_kg, inc.insulin_u_kg_day)
+    if inc.bmi is not None:
+        v += _violation(pop.bmi, inc.bmi)
+    return v
+
+
 def population_for(case: str, n: int, seed: int) -> TrialPop:
-    """The virtual population of ``case``: ``n`` patients meeting its (virtual) inclusion criteria."""
+    """The virtual population of ``case``: ``n`` patients meeting its inclusion criteria (``INCLUSION``)."""
     m, s, lo, hi = _POP_SPECS[case]
     first = 10_000 * _CASE_INDEX[case]
-    thr = CPEPTIDE_INCLUSION_PMOL_L.get(case)
-    if thr is None:
+    inc = INCLUSION.get(case)
+    if inc is None:
         return build_population(n, seed, m, s, lo, hi, first_id=first)
-    pool = build_population(_SCREEN_FACTOR * n, seed, m, s, lo, hi, first_id=first)
-    cp = fasting_cpeptide(pool)
-    ok = np.flatnonzero(cp >= thr)
-    if ok.size < n:  # not enough: fill with the highest C-peptide among the rest
+    pool = build_population(inc.screen_factor * n, seed, m, s, lo, hi, first_id=first)
+    viol = screening_violation(pool, inc)
+    ok = np.flatnonzero(viol <= 0.0)
+    if ok.size < n:  # not enough: fill with the patients closest to eligibility
         rest = np.setdiff1d(np.arange(pool.n), ok)
-        ok = np.concatenate([ok, rest[np.argsort(-cp[rest])][: n - ok.size]])
+        ok = np.concatenate([ok, rest[np.argsort(viol[rest], kind="stable")][: n - ok.size]])
     return pool.select(np.sort(ok[:n]))
 
 
@@ -502,9 +586,12 @@ def _case_bhansali2014_rct(P, pop, soft):
         "reduce_only",
     )
     out = {}
+    u0 = pop.insulin_u_per_day()
     for name, arm, n in (("treated", trt, 11), ("control", ctl, 10)):
         d, a = arm.at("dose_rel", 364), arm.at("hba1c", 364)
-        out[f"insulin_pct_{name}_w52"] = EndpointStat("mean", 100 * (d - 1), (n,))
+        # reported as the change of the arm's median dose: 42.0 → 14.0 IU/day "decreased by 66.7 %" and
+        # 40.5 → 27.5 "by 32.1 %" (abstract, V: 14/42 − 1 = −66.7 %), not as a mean of per-patient changes
+        out[f"insulin_pct_{name}_w52"] = EndpointStat("pct_of_medians", u0 * d, (n,), y=u0)
         out[f"responder_{name}_w52"] = EndpointStat(
             "mean", _below(d, 0.5, 0.04, soft) * _below(a, 7.0, 0.1, soft), (n,)
         )
@@ -529,9 +616,13 @@ def _case_bhansali2009(P, pop, soft):
 def _case_bhansali2017(P, pop, soft):
     trt = simulate_arm(pop, [_pl(P), BMMNCTherapy(1e9, [0], params=P["bmmnc"])], [182], "reduce_only")
     d, a = trt.at("dose_rel", 182), trt.at("hba1c", 182)
+    u0 = pop.insulin_u_per_day()
     return {
         "responder_w26": EndpointStat("mean", _below(d, 0.5, 0.04, soft) * _below(a, 7.0, 0.1, soft), (7,)),
-        "insulin_pct_w26": EndpointStat("mean", 100 * (d - 1), (7,)),
+        # "reduction in insulin requirement by 51 % as compared to baseline" (abstract): the change of the
+        # group's mean daily dose, the group's convention ("reduction in mean insulin requirement by 74 %",
+        # Bhansali 2014 IJEM abstract, V); the per-patient data are not in the abstract (D)
+        "insulin_pct_w26": EndpointStat("pct_of_means", u0 * d, (7,), y=u0),
     }
 
 
@@ -540,7 +631,11 @@ def _case_wu2014(P, pop, soft):
     trt = simulate_arm(pop, th, [364], "fixed")
     auc0 = cpeptide_auc(pop, trt, 0)
     auc1 = cpeptide_auc(pop, trt, 364)
-    return {"cpeptide_auc_pct_w52": EndpointStat("mean", 100 * (auc1 / auc0 - 1), (20,))}
+    # "the area under the curve of C-peptide (ng/mL per 180 min) of ... the BM-MNC group [was] significantly
+    # improved (... 43.8 % from the baseline)" (abstract, V): the change of the group's mean total AUC 0-180 min
+    # (D: the per-patient changes are not in the abstract), not the mean of per-patient % changes, which
+    # weights patients with little secretion at baseline heavily
+    return {"cpeptide_auc_pct_w52": EndpointStat("pct_of_means", auc1, (20,), y=auc0)}
 
 
 def _case_skyler2015(P, pop, soft):
