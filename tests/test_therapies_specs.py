@@ -32,6 +32,14 @@ from t2dsim.trial.builders import BuildContext, build_arm
         ({"kind": "sglt2i", "egfr_ml_min": 5}, ["sglt2i.egfr_ml_min", "5", "[15, 200] mL/min"]),
         ({"kind": "basal_insulin", "start_dose_u": -10}, ["basal_insulin.start_dose_u", "-10", "[0, 100] IU/day"]),
         ({"kind": "basal_insulin", "insulin": "detemirx"}, ["basal_insulin.insulin", "glargine", "nph"]),
+        (
+            {"kind": "basal_insulin", "titration_fatigue_per_visit": -1},
+            ["basal_insulin.titration_fatigue_per_visit", "-1", "greater than or equal to 0"],
+        ),
+        (
+            {"kind": "basal_bolus_insulin", "titration_adherence": 1.5},
+            ["basal_bolus_insulin.titration_adherence", "1.5", "less than or equal to 1"],
+        ),
         ({"kind": "unicorn_pill"}, ["unknown or missing therapy kind 'unicorn_pill'", "metformin", "treatment_plan"]),
         ({"kind": "metformin", "dose_mg": 500}, ["metformin.dose_mg", "Extra inputs are not permitted"]),
         ({"kind": "metformin", "start_month": 6, "stop_month": 3}, ["stop_month", "must be > start_month"]),
@@ -87,6 +95,9 @@ def test_factory_builds_each_kind_with_its_options():
         assert type(t) is cls and t.start_day == 30
     assert build_therapy({"kind": "metformin", "adherence": 0.8}).adherence == 0.8
     assert build_therapy({"kind": "basal_insulin", "insulin": "nph"}).insulin == "nph"
+    tired = build_therapy({"kind": "basal_insulin", "titration_fatigue_per_visit": 1.5, "titration_adherence": 0.8})
+    assert tired.titration_fatigue_per_visit == 1.5 and tired.titration_adherence == 0.8
+    assert build_therapy({"kind": "basal_insulin"}).titration_fatigue_per_visit == 0.0  # protocol-enforced default
 
 
 def test_specs_are_registered_with_the_protocol_and_runner():

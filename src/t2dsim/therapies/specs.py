@@ -87,6 +87,15 @@ class BasalInsulinSpec(P.BasalInsulinSpec):
     algorithm: Literal["riddle", "3-day"] = "riddle"
     titrate: bool = True
     adherence: float = _ADH
+    titration_adherence: float | None = Field(
+        default=None, ge=0, le=1, description="median probability a due dose increase is made (default 1)"
+    )
+    titration_fatigue_per_visit: float | None = Field(
+        default=None,
+        ge=0,
+        le=10,
+        description="λ per visit near target (default 0; 1.5 = calibrated on Riddle 2003 trial conduct)",
+    )
 
 
 class BasalBolusInsulinSpec(P.TherapySpecBase):
@@ -101,6 +110,15 @@ class BasalBolusInsulinSpec(P.TherapySpecBase):
     basal_share: float = Field(default=0.5, ge=0.2, le=0.8, description="basal / total daily dose")
     correction_target_mgdl: float = Field(default=120.0, ge=80, le=200, description="mg/dL")
     adherence: float = _ADH
+    titration_adherence: float | None = Field(
+        default=None, ge=0, le=1, description="median probability a due dose increase is made (default 1)"
+    )
+    titration_fatigue_per_visit: float | None = Field(
+        default=None,
+        ge=0,
+        le=10,
+        description="λ per visit near target (default 0; 1.5 = calibrated on Riddle 2003 trial conduct)",
+    )
 
 
 StepSpec = Annotated[
@@ -230,6 +248,9 @@ def _basal_kwargs(spec: Any) -> dict[str, Any]:
         "algorithm": getattr(spec, "algorithm", "riddle"),
         "adherence": getattr(spec, "adherence", 1.0),
     }
+    for name in ("titration_adherence", "titration_fatigue_per_visit"):
+        if getattr(spec, name, None) is not None:
+            kw[name] = getattr(spec, name)
     if start_u is not None:
         kw["start_dose_u"] = start_u
     else:
