@@ -73,6 +73,7 @@ __all__ = [
     "meal_params_at",
     "INDEPENDENCE_FPG_MGDL",
     "HEIGHT_CM",
+    "BASAL_SHARE_OF_TDD",
 ]
 
 #: Insulin independence: fasting glucose ≤ 126 mg/dL without exogenous insulin (the CIT/ADA fasting
@@ -82,6 +83,18 @@ INDEPENDENCE_FPG_MGDL = 126.0
 #: responders (Bhansali 2009/2014/2017). D: titrating "to < 7 %" keeps patients just under 7 %; the
 #: medians of both Bhansali 2014 arms moved from 6.9 towards 7.0-7.1 %, as titration towards it implies.
 TITRATION_TARGET_A1C = 6.9
+#: Basal share of the total daily insulin dose (TDD) in insulin-treated T2D. The progression model's background
+#: effect is a fasting-like (basal) plasma-insulin effect; prandial insulin acts on meal excursions, which the
+#: model's HbA1c rule (Wei 2014 line from fasting glucose) already contains. The engine counts only the basal
+#: dose in the progression model and sets TDD = basal / 0.5 (therapies/insulin.py BasalBolus, default
+#: basal_share; ADA/AACE starting split 50/50). Measured shares are at or below one half: basal/TDD 0.43 ± 0.15
+#: in 541 T2D outpatients on basal-bolus (Castellano et al., J Diabetes Metab Disord 17:393, 2018, PMID
+#: 30918874); 0.23 ± 0.08 in 2480 Chinese T2D patients on intensive insulin (PLoS One 7:e38962, 2012, PMID
+#: 22720003); < 0.5 in 75 % of 306 closely titrated T2D patients (Hodish et al., Diabetes 69 Suppl 1,
+#: 2191-PUB, 2020). 0.5 (the engine's value, the upper end of the measured range) is used for every trial (D:
+#: the Bhansali and Wu regimens are not stated in the abstracts read). Earlier versions compared the trials'
+#: total doses with the basal-equivalent background, i.e. assumed a basal share of 1.
+BASAL_SHARE_OF_TDD = 0.5
 #: Height used to turn BMI into body weight (cm; D: adult average, trial heights not reported).
 HEIGHT_CM = 170.0
 _NEUTRAL = dict(zip(EFFECT_NAMES, (1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0), strict=True))
@@ -112,6 +125,13 @@ class TrialPop:
         κ of the preset's insulin units (coupling.exogenous_insulin_ha_units is linear in dose)."""
         e = self.exog0 if exog is None else exog
         return e / exogenous_insulin_ha_units(1.0, self.ctx.body_weight_kg, insulin_scale(self.params))
+
+    def total_insulin_u_per_day(self, exog: np.ndarray | None = None) -> np.ndarray:
+        """Total daily insulin dose (U/day) whose basal part gives plasma-insulin effect ``exog`` (default: the
+        baseline background): ``insulin_u_per_day / BASAL_SHARE_OF_TDD``. The trials' dose criteria and reported
+        doses are total daily doses; only the basal part acts on the progression model's fasting-like state
+        (the engine's convention, therapies/insulin.py BasalBolus: TDD = basal / basal_share)."""
+        return self.insulin_u_per_day(exog) / BASAL_SHARE_OF_TDD
 
     def select(self, idx: np.ndarray) -> TrialPop:
         """The patients ``idx`` (their keys, hence their random responses, are kept)."""
@@ -489,7 +509,8 @@ class Inclusion:
     """Screening criteria of a trial applied to virtual patients at baseline (bounds inclusive; None = none).
 
     ``cpeptide_pmol_l``: fasting C-peptide from the meal model's basal state (1 ng/mL = 331 pmol/L);
-    ``insulin_u_kg_day``: background dose in U/kg/day (TrialPop.insulin_u_per_day / body weight);
+    ``insulin_u_kg_day``: total daily insulin dose in U/kg/day (TrialPop.total_insulin_u_per_day / body weight:
+    the basal-equivalent background over BASAL_SHARE_OF_TDD, as the trials state total doses);
     ``bmi``: kg/m². ``screen_factor``: candidates built per patient needed (the criteria can be rare in the
     preset). ``source``: where each criterion comes from (V: read in the trial's abstract or registry entry)."""
 
@@ -510,10 +531,17 @@ _INF = float("inf")
 #: day"; Bhansali 2017 (PMC5496640) "insulin (≥0.4 IU per kg per day)". Wu 2014 (NCT00767260 eligibility,
 #: registry text, V): basal C-peptide 0.3-2.0 ng/mL, total daily insulin ≤ 1.0 U/kg/day, BMI ≤ 35 kg/m²
 #: (also age 40-65 and duration 3-20 years, not applied: the preset's ages and durations are not screened).
+#: Doses are total daily doses (BASAL_SHARE_OF_TDD). Upper dose bound of the Bhansali 2014 RCT and 2017 cohorts
+#: (D): their published baseline doses are narrow — RCT median 42.0 and 40.5 IU/day (abstract, V); the same
+#: centre's four arms of Sood 2017 (World J Diabetes 8:381, Table 1, V) 39.7 ± 3.8 to 45.0 ± 6.6 IU/day at
+#: 72.1 ± 8.4 to 79.0 ± 18.9 kg, i.e. 0.55-0.59 U/kg/day by arm with a between-patient CV ≈ 0.2 (CV of dose
+#: ≈ 0.12 and of weight ≈ 0.17 combined) → mean + 2 SD ≈ 0.8 U/kg/day. Without it the virtual RCT cohort took a
+#: median 0.83 U/kg/day (measured, population_for seed 0) against the trial's ≈ 0.56. The 2009 cohort's dose
+#: has only the published floor.
 INCLUSION: dict[str, Inclusion] = {
-    "bhansali2014_rct": Inclusion((364.0, _INF), (0.4, _INF), source="C-peptide D (Sood 2017); insulin V"),
-    "bhansali2009": Inclusion((364.0, _INF), (0.7, _INF), screen_factor=64, source="C-peptide D; insulin V"),
-    "bhansali2017": Inclusion((364.0, _INF), (0.4, _INF), source="C-peptide D (Sood 2017); insulin V"),
+    "bhansali2014_rct": Inclusion((364.0, _INF), (0.4, 0.8), source="C-peptide D (Sood 2017); insulin ≥0.4 V, ≤0.8 D"),
+    "bhansali2009": Inclusion((364.0, _INF), (0.7, _INF), screen_factor=16, source="C-peptide D; insulin V"),
+    "bhansali2017": Inclusion((364.0, _INF), (0.4, 0.8), source="C-peptide D (Sood 2017); insulin ≥0.4 V, ≤0.8 D"),
     "wu2014": Inclusion((0.3 * 331.0, 2.0 * 331.0), (0.0, 1.0), (0.0, 35.0), source="V: NCT00767260 eligibility"),
 }
 #: Fasting C-peptide lower bounds (pmol/L) of the Bhansali-group virtual inclusion (kept for callers).
@@ -551,15 +579,38 @@ def screening_violation(pop: TrialPop, inc: Inclusion) -> np.ndarray:
     if inc.cpeptide_pmol_l is not None:
         v += _violation(fasting_cpeptide(pop), inc.cpeptide_pmol_l)
     if inc.insulin_u_kg_day is not None:
-        v += _violation(pop.insulin_u_per_day() / pop.ctx.body_weight_kg, inc.insulin_u_kg_day)
+        v += _violation(pop.total_insulin_u_per_day() / pop.ctx.body_weight_kg, inc.insulin_u_kg_day)
     if inc.bmi is not None:
         v += _violation(pop.bmi, inc.bmi)
     return v
 
 
+def _match_hba1c(hba1c: np.ndarray, cand: np.ndarray, n: int, spec: tuple[float, float, float, float]) -> np.ndarray:
+    """``n`` of the candidates ``cand`` whose baseline HbA1c follows the trial's published distribution ``spec``
+    (mean, SD, low, high: truncated normal): each of the n quantiles (k + ½)/n, in order of distance from the
+    median, takes the nearest unused candidate. Screening on dose shifts HbA1c, because in the virtual cohort
+    the dose that holds a patient at a lower HbA1c is larger (Bhansali 2009: median 7.8 % after the dose screen
+    against 8.1 ± 0.5 %, docs/stem_cells.md §4); matching keeps the baseline table's HbA1c."""
+    from scipy.stats import norm
+
+    m, s, lo, hi = spec
+    lo_p, hi_p = norm.cdf((lo - m) / s), norm.cdf((hi - m) / s)
+    q = (np.arange(n) + 0.5) / n
+    target = m + s * norm.ppf(lo_p + q * (hi_p - lo_p))
+    free = np.ones(cand.size, dtype=bool)
+    out = np.empty(n, dtype=np.int64)
+    for k in np.argsort(np.abs(q - 0.5), kind="stable"):  # n ≤ a few hundred: a loop over patients, once
+        d = np.where(free, np.abs(hba1c[cand] - target[k]), np.inf)
+        j = int(np.argmin(d))
+        out[k], free[j] = cand[j], False
+    return out
+
+
 def population_for(case: str, n: int, seed: int) -> TrialPop:
-    """The virtual population of ``case``: ``n`` patients meeting its inclusion criteria (``INCLUSION``)."""
-    m, s, lo, hi = _POP_SPECS[case]
+    """The virtual population of ``case``: ``n`` patients meeting its inclusion criteria (``INCLUSION``), with
+    the published baseline HbA1c distribution (``_match_hba1c``)."""
+    spec = _POP_SPECS[case]
+    m, s, lo, hi = spec
     first = 10_000 * _CASE_INDEX[case]
     inc = INCLUSION.get(case)
     if inc is None:
@@ -569,8 +620,8 @@ def population_for(case: str, n: int, seed: int) -> TrialPop:
     ok = np.flatnonzero(viol <= 0.0)
     if ok.size < n:  # not enough: fill with the patients closest to eligibility
         rest = np.setdiff1d(np.arange(pool.n), ok)
-        ok = np.concatenate([ok, rest[np.argsort(viol[rest], kind="stable")][: n - ok.size]])
-    return pool.select(np.sort(ok[:n]))
+        return pool.select(np.sort(np.concatenate([ok, rest[np.argsort(viol[rest], kind="stable")][: n - ok.size]])))
+    return pool.select(np.sort(_match_hba1c(pool.state.hba1c_pct, ok, n, spec)))
 
 
 def _pl(P: dict[str, Any]) -> PlaceboTrialEffect:
