@@ -245,9 +245,13 @@ def test_beta_replacement_reproduces_zimislecel_held_out(table):
     # Reichman NEJM 2025 (V): 10/12 insulin independent at 1 y; all 12 engrafted; mean insulin −92 %
     for e in ("insulin_independent_d365", "graft_positive_d90", "insulin_pct_d365"):
         assert z.loc[e, "role"] == "held out" and bool(z.loc[e, "inside"]), e
-    # C-peptide rises over the first 6 months (S: 424 → 1036 pmol/L, ×2.4). The model's rise is smaller
-    # (its d180/d365 values fall below the observed CIs: see docs), so only the direction is asserted.
-    assert z.loc["cpeptide_peak_d180", "predicted"] > 1.2 * z.loc["cpeptide_peak_d90", "predicted"]
+    # C-peptide rise (S: 424 → 1036 → 1274 pmol/L at days 90/180/365). These three are *fit* endpoints
+    # (calibration check, not validation): the calibrated graft kinetics must put each inside its observed
+    # CI and reproduce the rise. Measured 2026-11-29: 435 / 979 / 1052 pmol/L (before the calibration's
+    # MMTT used the preset's insulin scale: 440 / 650 / 603, below the CIs at days 180 and 365).
+    for e in ("cpeptide_peak_d90", "cpeptide_peak_d180", "cpeptide_peak_d365"):
+        assert z.loc[e, "role"] == "fit" and bool(z.loc[e, "inside"]), (e, z.loc[e, "predicted"])
+    assert z.loc["cpeptide_peak_d180", "predicted"] > 1.5 * z.loc["cpeptide_peak_d90", "predicted"]
 
 
 def test_beta_replacement_islet_transplant_modern_era(table):
