@@ -55,7 +55,10 @@ year-of-death convention is reported but not added (it was identified after the 
 Measured (seed 72): conventional 18.16 (SE 0.12) vs 19.14 published (gap +0.98 QALY, simulated 5.1 %
 low) against a budget of 0.94: just outside what the stated input approximations explain, so that
 test is a strict xfail; it would agree if the OM2 software counts the year of death as a full year
-(+0.37) or if its challenge inputs differed from ours more than the ranges above. This is a +-7 % check of the OM2 mortality and complication
+(+0.37) or if its challenge inputs differed from ours more than the ranges above. Intensive arm:
+18.27 (converge, gap +1.02) to 18.44 (persist, gap +0.85) vs 19.29; it passes only through the
+"persist" upper bound. Both arms are thus 0.85-1.02 QALY (4.4-5.3 %) below the published OM2
+values, a common ~5 % shortfall. This is a +-7 % check of the OM2 mortality and complication
 equations as a whole (a gross error in a death equation moves the level by more), not a precise one.
 
 QALY gain (intensive - conventional): insensitive to the non-HbA1c inputs (<= 0.006 QALY per
@@ -255,7 +258,13 @@ def test_lifetime_qalys_conventional_arm_vs_published_om2(runs):
 
 def test_lifetime_qalys_intensive_arm_vs_published_om2(runs):
     """Intensive arm: published OM2 19.29 QALYs within the stated tolerance of the interval
-    spanned by the two post-trial HbA1c assumptions ("converge", "persist")."""
+    spanned by the two post-trial HbA1c assumptions ("converge", "persist").
+
+    Measured (seed 72): converge 18.27 (gap +1.02, outside the 0.94 budget), persist 18.44 (gap
+    +0.85, inside): the test passes only through the "persist" upper bound. Like the conventional
+    arm (gap +0.98, strict xfail above), the intensive arm is 0.85-1.02 QALY below the published
+    OM2 value: a common ~5 % shortfall of both arms, not an arm-specific agreement.
+    """
     lo, se_lo, tol_lo = level_tolerance(runs["intensive_converge"])
     hi, se_hi, tol_hi = level_tolerance(runs["intensive_persist"])
     tol = max(tol_lo, tol_hi)
