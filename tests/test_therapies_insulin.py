@@ -113,8 +113,8 @@ def test_titration_fatigue_stops_increases_after_visits_near_target():
         ins.observe(ctx, 21, {"glucose_mgdl": np.array([200.0, 200.0])})
         assert ins.dose_u[0] == doses[lam][0] - 2.0  # reduction after < 56 mg/dL, fatigue or not
     np.testing.assert_array_equal(doses[0.0], [30.0, 36.0])
-    # λ_i ≥ 10 for most patients: patient 0 stops after its near-target visit (λ_i is exponential, so a rare
-    # patient with tiny λ_i would go on; patient 0's draw is keyed by (seed, id), hence fixed)
+    # λ_i is exponential with mean 10 (so 37 % of patients draw λ_i ≥ 10); patient 0's keyed draw is 17.4, so it
+    # stops after its near-target visit (the draw is keyed by (seed, id), hence fixed)
     np.testing.assert_array_equal(doses[10.0], [22.0, 36.0])
 
 
@@ -242,25 +242,29 @@ def _rosenstock_2008_arm() -> tuple[float, float]:
     return float(np.mean(arm.last["glucose_mgdl"])), float(np.mean(arm.last["hba1c_pct"]))
 
 
-def test_rosenstock_2008_glargine_52_week_fpg_validation():
+def test_rosenstock_2008_glargine_52_week_fpg_check():
     """Rosenstock 2008 (see :func:`_rosenstock_2008_arm`): endpoint FPG 126 mg/dL at 52 weeks, ±10 mg/dL.
-    Validation of the titration's plateau: with inertia as a per-step probability only (the earlier
-    calibration) the model's FPG kept falling to 107.9 mg/dL; with titration fatigue it stays near its
-    week-16 level (123.0 → 123.9 mg/dL from week 16 to 52)."""
+    NOT an independent validation: λ was fitted on Riddle 2003 only, but the *mechanism* (fatigue near
+    target) was chosen among four candidates partly by their Rosenstock and 4-T results (docs/standard_care.md,
+    titration section). What it checks: the titration plateaus — with inertia as a per-step probability only
+    (the earlier calibration) the model's FPG kept falling to 107.9 mg/dL; with titration fatigue it stays near
+    its week-16 level (123.0 → 123.9 mg/dL from week 16 to 52). An independent check needs a trial not used in
+    the choice (AT.LANTUS, LANMET: cited only as motivation so far)."""
     fpg, _ = _rosenstock_2008_arm()
     assert abs(fpg - 126.0) < 10.0, fpg
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known validation failure, now narrow: at 52 weeks the model's glargine arm has HbA1c 6.82 % "
+    reason="known failure (a check, not independent: see the FPG test), now narrow: at 52 weeks the model's "
+    "glargine arm has HbA1c 6.82 % "
     "(published 7.1 %, tolerance ±0.25) while its FPG 123.9 mg/dL is within 10 mg/dL of the published 126 "
     "(the titration plateaus since titration fatigue was added; per-step inertia alone gave 107.9 mg/dL and "
     "6.50 %). The model's HbA1c runs ~0.2 % below the published value at the same FPG, as in the Riddle "
     "calibration (119.6 mg/dL ↔ 6.79 % vs 117 ↔ 6.96 %): the progression model's FPG → HbA1c relation, "
     "not the titration (docs/standard_care.md).",
 )
-def test_rosenstock_2008_glargine_52_week_hba1c_validation():
+def test_rosenstock_2008_glargine_52_week_hba1c_check():
     """Rosenstock 2008 (see :func:`_rosenstock_2008_arm`): endpoint HbA1c 7.1 % at 52 weeks, ±0.25 %."""
     _, h = _rosenstock_2008_arm()
     assert abs(h - 7.1) < 0.25, h
@@ -299,11 +303,12 @@ def test_basal_bolus_has_more_hypoglycaemia_than_basal():
     the basal arm on the same virtual patients (same titration, same meal days and the same day-to-day
     fasting glucose, so the difference is the boluses').
 
-    Level: each meal day's fasting glucose carries the day-to-day variability (``fpg_day_cv``) that was
-    calibrated with titration fatigue on Riddle 2003's documented hypoglycaemia, 9.2 confirmed
-    events ≤ 72 mg/dL per patient-year with glargine (Strange, J Diabetes Sci Technol 7:771, 2013,
-    Table 1 [S]); the meal days' level-1 rate (< 70 mg/dL for ≥ 15 min, also post-meal and with varying
-    insulin action) must lie within a factor 2 of it. Measured: basal 16.8, basal-bolus 22.8 events/
+    Level (reported, not asserted): each meal day's fasting glucose carries the day-to-day variability
+    (``fpg_day_cv``) that was calibrated with titration fatigue on Riddle 2003's documented hypoglycaemia,
+    9.2 confirmed events ≤ 72 mg/dL per patient-year with glargine (Strange, J Diabetes Sci Technol 7:771,
+    2013, Table 1 [S]), so the level is calibrated rather than predicted, and the meal days' definition
+    (< 70 mg/dL for ≥ 15 min, also post-meal and with varying insulin action) differs from it; 4-T's basal
+    rate (2.3) is ~7× below the model's. Measured: basal 16.8, basal-bolus 22.8 events/
     patient-year; level 2 (< 54 mg/dL) 1.2 vs 2.1. The basal-bolus excess is much smaller than 4-T's
     (5×): boluses from the Walsh rules on meal-model days whose post-meal glucose stays high rarely
     overshoot (see docs/standard_care.md)."""
@@ -314,7 +319,6 @@ def test_basal_bolus_has_more_hypoglycaemia_than_basal():
         arm = ArmState(c, [*(f() for f in RIDDLE_BACKGROUND), ins])
         rates[cls.__name__] = run_with_meal_days(arm, 24, seed=3).hypo.rate_per_patient_year(1)
     assert rates["BasalBolus"] > rates["BasalInsulin"], rates
-    assert 9.2 / 2 < rates["BasalInsulin"] < 9.2 * 2, rates
 
 
 def test_basal_bolus_ratios_follow_walsh_rules():
@@ -335,3 +339,22 @@ def test_basal_bolus_ratios_follow_walsh_rules():
 def test_bad_insulin_arguments(kw, msg):
     with pytest.raises(ValueError, match=msg):
         BasalInsulin(**kw)
+
+
+def test_meal_day_with_its_own_fasting_glucose_starts_in_that_steady_state():
+    """simulate_meal_day(fasting_mgdl=...): with no meals and no exogenous insulin, the day holds the given
+    fasting glucose exactly (a steady state of the Dalla Man basal relations re-derived at it) and hepatic
+    glucose output stays at the patient's EGPb (the day's uptake and secretion threshold move instead)."""
+    from t2dsim.engine import meal_params_today
+    from t2dsim.therapies.insulin import simulate_meal_day
+
+    c = trial_cohort(6, 7, 7.5, 0.5, (6.5, 9.0)).cohort
+    arm = ArmState(c, [Metformin(1000.0)])
+    advance(arm, 28)
+    smooth = np.asarray(arm.last["glucose_mgdl"], dtype=float)
+    egpb = meal_params_today(arm)["EGPb"]
+    for factor in (0.6, 1.0, 1.3):
+        day = simulate_meal_day(arm, (), fasting_mgdl=factor * smooth)
+        g = day["plasma_glucose_mgdl"]
+        np.testing.assert_allclose(g, np.repeat(factor * smooth[:, None], g.shape[1], axis=1), rtol=1e-6)
+        np.testing.assert_allclose(day["egp_mg_kg_min"][:, 1:], np.repeat(egpb[:, None], g.shape[1] - 1, 1), rtol=1e-6)

@@ -382,8 +382,9 @@ def simulate_meal_day(
     therapy gives boluses from the *planned* carbohydrate and the pre-meal glucose, read from the model
     by simulating the day in pieces between meals. ``fasting_mgdl`` (n,) sets the day's own fasting
     (basal) glucose in place of the progression model's smoothed value — the day-to-day variability of
-    fasting glucose, carried by hepatic glucose output: the basal relations (Dalla Man 2007 §II) are
-    re-derived at that glucose and the patient's insulin, so the day starts in its own steady state.
+    fasting glucose: the basal relations (Dalla Man 2007 §II) are re-derived at that glucose with the
+    patient's insulin and hepatic output EGPb kept, so the day's insulin-independent uptake Vm0, kp1 and
+    the secretion threshold h (= Gb) move with it and the day starts in its own steady state.
     """
     params = meal_params_today(arm)
     if fasting_mgdl is not None:
