@@ -129,13 +129,19 @@ def test_populations_meet_the_published_inclusion_criteria():
     assert np.all(wu.bmi <= 35.0)
 
 
-def test_dose_screened_cohort_keeps_the_published_baseline_hba1c():
-    # Bhansali 2009/2014 responders' baseline HbA1c 8.1 ± 0.5 % (IJEM 2014 abstract, V). Screening on the dose
-    # alone shifted the virtual cohort to a median 7.8 % (the dose holding a lower HbA1c is larger); the HbA1c
-    # matching of population_for must keep the published value: SE of a median of 40 ≈ 1.25·0.5/√40 = 0.1 → 2 SE
+def test_dose_screened_cohort_keeps_dose_criterion_and_published_hba1c_spread():
+    # What the HbA1c quantile matching of population_for does NOT guarantee (its median is fixed by construction,
+    # so the median is not checked here):
+    # (1) the insulin criterion after matching: matching only picks among dose-eligible candidates if the pool
+    #     (screen_factor 16 × n) holds at least n of them; otherwise population_for fills up with the nearest
+    #     non-eligible patients and this fails. Bhansali 2009 Stem Cells Dev abstract "on insulin (≥0.7 U/kg/day)" (V).
+    # (2) the spread: matching takes the nearest unused eligible candidate for each quantile, so a dose-screened pool
+    #     that lacks one tail of HbA1c gives a narrower cohort. Published 8.1 ± 0.5 % (responders' baseline,
+    #     Bhansali 2014 IJEM abstract, V); SE of a sample SD of 40 ≈ 0.5/√(2·39) = 0.057 → 2 SE = 0.11.
+    #     Measured 2026-11-29 (seed 0): SD 0.47, lowest dose 0.71 U/kg/day.
     pop = population_for("bhansali2009", 40, seed=0)
-    assert abs(np.median(pop.state.hba1c_pct) - 8.1) < 0.2
     assert np.all(pop.total_insulin_u_per_day() / pop.ctx.body_weight_kg >= 0.7 - 1e-9)
+    assert abs(np.std(pop.state.hba1c_pct, ddof=1) - 0.5) < 2 * 0.5 / np.sqrt(2 * 39)
 
 
 def test_trial_dose_basal_share_matches_the_engine_convention():
@@ -249,6 +255,10 @@ def test_beta_replacement_reproduces_zimislecel_held_out(table):
     # (calibration check, not validation): the calibrated graft kinetics must put each inside its observed
     # CI and reproduce the rise. Measured 2026-11-29: 435 / 979 / 1052 pmol/L (before the calibration's
     # MMTT used the preset's insulin scale: 440 / 650 / 603, below the CIs at days 180 and 365).
+    # Caveat: this fit is reached with sc_beta_fraction at its hard cap (calibrated 0.9999998; the fraction is
+    # clipped with min(val, 1.0) in beta_replacement.islet_params_from_theta). The parameter sits at its bound,
+    # so its reported Laplace interval (0.54 to 1.87) is not meaningful above 1: a β-like share cannot exceed 1,
+    # and values above the cap give the same model. The fit uses all the product's β-like capacity the model allows.
     for e in ("cpeptide_peak_d90", "cpeptide_peak_d180", "cpeptide_peak_d365"):
         assert z.loc[e, "role"] == "fit" and bool(z.loc[e, "inside"]), (e, z.loc[e, "predicted"])
     assert z.loc["cpeptide_peak_d180", "predicted"] > 1.5 * z.loc["cpeptide_peak_d90", "predicted"]
@@ -361,7 +371,20 @@ def test_loto_criterion_holds_for_the_msc_trials(table):
     # the part of acceptance 1 that is met (regression guard): the MSC trials, Skyler 2015 (double-blind) and
     # Lian 2022, each predicted from a fit without them, ≥ 75 % inside. (Bhansali 2014 RCT was guarded here
     # until the replication fixes of the BM-MNC trials; its LOTO share is now 4/6 because the fold without it is
-    # dominated by the Bhansali 2009 cohort's conflict — docs/stem_cells.md §4; covered by the strict xfail above.)
+    # dominated by the Bhansali 2009 cohort's conflict — docs/stem_cells.md §4; covered by the strict xfail above,
+    # and its current 4/6 by the regression guard below.)
     loto = table[table["role"] == "LOTO"]
     share = loto.groupby("case")["inside"].mean()
     assert share["Skyler 2015"] >= 0.75 and share["Lian 2022"] >= 0.75, share.to_dict()
+
+
+def test_loto_bhansali_rct_does_not_fall_below_its_current_share(table):
+    # REGRESSION GUARD, not the acceptance criterion (acceptance 1 asks ≥ 75 % inside; the RCT misses it and
+    # is covered by the strict xfail test_acceptance_loto_each_t2d_trial). History of the Bhansali 2014 RCT's
+    # LOTO share on 2026-11-29: 5/6 at the start of the day (guarded here at ≥ 0.75 by the former
+    # test_loto_criterion_holds_for_the_controlled_trials), 4/6 after the replication fixes (κ in the MMTT
+    # coupling, published inclusion criteria, group statistics as reported; commit cfb4401) and the
+    # recalibration (f38431a). This guard keeps it from silently dropping below the current 4/6.
+    loto = table[table["role"] == "LOTO"]
+    share = loto.groupby("case")["inside"].mean()
+    assert share["Bhansali 2014 (RCT)"] >= 4 / 6 - 1e-9, share.to_dict()
