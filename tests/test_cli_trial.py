@@ -44,6 +44,9 @@ def test_validate_cli_refuses_unknown_output_suffix_before_running(tmp_path):
     assert "--out must end in .md, .csv or .parquet" in res.output
     assert "Bhansali" not in res.output  # refused before the (15 s) validation ran
     assert not out.exists()
+    res = runner.invoke(app, ["validate", "--out", str(tmp_path / "no-such-folder" / "v.md")])
+    assert res.exit_code == 2 and "does not exist or is not a folder" in res.output, res.output
+    assert "Bhansali" not in res.output
 
 
 def test_validate_cli_writes_table(tmp_path):

@@ -129,3 +129,45 @@ def test_meal_model_insulin_equals_progression_insulin_for_t2dsim_cohort():
     advance(arm, 30)
     p = meal_params_today(arm)
     np.testing.assert_allclose(p["Ib"], arm.last["insulin_total_uuml"] * 6.0, rtol=0.01)
+
+
+def _gains(cap_mult, si, cap0=coupling.CAPACITY_T2D):
+    """K and beta_Y of the coupling for capacity cap0·cap_mult (β = 1000 mg, σ chosen) at insulin
+    sensitivity si (Ha units), glucose 140 mg/dL, insulin 15 Ha units."""
+    cap = cap0 * np.asarray(cap_mult, dtype=float)
+    p = coupling.meal_params_from_progression(
+        np.full(cap.shape, 140.0), np.full(cap.shape, 15.0), np.full(cap.shape, si), np.full(cap.shape, 1000.0),
+        cap / 1000.0, body_weight_kg=80.0, age_years=55.0, female=False,
+    )  # fmt: skip
+    return p["K"], p["beta_Y"]
+
+
+@pytest.mark.parametrize("si", [0.08, coupling.SI_T2D, 0.4, coupling.SI_NORMAL])
+def test_secretion_gains_are_proportional_to_capacity_at_fixed_insulin_sensitivity(si):
+    """Ha 2016's secretion σ·β·H(M(G) + γ) is linear in capacity β·σ at any glucose; the meal model's
+    glucose-driven gains must be too (below, between and above the anchors), so a therapy multiplying
+    capacity by m multiplies both gains by m — what ``secretion_gain_multipliers`` returns."""
+    mults = np.array([0.2, 0.43, 1.0, 1.5, 3.0])
+    k, by = _gains(mults, si)
+    np.testing.assert_allclose(k / k[2], mults, rtol=1e-12)
+    np.testing.assert_allclose(by / by[2], mults, rtol=1e-12)
+    m = coupling.secretion_gain_multipliers(np.array([1.37]))
+    k2, by2 = _gains(np.array([1.37]), si)
+    np.testing.assert_allclose(k2 / k[2], m["K"], rtol=1e-12)
+    np.testing.assert_allclose(by2 / by[2], m["beta_Y"], rtol=1e-12)
+
+
+def test_secretion_gains_follow_the_disease_stage_read_from_insulin_sensitivity():
+    """Documented behaviour (coupling.py): the anchor-closing factor ρ^w uses the same disease weight w
+    (from SIe) as every interpolated constant, so at fixed capacity an insulin-sensitivity gain alone
+    raises the gains — modestly (SI ×1.4 from the T2D anchor: K ×1.10) — and never above the normal
+    anchor's ratio; below the T2D anchor's SIe it has no effect (w clipped at 0)."""
+    k_t2d, _ = _gains(np.array([1.0]), coupling.SI_T2D)
+    k_up, _ = _gains(np.array([1.0]), 1.4 * coupling.SI_T2D)
+    k_low, _ = _gains(np.array([1.0]), 0.5 * coupling.SI_T2D)
+    k_n, _ = _gains(np.array([1.0]), coupling.SI_NORMAL)
+    assert 1.05 < float((k_up / k_t2d)[0]) < 1.15
+    assert float((k_low / k_t2d)[0]) == pytest.approx(1.0, rel=1e-12)
+    a = coupling.anchors()
+    rho_k = (a.normal["K"] / a.t2d["K"]) / (coupling.CAPACITY_NORMAL / coupling.CAPACITY_T2D)
+    assert float((k_n / k_t2d)[0]) == pytest.approx(rho_k, rel=1e-9)

@@ -191,16 +191,21 @@ def validate(
 
     if out_path is not None and out_path.suffix.lower() not in (".md", ".csv", ".parquet"):
         raise UserError(f"--out must end in .md, .csv or .parquet, got {out_path.name!r}")
+    if out_path is not None and not out_path.parent.is_dir():
+        raise UserError(f"--out {out_path}: folder {str(out_path.parent)!r} does not exist or is not a folder")
     if results is not None and not results.is_file():
         raise UserError(f"--results {results}: file not found")
     table = run_validation(results)
     out.print(validation_markdown(table))
     out.print(acceptance_summary(table).to_string(index=False))
     if out_path is not None:
-        if out_path.suffix.lower() == ".md":
-            atomic_write(out_path, lambda p: p.write_text(validation_markdown(table)))
-        else:
-            write_table(table, out_path)
+        try:
+            if out_path.suffix.lower() == ".md":
+                atomic_write(out_path, lambda p: p.write_text(validation_markdown(table)))
+            else:
+                write_table(table, out_path)
+        except OSError as exc:
+            raise UserError(f"--out {out_path}: cannot write ({exc.strerror or exc})") from exc
         out.print(f"wrote {out_path}")
 
 

@@ -22,7 +22,11 @@ Mapping (each documented rule is the simplest that reproduces both anchors exact
   Ha 2016's secretion rate σ·β·H(M(G) + γ) is at any glucose, times the disease-stage factor that
   closes the anchors: θ = θ_T2D · (c/c_T2D) · ρθ^w with ρθ = (θ_N/θ_T2D)/(c_N/c_T2D) (1.54 for K,
   1.46 for β_Y) and w the disease weight below. A therapy multiplying secretion by m (``secretion_mult``)
-  therefore multiplies both gains by m (:func:`secretion_gain_multipliers`).
+  therefore multiplies both gains by m (:func:`secretion_gain_multipliers`). Because w is read from
+  insulin sensitivity (as for every interpolated constant), a gain in SIe alone raises the gains too,
+  modestly (SIe ×1.4 from the T2D anchor: K ×1.10, β_Y ×1.09; none below the T2D anchor's SIe): the
+  meal model's secretion follows the disease stage, as β-cell glucose sensitivity improves when insulin
+  resistance does (e.g. after weight loss). Pinned in ``tests/test_coupling.py``.
   (Until 2026-11 the gains followed a two-point power law c^κ with κ ≈ 2, fitted through the anchors
   alone. Extrapolated below the T2D anchor it collapsed postprandial secretion: insulin-treated
   patients at 0.43 × the anchor's capacity had 0.2 × its gains, meal-day mean glucose 229 mg/dL at a

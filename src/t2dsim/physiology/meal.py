@@ -280,6 +280,7 @@ class MealParams:
     names: tuple[str, ...]
 
     def __post_init__(self) -> None:
+        self.values = dict(self.values)  # never modify the caller's mapping
         for k, neutral in NEUTRAL_EXTENSIONS.items():
             if k not in self.values:
                 self.values[k] = np.full(len(self.names), neutral)
