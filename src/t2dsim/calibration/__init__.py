@@ -134,6 +134,27 @@ def _interval(samples: list[float]) -> tuple[float, float]:
     return float(np.percentile(a, 2.5)), float(np.percentile(a, 97.5))
 
 
+def _validation_row(case: str, role: str, t, v: float, lo: float, hi: float, tau: float) -> dict:  # noqa: ANN001
+    """One row of the validation table: prediction v with its 95 % interval [lo, hi] against target t's
+    observed value and CI (``inside``: prediction inside the observed CI; ``obs_in_pi``: the reverse)."""
+    return {
+        "case": case,
+        "endpoint": t.endpoint,
+        "role": role,
+        "predicted": v,
+        "pred_low": lo,
+        "pred_high": hi,
+        "observed": t.observed,
+        "obs_low": t.ci_low,
+        "obs_high": t.ci_high,
+        "inside": bool(t.ci_low <= v <= t.ci_high),
+        "obs_in_pi": bool(lo <= t.observed <= hi),
+        "tau": tau,
+        "ci_method": t.ci_method,
+        "verification": t.verification,
+    }
+
+
 def validate(results_path: str | Path | None = None, n_draws: int = 30, n_boot: int = 4) -> pd.DataFrame:
     """Predicted vs observed endpoints for every case, from a calibration results file.
 
@@ -170,24 +191,8 @@ def validate(results_path: str | Path | None = None, n_draws: int = 30, n_boot: 
         for t in ts:
             v = point[t.endpoint].value()
             lo, hi = _interval(samples[t.endpoint])
-            rows.append(
-                {
-                    "case": CASE_LABELS[case],
-                    "endpoint": t.endpoint,
-                    "role": "LOTO" if t.scored else "not scored (attribution inferred)",
-                    "predicted": v,
-                    "pred_low": lo,
-                    "pred_high": hi,
-                    "observed": t.observed,
-                    "obs_low": t.ci_low,
-                    "obs_high": t.ci_high,
-                    "inside": bool(t.ci_low <= v <= t.ci_high),
-                    "obs_in_pi": bool(lo <= t.observed <= hi),
-                    "tau": tau,
-                    "ci_method": t.ci_method,
-                    "verification": t.verification,
-                }
-            )
+            role = "LOTO" if t.scored else "not scored (attribution inferred)"
+            rows.append(_validation_row(CASE_LABELS[case], role, t, v, lo, hi, tau))
     t1 = _t1d_pops(seed)
     isl = res["islet"]
     point_p = islet_params_from_theta(np.array(isl["log_theta"]))
@@ -210,24 +215,7 @@ def validate(results_path: str | Path | None = None, n_draws: int = 30, n_boot: 
             for _ in range(n_boot):
                 smp.append(float(np.mean(a[rng.integers(0, a.size, max(t.n, 1))])))
         lo, hi = _interval(smp)
-        rows.append(
-            {
-                "case": BETA_LABELS[t.case],
-                "endpoint": t.endpoint,
-                "role": t.role,
-                "predicted": v,
-                "pred_low": lo,
-                "pred_high": hi,
-                "observed": t.observed,
-                "obs_low": t.ci_low,
-                "obs_high": t.ci_high,
-                "inside": bool(t.ci_low <= v <= t.ci_high),
-                "obs_in_pi": bool(lo <= t.observed <= hi),
-                "tau": float("nan"),
-                "ci_method": t.ci_method,
-                "verification": t.verification,
-            }
-        )
+        rows.append(_validation_row(BETA_LABELS[t.case], t.role, t, v, lo, hi, float("nan")))
     return pd.DataFrame(rows)
 
 
