@@ -341,6 +341,18 @@ class MealParams:
         return self.values["u2ss"] * self.values["BW"] / PMOL_PER_U_INSULIN
 
 
+def with_basal_glucose(params: MealParams, gb_mgdl: np.ndarray) -> MealParams:
+    """``params`` with each patient's basal glucose set to ``gb_mgdl`` (mg/dL) and the basal relations
+    re-derived (:func:`derive_basal`) at the same basal insulin and hepatic output EGPb: insulin-independent
+    uptake Vm0, kp1 and the secretion threshold h (= Gb) move with it, so the set is a steady state at the
+    new glucose. Used for day-to-day variability of fasting glucose."""
+    vals = dict(params.values)
+    vals["Gb"] = np.asarray(gb_mgdl, dtype=np.float64).reshape(-1).copy()
+    secreting = (vals["Sb"] + vals["Sfix"]) > 0.0
+    vals = derive_basal(vals, secreting)
+    return MealParams({k: vals[k] for k in PARAM_NAMES}, params.names)
+
+
 def derive_basal(values: Mapping[str, np.ndarray], secreting: np.ndarray) -> dict[str, np.ndarray]:
     """Complete a parameter set so that (Gb, Ib, EGPb, u2ss) is an exact steady state.
 

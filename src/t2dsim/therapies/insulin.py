@@ -57,7 +57,7 @@ from scipy.special import log_ndtr, ndtr
 from t2dsim.engine import ArmState, advance, meal_params_today
 from t2dsim.physiology import glycation
 from t2dsim.physiology.coupling import basal_insulin_u_per_day_to_pmol_kg_min, exogenous_insulin_ha_units
-from t2dsim.physiology.meal import PARAM_NAMES, MealParams, basal_state, derive_basal
+from t2dsim.physiology.meal import MealParams, basal_state, with_basal_glucose
 from t2dsim.simulate import MealResult, simulate
 from t2dsim.therapies.base import PatientContext, Risk
 from t2dsim.therapies.drugs import StandardCareTherapy, keyed_normal, parameter, stream_code
@@ -358,12 +358,22 @@ def meal_matrix(n_minutes: int, starts: Sequence[int], grams: np.ndarray, rate_g
     return cho
 
 
-def _find_insulin(arm: ArmState) -> BasalInsulin | None:
+def find_insulin(arm: ArmState) -> BasalInsulin | None:
     """The arm's insulin therapy, also when it is a step of a treatment plan."""
     pool = [*arm.active()]
     pool += [s for t in arm.active() for s in getattr(t, "steps", ())]
     found = [t for t in pool if isinstance(t, BasalInsulin)]
     return found[0] if found else None
+
+
+def day_fasting_glucose(arm: ArmState, insulin: BasalInsulin, day: int) -> np.ndarray:
+    """Fasting glucose (mg/dL, (n,)) of calendar ``day`` for the patients of ``arm``: the progression model's
+    smoothed value × the insulin therapy's day-to-day variability (:meth:`BasalInsulin.daily_fasting`,
+    keyed by (seed, patient, day), the value its titration and hypoglycaemia rules see) for the patients
+    taking insulin; the smoothed value for the others."""
+    g = np.asarray(arm.last["glucose_mgdl"], dtype=float)
+    daily = insulin.daily_fasting(g, day + 1, 1)[:, 0]
+    return np.where(insulin.delivered_u_per_day() > 0.0, daily, g)
 
 
 def simulate_meal_day(
@@ -388,10 +398,7 @@ def simulate_meal_day(
     """
     params = meal_params_today(arm)
     if fasting_mgdl is not None:
-        vals = dict(params.values)
-        vals["Gb"] = np.asarray(fasting_mgdl, dtype=float).copy()
-        vals = derive_basal(vals, np.ones(arm.cohort.n, dtype=bool))
-        params = MealParams({k: vals[k] for k in PARAM_NAMES}, params.names)
+        params = with_basal_glucose(params, fasting_mgdl)
     if insulin_action_mult is not None:
         vals = dict(params.values)
         vals["Vmx"] = vals["Vmx"] * np.asarray(insulin_action_mult, dtype=float)
@@ -403,7 +410,7 @@ def simulate_meal_day(
     planned = np.array([g for _, g in meals], dtype=float)
     eaten = np.broadcast_to(planned, (n, len(meals))) if eaten_cho_g is None else np.asarray(eaten_cho_g, float)
     cho = meal_matrix(1440, [m for m, _ in meals], eaten)
-    ins_t = _find_insulin(arm)
+    ins_t = find_insulin(arm)
     insulin = ins_t.profile_u_per_min(1440) if ins_t is not None else np.zeros((n, 1440))
     if not isinstance(ins_t, BasalBolus):
         return simulate(params, cho, insulin, x0=x0_basal)
@@ -474,10 +481,8 @@ def run_with_meal_days(
         planned = np.array([g for _, g in meals])
         eaten = np.clip(planned[None, :] * (1.0 + cv * z[:, :-1]), 0.0, None).reshape(n, len(meals))
         action = np.exp(sd_si * z[:, -1] - 0.5 * sd_si * sd_si) if sd_si > 0 else None
-        ins = _find_insulin(arm)
-        fasting = None
-        if ins is not None:
-            fasting = ins.daily_fasting(np.asarray(arm.last["glucose_mgdl"], dtype=float), arm.day, 1)[:, 0]
+        ins = find_insulin(arm)
+        fasting = None if ins is None else day_fasting_glucose(arm, ins, arm.day - 1)
         day = simulate_meal_day(arm, meals, eaten, action, fasting)
         g = day["plasma_glucose_mgdl"]
         if ins is not None:

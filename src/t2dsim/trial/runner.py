@@ -29,10 +29,12 @@ import pandas as pd
 from t2dsim.engine import ArmState, Cohort, advance, meal_params_today, run_meal_day
 from t2dsim.physiology import markers
 from t2dsim.physiology.coupling import dose_for_exogenous_insulin, insulin_scale
+from t2dsim.physiology.meal import with_basal_glucose
 from t2dsim.physiology.sensor import CGMSensor
 from t2dsim.population import presets
 from t2dsim.simulate import THREE_MEALS, meal_inputs, mmtt_cho_g, simulate
 from t2dsim.therapies.base import PatientContext
+from t2dsim.therapies.insulin import day_fasting_glucose, find_insulin
 from t2dsim.therapies.stemcells.placebo import PlaceboTrialEffect
 from t2dsim.trial.builders import BuildContext, build_arm
 from t2dsim.trial.measurement import DAYS_PER_MONTH, keyed_normal, keyed_uniform, observe, stream_id, visit_days
@@ -298,16 +300,24 @@ def _measure_visit(arm: ArmState, measures: set[str], seed: int, visit: int) -> 
 def _cgm_fortnight(arm: ArmState, seed: int, visit: int, days: int = 14) -> dict[str, np.ndarray]:
     """14 days of CGM at minute scale from the visit-day physiology: three meals a day (sizes ±20 % by
     day, keyed per patient), sensor noise per Breton & Kovatchev 2008; consensus metrics (Battelino 2019)
-    over the fortnight. Simulated day by day from each day's end state, keeping only the CGM trace."""
+    over the fortnight. Simulated day by day from each day's end state, keeping only the CGM trace.
+    Patients on basal insulin carry the day-to-day variability of fasting glucose of the fortnight's
+    calendar days (the 14 days before the visit; ``insulin.day_fasting_glucose``, the values their
+    titration saw): each day's basal relations are re-derived at that day's fasting glucose and the
+    day starts from the previous day's end state, so nocturnal lows appear on low days."""
     n = arm.cohort.n
     ids = arm.cohort.ctx.patient_ids
     base = meal_inputs(1440, list(THREE_MEALS))
     params = meal_params_today(arm)
+    insulin = find_insulin(arm)
     trace = np.empty((n, 1440 * days), dtype=np.float32)
     x0 = None
     for d in range(days):
         f = 0.8 + 0.4 * keyed_uniform(seed, ids, np.full((), stream_id("cgm:meal")), np.full((), visit * 100 + d))
-        res = simulate(params, base[None, :] * f[:, None], None, x0=x0)
+        p_day = params
+        if insulin is not None:
+            p_day = with_basal_glucose(params, day_fasting_glucose(arm, insulin, arm.day - days + d))
+        res = simulate(p_day, base[None, :] * f[:, None], None, x0=x0)
         x0 = res.final_state
         trace[:, d * 1440 : (d + 1) * 1440] = res["cgm_glucose_mgdl"][:, 1:]
     noisy = CGMSensor().measure(trace, seed * 1000 + visit, ids)
