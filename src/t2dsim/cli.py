@@ -169,7 +169,7 @@ def calibrate(
     out_dir: Annotated[Path, typer.Option("--out", help="folder for stemcells.json")] = Path("out/calibration"),
     seed: Annotated[int, typer.Option(min=0, help="random seed of the virtual trial populations")] = 0,
 ) -> None:
-    """Fit the stem-cell therapy parameters to the bundled trials (about a minute)."""
+    """Fit the stem-cell therapy parameters to the bundled trials (about 5 minutes on 2 cores)."""
     from t2dsim.calibration import calibrate as fit
 
     path = fit(out_dir, seed)
