@@ -79,14 +79,9 @@ class LifestyleSpec(P.LifestyleSpec):
     regain_percent_per_year: float = Field(default=0.0, ge=0, le=20, description="% of body weight per year")
 
 
-class BasalInsulinSpec(P.BasalInsulinSpec):
-    """Basal insulin titrated to a fasting target (Riddle 2003 weekly algorithm by default)."""
+class _TitrationConduct(P.TherapySpecBase):
+    """Titration conduct shared by the basal and basal-bolus insulin specs (``BasalInsulin`` arguments)."""
 
-    insulin: Literal["glargine", "nph"] = "glargine"
-    start_dose_u: float | None = Field(default=None, ge=0, le=100, description="IU/day; overrides the per-kg dose")
-    algorithm: Literal["riddle", "3-day"] = "riddle"
-    titrate: bool = True
-    adherence: float = _ADH
     titration_adherence: float | None = Field(
         default=None, ge=0, le=1, description="median probability a due dose increase is made (default 1)"
     )
@@ -98,7 +93,17 @@ class BasalInsulinSpec(P.BasalInsulinSpec):
     )
 
 
-class BasalBolusInsulinSpec(P.TherapySpecBase):
+class BasalInsulinSpec(P.BasalInsulinSpec, _TitrationConduct):
+    """Basal insulin titrated to a fasting target (Riddle 2003 weekly algorithm by default)."""
+
+    insulin: Literal["glargine", "nph"] = "glargine"
+    start_dose_u: float | None = Field(default=None, ge=0, le=100, description="IU/day; overrides the per-kg dose")
+    algorithm: Literal["riddle", "3-day"] = "riddle"
+    titrate: bool = True
+    adherence: float = _ADH
+
+
+class BasalBolusInsulinSpec(_TitrationConduct):
     """Basal insulin plus prandial boluses (carbohydrate ratio and correction) on meal-model days."""
 
     kind: Literal["basal_bolus_insulin"]
@@ -110,15 +115,6 @@ class BasalBolusInsulinSpec(P.TherapySpecBase):
     basal_share: float = Field(default=0.5, ge=0.2, le=0.8, description="basal / total daily dose")
     correction_target_mgdl: float = Field(default=120.0, ge=80, le=200, description="mg/dL")
     adherence: float = _ADH
-    titration_adherence: float | None = Field(
-        default=None, ge=0, le=1, description="median probability a due dose increase is made (default 1)"
-    )
-    titration_fatigue_per_visit: float | None = Field(
-        default=None,
-        ge=0,
-        le=10,
-        description="λ per visit near target (default 0; 1.5 = calibrated on Riddle 2003 trial conduct)",
-    )
 
 
 StepSpec = Annotated[
