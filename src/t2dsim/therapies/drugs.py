@@ -17,9 +17,9 @@ Mechanisms (progression effects → meal-model modifiers):
   (pmol/kg/min) that does not switch off when glucose falls → hypoglycaemia. Secondary failure
   (ADOPT) is **not** modelled: the progression model has no pathway by which secretagogue stress
   speeds β-cell loss and ``beta_protect`` may not be negative; left out on purpose (docs). The effect
-  size is fitted on the monotherapy evidence (Goldberg 1996's three dose arms and Hirst 2013's pooled
-  estimate); as add-on to metformin it then exceeds LEAD-2's glimepiride arm (−1.44 vs −1.1 %) while
-  matching Hirst's pooled add-on estimate (docs/standard_care.md, known failures).
+  size is fitted on Hirst 2013's pooled monotherapy estimate (nine trials); Goldberg 1996's three dose
+  arms are then inside their CIs, and as add-on to metformin the SU exceeds LEAD-2's glimepiride arm
+  (−1.35 vs −1.1 %) (docs/standard_care.md, known failures).
 * **GLP-1 RA**: glucose-dependent secretion (``secretion_mult``; the Ha secretion term is itself
   glucose dependent, so no secretion is added at low glucose) and the same multiplier on the meal
   model's glucose-driven gains ``beta_Y`` and ``K``; slower gastric emptying (``kmax``/``kmin``
