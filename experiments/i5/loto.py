@@ -25,20 +25,28 @@ BM = ("bhansali2014_rct", "bhansali2009", "bhansali2017", "wu2014")
 MSC = ("skyler2015", "lian2022")
 
 
+def _set(attr: str, value: object) -> None:
+    """Set a switch of t2dsim.calibration.trials; refuse switches this checkout does not have (main keeps only
+    TITRATION_RULE and BASAL_SHARE_OF_TDD; the others exist on branch i5, commit 4e743e1)."""
+    if not hasattr(tr, attr):
+        raise SystemExit(f"switch {attr} does not exist in this checkout: run this variant on branch i5 (4e743e1)")
+    setattr(tr, attr, value)
+
+
 def apply_variant(name: str) -> None:
     for part in name.split("+"):
         if part == "base":
             continue
         k, _, v = part.partition("=")
         if k == "basal":
-            tr.BASAL_SHARE_OF_TDD = float(v)
+            _set("BASAL_SHARE_OF_TDD", float(v))
         elif k == "goal":  # titration rule
-            tr.TITRATION_RULE = v
+            _set("TITRATION_RULE", v)
         elif k == "goal2009":
-            tr.TITRATION_RULE_2009 = v
+            _set("TITRATION_RULE_2009", v)
         elif k == "goaloff":  # sensitivity only (not a sourced rule): goal max(6.9, baseline HbA1c − d)
             d = float(v)
-            tr.TITRATION_RULE = "a1c"
+            _set("TITRATION_RULE", "a1c")
             orig = tr.simulate_arm
 
             def wrapped(pop, therapies, visits, mode="fixed", target_a1c=tr.TITRATION_TARGET_A1C, _o=orig, _d=d):
@@ -48,7 +56,7 @@ def apply_variant(name: str) -> None:
 
             tr.simulate_arm = wrapped
         elif k == "wt":  # insulin-dose -> weight coupling, kg per (U/day) of total daily dose
-            tr.INSULIN_WEIGHT_KG_PER_U = float(v)
+            _set("INSULIN_WEIGHT_KG_PER_U", float(v))
         else:
             raise ValueError(part)
 

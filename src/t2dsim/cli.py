@@ -185,7 +185,7 @@ def validate(
     ] = None,
 ) -> None:
     """Predicted vs observed endpoints of every stem-cell trial case, with the acceptance summary."""
-    from t2dsim.calibration import acceptance_summary, validation_markdown
+    from t2dsim.calibration import ResultsMismatch, acceptance_summary, validation_markdown
     from t2dsim.calibration import validate as run_validation
     from t2dsim.io import atomic_write, write_table
 
@@ -195,7 +195,10 @@ def validate(
         raise UserError(f"--out {out_path}: folder {str(out_path.parent)!r} does not exist or is not a folder")
     if results is not None and not results.is_file():
         raise UserError(f"--results {results}: file not found")
-    table = run_validation(results)
+    try:
+        table = run_validation(results)
+    except ResultsMismatch as exc:
+        raise UserError(str(exc)) from exc
     out.print(validation_markdown(table))
     out.print(acceptance_summary(table).to_string(index=False))
     if out_path is not None:

@@ -42,14 +42,23 @@ from t2dsim.calibration.fit import (
     theta_names,
     trial_offset,
 )
-from t2dsim.calibration.trials import population_for, run_case
+from t2dsim.calibration.trials import population_for, replication_settings, run_case
 
-__all__ = ["calibrate", "validate", "default_results_path", "N_VIRTUAL", "acceptance_summary", "validation_markdown"]
+__all__ = [
+    "calibrate",
+    "validate",
+    "default_results_path",
+    "N_VIRTUAL",
+    "acceptance_summary",
+    "validation_markdown",
+    "check_replication",
+    "ResultsMismatch",
+]
 
 #: Virtual patients per case (calibration and validation).
 N_VIRTUAL = 40
 N_VIRTUAL_T1D = {"zimislecel": 40, "islet_modern": 80}
-RESULTS_VERSION = 2
+RESULTS_VERSION = 3  # 3: adds ``replication`` (trials.replication_settings)
 
 
 def default_results_path() -> Path:
@@ -110,6 +119,7 @@ def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
         "seed": seed,
         "n_virtual": N_VIRTUAL,
         "n_virtual_t1d": N_VIRTUAL_T1D,
+        "replication": replication_settings(),
         "method": "MAP (scipy least_squares) with log-normal priors; Laplace posterior in log space; "
         "between-trial SD tau of log efficacy by DerSimonian-Laird on per-trial offsets",
         "theta_names": theta_names(),
@@ -125,6 +135,22 @@ def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
     path = out_dir / "stemcells.json"
     path.write_text(json.dumps(res, indent=1, default=float))
     return path
+
+
+class ResultsMismatch(ValueError):
+    """A calibration results file that does not fit this code (other trial-replication settings)."""
+
+
+def check_replication(res: dict[str, Any], path: Path | str = "results") -> None:
+    """Refuse a results file whose trial replications (titration rules, basal share) differ from this code's:
+    its fitted parameters would be validated against trials simulated differently."""
+    got = res.get("replication")
+    want = replication_settings()
+    if got != want:
+        raise ResultsMismatch(
+            f"{path}: calibration made under other trial-replication settings ({got!r}; this code uses {want!r}); "
+            "rerun `t2dsim calibrate` to regenerate it"
+        )
 
 
 def _interval(samples: list[float]) -> tuple[float, float]:
@@ -169,6 +195,7 @@ def validate(results_path: str | Path | None = None, n_draws: int = 30, n_boot: 
     """
     path = Path(results_path) if results_path is not None else default_results_path()
     res = json.loads(path.read_text())
+    check_replication(res, path)
     seed = int(res["seed"])
     rng = np.random.default_rng([seed, 77])
     rows: list[dict[str, Any]] = []
