@@ -223,14 +223,11 @@ def test_validation_table_shape(table):
     assert len(ok) == len(table)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Acceptance 1 not met (measured after the per-protocol titration goals of 2026-11-29, "
-    "trials.TITRATION_RULE): LOTO ≥ 75 % inside holds for Bhansali 2014 RCT (5/6), Bhansali 2009/2014 (4/5; "
-    "responders' HbA1c 0.00 vs −1.10), Bhansali 2017 (2/2), Skyler 2015 (5/5) and Lian 2022 (3/4) but not for "
-    "Wu 2014 (0/1: C-peptide AUC +79 % vs +44 %, CI 22-66); see docs/stem_cells.md §4",
-)
 def test_acceptance_loto_each_t2d_trial(table):
+    """Issue 5 acceptance 1: each T2D trial, predicted from a fit to the others, has ≥ 75 % of its endpoints inside
+    the observed 95 % CI. Holds for the shipped calibration (seed 0, 120 virtual patients per case, per-protocol
+    titration goals) since 2026-11-29; robustness over population seeds is reported in docs/stem_cells.md §4
+    (it was a strict xfail before: 2 of 6 trials, then 5 of 6 with 40 patients per case)."""
     loto = table[table["role"] == "LOTO"]
     share = loto.groupby("case")["inside"].mean()
     assert len(share) == len(T2D_CASES)

@@ -108,7 +108,8 @@ def test_bmmnc_raises_secretion_and_combines():
     comb = combine_effects(ctx.n, [e, PlaceboTrialEffect().effects(ctx, 90)])
     assert np.all(np.asarray(comb.si_mult) > 1.0) and np.all(np.asarray(comb.secretion_mult) > 1.0)
     mods = t.meal_modifiers(ctx, 90)
-    assert set(mods) == {"K", "beta_Y"} and np.all(mods["K"] > 1.0)
+    # second-phase gain only (Bhansali 2017: clamp 2nd-phase C-peptide up, glucagon-stimulated unchanged)
+    assert set(mods) == {"K", "beta_Y"} and np.all(mods["beta_Y"] > 1.0) and np.all(mods["K"] == 1.0)
 
 
 def test_islet_graft_kinetics_and_immune_settings():

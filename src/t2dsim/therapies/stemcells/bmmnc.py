@@ -26,9 +26,15 @@ BMMNC_ROUTES = ("pancreatic_artery", "iv")
 
 
 def secretion_gain_modifiers(secretion_mult: np.ndarray) -> dict[str, np.ndarray]:
-    """Meal-model gain multipliers equivalent to multiplying secretory capacity by ``secretion_mult``
-    (gains proportional to capacity, :func:`t2dsim.physiology.coupling.secretion_gain_multipliers`)."""
-    return secretion_gain_multipliers(secretion_mult)
+    """Meal-model gain multipliers for a BM-MNC secretion multiplier ``secretion_mult``: the second-phase
+    (static, glucose-proportional) gain β_Y is multiplied by it, the first-phase (dynamic) gain K is not.
+
+    Source: Bhansali 2017 (PMC5496640, abstract, V): after BM-MNC the 2nd-phase C-peptide response on the
+    hyperglycaemic clamp rose (p = 0.018) while the acute glucagon-stimulated C-peptide did not change; Dalla Man
+    2007's K is the first-phase (rate-of-glucose-rise) secretion, β_Y the second phase. A change of β-cell capacity
+    itself scales both (:func:`t2dsim.physiology.coupling.secretion_gain_multipliers`)."""
+    m = secretion_gain_multipliers(secretion_mult)
+    return {"K": np.ones_like(m["K"]), "beta_Y": m["beta_Y"]}
 
 
 class BMMNCTherapy(DailyEffectsTherapy):
