@@ -374,7 +374,7 @@ def test_loto_criterion_holds_for_the_bhansali_trials(table):
     # REGRESSION GUARD of the part of acceptance 1 met since the per-protocol titration goals (2026-11-29,
     # trials.TITRATION_RULE: the Bhansali 2009 cohort cuts insulin without an HbA1c condition, as its end point
     # had none): the three Bhansali trials, each predicted from a fit without it, ≥ 75 % inside (measured 5/6,
-    # 4/5, 2/2; 4/6, 1/5, 1/2 before). Wu 2014 still fails (strict xfail above).
+    # 4/5, 2/2; 4/6, 1/5, 1/2 before).
     loto = table[table["role"] == "LOTO"]
     share = loto.groupby("case")["inside"].mean()
     for c in ("Bhansali 2014 (RCT)", "Bhansali 2009/2014 (cohort)", "Bhansali 2017"):
@@ -403,19 +403,26 @@ def test_reduce_only_goal_rules_differ_only_above_the_target():
 
 
 def test_validate_refuses_results_made_under_other_replication_settings(tmp_path):
-    """A results file must carry the trial-replication settings it was fitted under (trials.replication_settings);
-    validate refuses a file from other settings (or from before they were recorded) instead of mixing them."""
+    """A results file must carry the trial-replication settings it was fitted under (titration rules, basal share,
+    virtual cohort size, BM-MNC meal gains: calibration.replication_record); validate refuses a file from other
+    settings (or from before they were recorded) instead of mixing them. Cases: another titration rule; the file
+    shipped at commit 49b01a5 (40 patients per trial, BM-MNC on both meal gains), reconstructed; no record."""
     import json
 
-    from t2dsim.calibration import ResultsMismatch, check_replication
-    from t2dsim.calibration.trials import replication_settings
+    from t2dsim.calibration import ResultsMismatch, check_replication, replication_record
 
     res = json.loads(default_results_path().read_text())
-    assert res["replication"] == replication_settings()
+    assert res["replication"] == replication_record()
+    assert res["n_virtual"] == res["replication"]["n_virtual"]
     check_replication(res)
-    other = dict(res, replication=dict(res["replication"], titration_rule="baseline"))
-    with pytest.raises(ResultsMismatch, match="rerun `t2dsim calibrate`"):
-        check_replication(other)
+    rec = res["replication"]
+    for other in (
+        dict(rec, titration_rule="baseline"),
+        {k: v for k, v in rec.items() if k not in ("n_virtual", "bmmnc_meal_gains")} | {"n_virtual": 40},
+        dict(rec, bmmnc_meal_gains=["K", "beta_Y"]),
+    ):
+        with pytest.raises(ResultsMismatch, match="rerun `t2dsim calibrate`"):
+            check_replication(dict(res, replication=other))
     old = {k: v for k, v in res.items() if k != "replication"}
     p = tmp_path / "old.json"
     p.write_text(json.dumps(old))
@@ -423,11 +430,26 @@ def test_validate_refuses_results_made_under_other_replication_settings(tmp_path
         validate(p)
 
 
+def test_bhansali2009_case_uses_its_own_titration_goal(monkeypatch):
+    """The Bhansali 2009 case titrates with CASE_TITRATION_RULE["bhansali2009"] ("baseline"), and the rule changes
+    its endpoints: with the general "a1c" goal its patients (baseline 8.1 %) must first reach 6.9 % before any
+    insulin cut, so fewer halve their dose."""
+    import t2dsim.calibration.trials as tr
+    from t2dsim.therapies.stemcells.params import calibrated
+
+    P = calibrated()
+    pop = population_for("bhansali2009", 24, seed=5)
+    own = run_case("bhansali2009", P, pop)["responder_w26"].value()
+    monkeypatch.setitem(tr.CASE_TITRATION_RULE, "bhansali2009", "a1c")
+    general = run_case("bhansali2009", P, pop)["responder_w26"].value()
+    assert own > general + 0.1, (own, general)
+
+
 def test_zimislecel_time_to_insulin_independence():
     """Issue 5 acceptance 2, time to independence (not a fit target). Reichman et al. NEJM 2025 (reference
     stem-cell-evidence §5, V): independence assessed from day 180 to day 365 (10/12 at 1 year), so patients
     independent at 1 year were independent by about day 180; fully differentiated SC-islets take ≥ 75 days to
-    insulin independence (75-77 days in both autologous cases, same section, V). Checked with the calibrated graft
+    insulin independence (CiPSC day 75, V; E-islets week 11, S; same section). Checked with the calibrated graft
     on the zimislecel virtual cohort: the share rises with maturation (day 90 < day 180 ≤ day 365 + 0.1) and the
     median first day of independence of the 1-year-independent patients lies in [75, 210] days (tolerance: one
     monthly titration visit past day 180). Measured 2026-11-29: 0 / 0.53 / 0.57 at days 90/180/365, median 165 d."""

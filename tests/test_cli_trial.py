@@ -49,6 +49,23 @@ def test_validate_cli_refuses_unknown_output_suffix_before_running(tmp_path):
     assert "Bhansali" not in res.output
 
 
+def test_validate_cli_refuses_results_from_other_replication_settings(tmp_path):
+    """A results file fitted under other trial-replication settings is refused with a user error (exit 2, no
+    traceback) naming the remedy, before any table is printed."""
+    import json
+
+    from t2dsim.calibration import default_results_path
+
+    res = json.loads(default_results_path().read_text())
+    res["replication"] = dict(res["replication"], n_virtual=40)
+    f = tmp_path / "stale.json"
+    f.write_text(json.dumps(res))
+    out = runner.invoke(app, ["validate", "--results", str(f)])
+    assert out.exit_code == 2, out.output
+    assert "rerun `t2dsim calibrate`" in out.output and "Traceback" not in out.output
+    assert "Bhansali" not in out.output
+
+
 def test_validate_cli_writes_table(tmp_path):
     out = tmp_path / "v.md"
     res = runner.invoke(app, ["validate", "--out", str(out)])

@@ -52,6 +52,7 @@ __all__ = [
     "acceptance_summary",
     "validation_markdown",
     "check_replication",
+    "replication_record",
     "ResultsMismatch",
 ]
 
@@ -123,7 +124,7 @@ def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
         "seed": seed,
         "n_virtual": N_VIRTUAL,
         "n_virtual_t1d": N_VIRTUAL_T1D,
-        "replication": replication_settings(),
+        "replication": replication_record(),
         "method": "MAP (scipy least_squares) with log-normal priors; Laplace posterior in log space; "
         "between-trial SD tau of log efficacy by DerSimonian-Laird on per-trial offsets",
         "theta_names": theta_names(),
@@ -145,11 +146,19 @@ class ResultsMismatch(ValueError):
     """A calibration results file that does not fit this code (other trial-replication settings)."""
 
 
+def replication_record() -> dict[str, Any]:
+    """Everything of the trial replications a fit depends on: the titration rules and basal share
+    (``trials.replication_settings``), the virtual cohort size and the meal-model gains BM-MNC acts on."""
+    from t2dsim.therapies.stemcells.bmmnc import BMMNC_MEAL_GAINS
+
+    return {**replication_settings(), "n_virtual": N_VIRTUAL, "bmmnc_meal_gains": list(BMMNC_MEAL_GAINS)}
+
+
 def check_replication(res: dict[str, Any], path: Path | str = "results") -> None:
-    """Refuse a results file whose trial replications (titration rules, basal share) differ from this code's:
-    its fitted parameters would be validated against trials simulated differently."""
+    """Refuse a results file whose trial replications (titration rules, basal share, cohort size, BM-MNC meal
+    mapping) differ from this code's: its fitted parameters would be validated against trials simulated differently."""
     got = res.get("replication")
-    want = replication_settings()
+    want = replication_record()
     if got != want:
         raise ResultsMismatch(
             f"{path}: calibration made under other trial-replication settings ({got!r}; this code uses {want!r}); "

@@ -76,6 +76,7 @@ __all__ = [
     "HEIGHT_CM",
     "BASAL_SHARE_OF_TDD",
     "TITRATION_RULE",
+    "CASE_TITRATION_RULE",
     "replication_settings",
 ]
 
@@ -112,14 +113,16 @@ BASAL_SHARE_OF_TDD = 0.5
 #: Disclosure: this per-protocol choice was made after seeing leave-one-trial-out results of seven variants
 #: (docs/stem_cells.md §4, experiments/i5/); a first version applied "baseline" to every insulin-sparing trial.
 TITRATION_RULE = "a1c"
+#: Cases whose protocol departs from TITRATION_RULE (see there for the sources).
+CASE_TITRATION_RULE: dict[str, str] = {"bhansali2009": "baseline"}
 
 
 def replication_settings() -> dict[str, Any]:
-    """The replication choices a calibration depends on (stored with the results; ``validate`` refuses a results
-    file made under other choices)."""
+    """The trial-replication choices of this module a calibration depends on (stored with the results, with the
+    cohort size and the BM-MNC meal mapping added by ``calibration``; ``validate`` refuses a file made under others)."""
     return {
         "titration_rule": TITRATION_RULE,
-        "titration_rule_bhansali2009": "baseline",
+        "case_titration_rules": dict(CASE_TITRATION_RULE),
         "titration_target_a1c": TITRATION_TARGET_A1C,
         "basal_share_of_tdd": BASAL_SHARE_OF_TDD,
     }
@@ -690,9 +693,13 @@ def _case_bhansali2014_rct(P, pop, soft):
 
 
 def _case_bhansali2009(P, pop, soft):
-    # per protocol: insulin halved without an HbA1c condition (TITRATION_RULE)
+    # per protocol: insulin halved without an HbA1c condition (TITRATION_RULE, CASE_TITRATION_RULE)
     trt = simulate_arm(
-        pop, [_pl(P), BMMNCTherapy(1e9, [0], params=P["bmmnc"])], [182, 455], "reduce_only", goal_rule="baseline"
+        pop,
+        [_pl(P), BMMNCTherapy(1e9, [0], params=P["bmmnc"])],
+        [182, 455],
+        "reduce_only",
+        goal_rule=CASE_TITRATION_RULE.get("bhansali2009"),
     )
     out = {}
     for wk, d in (("w26", 182), ("w65", 455)):

@@ -20,7 +20,10 @@ from t2dsim.therapies.stemcells.kinetics import infusion_activity
 from t2dsim.therapies.stemcells.params import BMMNCParams
 from t2dsim.therapies.stemcells.risks import bmmnc_risks
 
-__all__ = ["BMMNCTherapy", "secretion_gain_modifiers"]
+__all__ = ["BMMNCTherapy", "secretion_gain_modifiers", "BMMNC_MEAL_GAINS"]
+
+#: Meal-model gains the BM-MNC secretion multiplier acts on (recorded with calibration results): second phase only.
+BMMNC_MEAL_GAINS = ("beta_Y",)
 
 BMMNC_ROUTES = ("pancreatic_artery", "iv")
 
@@ -34,7 +37,7 @@ def secretion_gain_modifiers(secretion_mult: np.ndarray) -> dict[str, np.ndarray
     2007's K is the first-phase (rate-of-glucose-rise) secretion, β_Y the second phase. A change of β-cell capacity
     itself scales both (:func:`t2dsim.physiology.coupling.secretion_gain_multipliers`)."""
     m = secretion_gain_multipliers(secretion_mult)
-    return {"K": np.ones_like(m["K"]), "beta_Y": m["beta_Y"]}
+    return {k: (v if k in BMMNC_MEAL_GAINS else np.ones_like(v)) for k, v in m.items()}
 
 
 class BMMNCTherapy(DailyEffectsTherapy):
