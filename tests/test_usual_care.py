@@ -10,11 +10,16 @@ from t2dsim.therapies.base import PatientContext
 from t2dsim.therapies.usual_care import UsualCareInsulin
 
 
-def _arm(titrate: bool) -> tuple[ArmState, UsualCareInsulin, np.ndarray]:
+def _arm(
+    titrate: bool, target_fpg_mgdl: float = 100.0, extra: tuple = (), first_without_insulin: bool = True
+) -> tuple[ArmState, UsualCareInsulin, np.ndarray]:
+    """8 insulin-requiring patients (85 kg) on usual-care glargine at their baseline dose (U/day); optionally the
+    first patient without insulin at baseline and extra therapies in the arm."""
     c = make_cohort("insulin-requiring", 8, seed=4)
     bw = np.full(8, 85.0)
     dose = dose_for_exogenous_insulin(np.asarray(c.effects.exog_insulin_uuml), bw, insulin_scale(c.params))
-    dose[0] = 0.0  # one patient without insulin at baseline
+    if first_without_insulin:
+        dose[0] = 0.0  # one patient without insulin at baseline
     ctx = PatientContext(
         n=8,
         body_weight_kg=bw,
@@ -22,8 +27,9 @@ def _arm(titrate: bool) -> tuple[ArmState, UsualCareInsulin, np.ndarray]:
         female=np.zeros(8, bool),
         covariates={"insulin_dose_u_per_day": dose},
     )
-    ins = UsualCareInsulin("glargine", 0.0, titrate=titrate, target_fpg_mgdl=100.0)
-    return ArmState(Cohort(c.params, c.state, ctx, c.bmi_kg_m2, np.full(8, 172.0)), [ins]), ins, dose
+    ins = UsualCareInsulin("glargine", 0.0, titrate=titrate, target_fpg_mgdl=target_fpg_mgdl)
+    cohort = Cohort(c.params, c.state, ctx, c.bmi_kg_m2, np.full(8, 172.0))
+    return ArmState(cohort, [ins, *extra]), ins, dose
 
 
 def test_fixed_usual_care_keeps_the_baseline_steady():
@@ -60,18 +66,8 @@ def test_doses_come_down_when_fasting_glucose_is_low():
         def effects(self, ctx, day):
             return {"si_mult": np.full(ctx.n, 4.0)}
 
-    c = make_cohort("insulin-requiring", 8, seed=4)
-    bw = np.full(8, 85.0)
-    dose = dose_for_exogenous_insulin(np.asarray(c.effects.exog_insulin_uuml), bw, insulin_scale(c.params))
-    ctx = PatientContext(
-        n=8,
-        body_weight_kg=bw,
-        age_years=c.age_years,
-        female=np.zeros(8, bool),
-        covariates={"insulin_dose_u_per_day": dose},
-    )
-    ins = UsualCareInsulin("glargine", 0.0, titrate=True, target_fpg_mgdl=130.0)  # tapers below 110 mg/dL
-    arm = ArmState(Cohort(c.params, c.state, ctx, c.bmi_kg_m2, np.full(8, 172.0)), [ins, Sensitiser()])
+    # target 130 mg/dL: tapers below 110 mg/dL
+    arm, ins, dose = _arm(True, target_fpg_mgdl=130.0, extra=(Sensitiser(),), first_without_insulin=False)
     advance(arm, 365)
     assert np.mean(ins.dose_u) < 0.5 * np.mean(dose)
     # Doses settle where fasting glucose sits inside the band (taper line 110, target 130 mg/dL).
