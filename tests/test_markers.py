@@ -22,7 +22,7 @@ from t2dsim.physiology.markers import (
     mean_glucose_from_hba1c,
 )
 
-MMOL = 18.016  # mg/dL per mmol/L (t2dsim.units)
+MMOL = 18.016  # mg/dL per mmol/L (t2dsim.core.units)
 
 
 def test_homa1_reference_point_and_hand_values() -> None:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from t2dsim.core.units import PMOL_PER_U_INSULIN
 from t2dsim.physiology.meal import (
     N_STATES,
     MealParams,
@@ -12,7 +13,6 @@ from t2dsim.physiology.meal import (
     read_uvapadova_table,
 )
 from t2dsim.solvers import integrate_meal
-from t2dsim.units import PMOL_PER_U_INSULIN
 
 
 def _max_relative_drift(params: MealParams) -> float:

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from therapy_trials import trial_cohort
 
+from t2dsim.core.calendar import DAYS_PER_MONTH
 from t2dsim.engine import ArmState, advance
 from t2dsim.therapies.base import PatientContext
 from t2dsim.therapies.drugs import Metformin, SGLT2Inhibitor, Sulfonylurea
 from t2dsim.therapies.insulin import BasalInsulin
-from t2dsim.therapies.plan import DAYS_PER_MONTH, TreatmentPlan
+from t2dsim.therapies.plan import TreatmentPlan
 
 
 def _ctx(n):

@@ -1,48 +1,18 @@
-"""Measurement layer: keyed random numbers, assay error, dropout, visit masks."""
+"""Measurement layer: assay error, dropout, visit masks."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from t2dsim.trial.measurement import (
     MEASURES,
     apply_assay_error,
     dropout_months,
-    keyed_normal,
-    keyed_uniform,
     mask_after_dropout,
     monthly_hazard,
 )
-
-
-def test_keyed_normal_is_standard_normal() -> None:
-    z = keyed_normal(7, np.arange(200_000), 3)
-    assert stats.kstest(z, "norm").pvalue > 1e-3
-    u = keyed_uniform(7, np.arange(200_000), 3)
-    assert stats.kstest(u, "uniform").pvalue > 1e-3
-    assert 0 < u.min() and u.max() < 1
-
-
-def test_keyed_streams_independent() -> None:
-    ids = np.arange(100_000)
-    a, b = keyed_normal(1, ids, 0), keyed_normal(1, ids, 1)
-    c = keyed_normal(2, ids, 0)
-    # |r| < 4.5 / sqrt(n) for independent streams (4.5 SD of the null distribution of r)
-    lim = 4.5 / np.sqrt(ids.size)
-    assert abs(np.corrcoef(a, b)[0, 1]) < lim and abs(np.corrcoef(a, c)[0, 1]) < lim
-    assert abs(np.corrcoef(a[:-1], a[1:])[0, 1]) < lim  # neighbouring patients
-
-
-def test_keyed_numbers_do_not_depend_on_chunking_or_order() -> None:
-    ids = np.arange(1000)
-    whole = keyed_normal(42, ids[:, None], 5, np.arange(4)[None, :])
-    parts = np.vstack([keyed_normal(42, ch[:, None], 5, np.arange(4)[None, :]) for ch in np.array_split(ids, 7)])
-    np.testing.assert_array_equal(whole, parts)
-    perm = np.random.default_rng(0).permutation(ids)
-    np.testing.assert_array_equal(keyed_normal(42, perm[:, None], 5, np.arange(4)[None, :]), whole[perm])
 
 
 def test_assay_error_mean_preserving_with_expected_cv() -> None:
@@ -157,7 +127,7 @@ def test_observe_independent_of_chunking_and_switches() -> None:
 
 
 def test_visit_days() -> None:
-    from t2dsim.trial.measurement import visit_days
+    from t2dsim.core.calendar import visit_days
 
     # 365.25 / 12 = 30.4375 days per month
     assert visit_days([0, 1, 3, 6, 12, 24]).tolist() == [0, 30, 91, 183, 365, 730]

@@ -11,10 +11,10 @@
 import numpy as np
 import pytest
 
+from t2dsim.core.calendar import visit_days
 from t2dsim.physiology.progression import Effects, simulate_progression
 from t2dsim.population.presets import make_cohort
 from t2dsim.therapies.stemcells.placebo import PlaceboTrialEffect
-from t2dsim.trial.measurement import visit_days
 from t2dsim.trial.protocol import parse_protocol
 from t2dsim.trial.runner import run_trial
 

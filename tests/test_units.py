@@ -1,6 +1,6 @@
 import numpy as np
 
-from t2dsim import units
+from t2dsim.core import units
 
 
 def test_hba1c_master_equation_known_points():

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from t2dsim.core.units import PMOL_PER_U_INSULIN
 from t2dsim.physiology.meal import AUX_NAMES, STATE_NAMES, MealParams, basal_state
 from t2dsim.physiology.sensor import CGMSensor
 from t2dsim.solvers import integrate_meal
-from t2dsim.units import PMOL_PER_U_INSULIN
 
 #: Per-minute outputs of :func:`simulate` (name → unit).
 OUTPUTS: dict[str, str] = {

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from t2dsim.core.units import GLUCOSE_MGDL_PER_MMOLL
 from t2dsim.physiology import glycation
 from t2dsim.physiology.coupling import (
     basal_insulin_u_per_day_to_pmol_kg_min,
@@ -49,7 +50,6 @@ from t2dsim.population.presets import make_cohort
 from t2dsim.simulate import mmtt
 from t2dsim.therapies.base import ADDITIVE, FRACTION, MULTIPLICATIVE, PatientContext
 from t2dsim.therapies.stemcells import BMMNCTherapy, MSCTherapy, PlaceboTrialEffect
-from t2dsim.units import GLUCOSE_MGDL_PER_MMOLL
 
 __all__ = [
     "TrialPop",

@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from t2dsim.core.rng import keyed_normal, keyed_uniform
 from t2dsim.outcomes.compare import compare_arms, format_comparison
 from t2dsim.outcomes.ukpds_om2 import OM2Cohort, tissue_regeneration_modifiers
-from t2dsim.trial.measurement import keyed_normal, keyed_uniform, stream_id
 
 RISK_FACTORS_U = {
     "sbp": (135.0, 16.0, 90.0, 220.0),
@@ -61,9 +61,9 @@ def om2_cohorts(
     duration = np.minimum(patients["diabetes_duration_years"].to_numpy() + duration_months / 12.0, age - 10.0)
     kw = {}
     for name, (mu, sd, lo, hi) in RISK_FACTORS_U.items():
-        z = keyed_normal(seed, ids, np.full((), stream_id("om2:" + name)))
+        z = keyed_normal(seed, ids, "om2:" + name)
         kw[name] = np.clip(mu + sd * z, lo, hi)
-    kw["smoker"] = (keyed_uniform(seed, ids, np.full((), stream_id("om2:smoker"))) < SMOKER_SHARE_U).astype(int)
+    kw["smoker"] = (keyed_uniform(seed, ids, "om2:smoker") < SMOKER_SHARE_U).astype(int)
     arms = arm_order or list(dict.fromkeys(patients["arm"]))
     out: dict[str, OM2Cohort] = {}
     for arm in arms:

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from t2dsim.core.rng import keyed_state, uniform_from_state
 from t2dsim.outcomes.risk_factors import (
     ALL_FACTORS,
     BINARY_FACTORS,
@@ -232,9 +233,6 @@ def equation_probability(name: str, cov: Mapping[str, np.ndarray], time: ArrayLi
 # Counter-based random numbers keyed by (seed, patient_id, replicate, year, slot)
 # --------------------------------------------------------------------------------------------
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
 _SLOTS = {
     "mi": 0,
     "ihd": 1,
@@ -248,28 +246,14 @@ _SLOTS = {
 }
 
 
-def _mix64(z: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser (Steele, Lea & Flood 2014), elementwise on uint64 (wraps mod 2^64)."""
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
 def row_keys(seed: int, patient_id: np.ndarray, replicate: np.ndarray) -> np.ndarray:
-    """64-bit key per simulated row from (seed, patient_id, replicate)."""
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    s = np.full(patient_id.shape, seed, dtype=np.uint64)
-    k = _mix64(s * _GOLDEN + np.uint64(0x632BE59BD9B4E019))
-    k = _mix64(k ^ (patient_id.astype(np.uint64) * _GOLDEN))
-    return _mix64(k ^ (replicate.astype(np.uint64) * _M1 + np.uint64(1)))
+    """Hash-chain state per simulated row from (seed, patient_id, replicate) (:mod:`t2dsim.core.rng`)."""
+    return keyed_state(seed, "om2:events", np.asarray(patient_id), np.asarray(replicate))
 
 
 def uniforms(keys: np.ndarray, year: int, slot: str) -> np.ndarray:
     """U(0,1) draws, one per row, for the given cycle and event slot (53-bit resolution)."""
-    ctr = np.full(keys.shape, year * 16 + _SLOTS[slot] + 1, dtype=np.uint64)
-    z = _mix64(keys + ctr * _GOLDEN)
-    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+    return uniform_from_state(keys, int(year) * 16 + _SLOTS[slot] + 1)
 
 
 # --------------------------------------------------------------------------------------------

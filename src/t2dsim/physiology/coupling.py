@@ -63,9 +63,9 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import ArrayLike
 
+from t2dsim.core.units import PMOL_PER_U_INSULIN
 from t2dsim.physiology.cpeptide import van_cauter_kinetics
 from t2dsim.physiology.meal import PARAM_NAMES, MealParams, dallaman_2007, derive_basal
-from t2dsim.units import PMOL_PER_U_INSULIN
 
 #: Anchor values (see module docstring; recomputed from the models in tests/test_coupling.py).
 SI_NORMAL = 0.800  # mL/(µU·day), Ha 2016 initial SI

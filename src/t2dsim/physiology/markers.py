@@ -12,7 +12,7 @@
   41:2275, 2018).
 * HbA1c helpers: ADAG conversions (see glycation.py).
 
-Glucose in mg/dL is converted to mmol/L with t2dsim.units (18.016 mg/dL per mmol/L).
+Glucose in mg/dL is converted to mmol/L with t2dsim.core.units (18.016 mg/dL per mmol/L).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from t2dsim.core.units import GLUCOSE_MGDL_PER_MMOLL
 from t2dsim.physiology.glycation import (
     hba1c_from_mean_glucose,
     mean_glucose_from_fpg,
     mean_glucose_from_hba1c,
     steady_state_hba1c_from_fpg,
 )
-from t2dsim.units import GLUCOSE_MGDL_PER_MMOLL
 
 __all__ = [
     "homa1_ir",

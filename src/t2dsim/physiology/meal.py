@@ -47,9 +47,9 @@ import numba
 import numpy as np
 import pandas as pd
 
+from t2dsim.core.units import PMOL_PER_U_INSULIN
 from t2dsim.io import read_csv_with_columns
 from t2dsim.physiology.cpeptide import van_cauter_kinetics
-from t2dsim.units import PMOL_PER_U_INSULIN
 
 STATE_NAMES: tuple[str, ...] = (
     "Qsto1", "Qsto2", "Qgut", "Gp", "Gt", "Ip", "X", "I1", "Id", "Il",

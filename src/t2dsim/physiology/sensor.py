@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.interpolate import CubicSpline
 
+from t2dsim.core.rng import patient_generators
+
 #: Time step of the AR(1) noise model, minutes (Breton & Kovatchev 2008; simglucose MDL_SAMPLE_TIME).
 MODEL_STEP_MIN = 15
 
@@ -51,8 +53,8 @@ class CGMSensor:
         ids = np.arange(n_patients) if patient_ids is None else np.asarray(patient_ids)
         n15 = n_minutes // MODEL_STEP_MIN + 3  # 15-min grid covering the horizon (spline needs ≥ 4 knots)
         v = np.empty((n_patients, n15))
-        for row, pid in enumerate(ids):  # one stream per patient: draws only, no model work
-            v[row] = np.random.default_rng([int(seed), int(pid)]).standard_normal(n15)
+        for row, g in enumerate(patient_generators(seed, ids)):  # one stream per patient: draws only
+            v[row] = g.standard_normal(n15)
         e = np.empty_like(v)
         e[:, 0] = v[:, 0]
         for k in range(1, n15):  # loop over the 15-min grid, vectorised over patients

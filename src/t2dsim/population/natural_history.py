@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from t2dsim.core.units import PMOLL_PER_UUML_INSULIN
 from t2dsim.physiology.markers import homa1_b_pct, homa1_ir
 from t2dsim.physiology.progression import effective_si, simulate_progression
 from t2dsim.population.presets import make_cohort
-from t2dsim.units import PMOLL_PER_UUML_INSULIN
 
 __all__ = ["run_natural_history", "NATURAL_HISTORY_COLUMNS"]
 

@@ -43,6 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from t2dsim.core.rng import patient_generators
+from t2dsim.core.units import GLUCOSE_MGDL_PER_MMOLL
 from t2dsim.physiology import glycation
 from t2dsim.physiology.markers import homa1_b_pct, homa1_ir
 from t2dsim.physiology.progression import (
@@ -57,7 +59,6 @@ from t2dsim.physiology.progression import (
     t2dsim_initial_state,
     t2dsim_params,
 )
-from t2dsim.units import GLUCOSE_MGDL_PER_MMOLL
 
 __all__ = ["PRESETS", "Cohort", "make_cohort", "patient_draws"]
 
@@ -97,8 +98,7 @@ def patient_draws(seed: int, patient_ids: np.ndarray) -> tuple[np.ndarray, np.nd
     """Per-patient standard normals ``(n, 16)`` and uniforms ``(n, 16)`` keyed by (seed, patient_id)."""
     z = np.empty((patient_ids.shape[0], _N_DRAWS))
     u = np.empty((patient_ids.shape[0], _N_DRAWS))
-    for k, pid in enumerate(patient_ids):
-        rng = np.random.default_rng([int(seed), int(pid)])
+    for k, rng in enumerate(patient_generators(seed, patient_ids)):
         z[k] = rng.standard_normal(_N_DRAWS)
         u[k] = rng.random(_N_DRAWS)
     return z, u

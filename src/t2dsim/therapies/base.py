@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from t2dsim.core.rng import patient_generators
 from t2dsim.physiology.progression import EFFECT_NAMES, Effects
 
 #: How each effect combines across therapies: multiplicative, additive, or as independent fractions.
@@ -76,8 +77,9 @@ class PatientContext:
 
     def rng(self, stream: str) -> list[np.random.Generator]:
         """One generator per patient, keyed by (seed, patient_id, stream) — independent of chunking."""
+        # the stream is keyed by its first 8 bytes (as the calibrated stem-cell responses were drawn)
         key = int.from_bytes(stream.encode()[:8].ljust(8, b"\0"), "little")
-        return [np.random.default_rng([int(self.seed), int(pid), key]) for pid in self.patient_ids]
+        return patient_generators(self.seed, self.patient_ids, key)
 
     def uniform(self, stream: str) -> np.ndarray:
         """One U(0, 1) draw per patient from its own stream (for per-patient response variability)."""

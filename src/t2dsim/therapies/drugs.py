@@ -42,6 +42,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from t2dsim.core.rng import keyed_normal
 from t2dsim.physiology import glycation
 from t2dsim.therapies.base import PatientContext, Risk, Therapy
 
@@ -55,8 +56,6 @@ __all__ = [
     "StandardCareTherapy",
     "Sulfonylurea",
     "emax_fraction",
-    "keyed_normal",
-    "stream_code",
     "parameter",
     "parameter_table",
 ]
@@ -75,38 +74,6 @@ def parameter(name: str) -> float:
     if name not in table.index:
         raise KeyError(f"unknown standard-care parameter {name!r}")
     return float(table.loc[name, "value"])
-
-
-_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser (Steele, Lea & Flood, OOPSLA 2014), vectorised on uint64 arrays."""
-    with np.errstate(over="ignore"):
-        z = x + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
-
-
-def keyed_normal(seed: int, patient_ids: np.ndarray, *counters: int, size: int = 1) -> np.ndarray:
-    """Standard normals ``(n, size)`` keyed by (seed, patient_id, counters...) — a counter-based
-    generator (SplitMix64 hash chain + Box–Muller), vectorised over patients, so a patient's draw for a
-    given day does not depend on chunking or on the other patients."""
-    ids = np.asarray(patient_ids, dtype=np.int64).astype(np.uint64)
-    h = _splitmix64(np.full(ids.shape, np.uint64(seed & 0xFFFFFFFFFFFFFFFF)) ^ _splitmix64(ids))
-    for c in counters:
-        h = _splitmix64(h ^ np.uint64(int(c) & 0xFFFFFFFFFFFFFFFF))
-    k = np.arange(2 * size, dtype=np.uint64)
-    bits = _splitmix64(h[:, None] ^ _splitmix64(k[None, :] + np.uint64(0x632BE59BD9B4E019)))
-    u = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) / 9007199254740992.0  # (0, 1)
-    u1, u2 = u[:, :size], u[:, size:]
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
-
-
-def stream_code(name: str) -> int:
-    """A stable 64-bit integer for a named random stream (first 8 bytes of the UTF-8 name)."""
-    return int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "little")
 
 
 def emax_fraction(dose: float | np.ndarray, ed50: float) -> np.ndarray:
@@ -142,7 +109,7 @@ class StandardCareTherapy(Therapy):
         else:
             cv = parameter(self.response_cv_name)
             sd = np.sqrt(np.log1p(cv * cv))
-            z = keyed_normal(ctx.seed, ctx.patient_ids, stream_code(f"resp-{self.kind}"))[:, 0]
+            z = keyed_normal(ctx.seed, ctx.patient_ids, f"response:{self.kind}")
             self.response = np.exp(sd * z - 0.5 * sd * sd)  # mean 1
 
     def switch_on(self, which: np.ndarray, day: int) -> None:

@@ -52,15 +52,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import log_ndtr, ndtr
+from scipy.special import log_ndtr
 
+from t2dsim.core.rng import keyed_normal, keyed_uniform
 from t2dsim.engine import ArmState, advance, meal_params_today
 from t2dsim.physiology import glycation
 from t2dsim.physiology.coupling import basal_insulin_u_per_day_to_pmol_kg_min, exogenous_insulin_ha_units
 from t2dsim.physiology.meal import MealParams, basal_state, with_basal_glucose
 from t2dsim.simulate import MealResult, simulate
 from t2dsim.therapies.base import PatientContext, Risk
-from t2dsim.therapies.drugs import StandardCareTherapy, keyed_normal, parameter, stream_code
+from t2dsim.therapies.drugs import StandardCareTherapy, parameter
 from t2dsim.therapies.hypoglycaemia import HypoCounts, accumulate, count_day
 
 __all__ = [
@@ -191,7 +192,7 @@ class BasalInsulin(StandardCareTherapy):
         if m >= 1.0 or m <= 0.0:
             self.titrates = np.full(ctx.n, m)
         else:
-            z = keyed_normal(ctx.seed, ctx.patient_ids, stream_code("titr-adh"))[:, 0]
+            z = keyed_normal(ctx.seed, ctx.patient_ids, "titration:adherence")
             logit = np.log(m / (1.0 - m)) + parameter("titration_adherence_logit_sd") * z
             self.titrates = 1.0 / (1.0 + np.exp(-logit))
         self.documented_lows = np.zeros(ctx.n)
@@ -199,7 +200,7 @@ class BasalInsulin(StandardCareTherapy):
         # between-patient titration fatigue: exponential with mean λ (by inversion of the keyed normal:
         # E = -log(1 - Φ(z)) = -log Φ(-z)), so some patients never tire and others stop after one visit
         if self.titration_fatigue_per_visit > 0.0:
-            z = keyed_normal(ctx.seed, ctx.patient_ids, stream_code("titr-fat"))[:, 0]
+            z = keyed_normal(ctx.seed, ctx.patient_ids, "titration:fatigue")
             self.fatigue = -self.titration_fatigue_per_visit * log_ndtr(-z)
         else:
             self.fatigue = np.zeros(ctx.n)
@@ -224,15 +225,15 @@ class BasalInsulin(StandardCareTherapy):
         if self.fpg_day_cv <= 0.0 or n_days <= 0:
             return np.repeat(g[:, None], max(n_days, 0), axis=1)
         sd = np.sqrt(np.log1p(self.fpg_day_cv**2))
-        days = range(int(day) - n_days, int(day))
-        z = np.stack([keyed_normal(self._seed, self._ids, d, stream_code("fpg-day"))[:, 0] for d in days], axis=1)
+        days = np.arange(int(day) - n_days, int(day))
+        z = keyed_normal(self._seed, self._ids[:, None], "fasting:day", days[None, :])
         return g[:, None] * np.exp(sd * z - 0.5 * sd * sd)
 
     def smbg_readings(self, fasting_mgdl: np.ndarray, day: int, n_readings: int = 2) -> np.ndarray:
         """Self-measured fasting glucose readings (mg/dL), (n, n_readings), of the ``n_readings`` days before
         ``day``: :meth:`daily_fasting` × meter error (CV ``smbg_cv``)."""
         cv = parameter("smbg_cv")
-        eps = keyed_normal(self._seed, self._ids, int(day), 7, size=n_readings)
+        eps = keyed_normal(self._seed, self._ids[:, None], "smbg:meter", int(day), np.arange(n_readings)[None, :])
         return self.daily_fasting(fasting_mgdl, day, n_readings) * (1.0 + cv * eps)
 
     def smbg(self, fasting_mgdl: np.ndarray, day: int) -> np.ndarray:
@@ -266,7 +267,7 @@ class BasalInsulin(StandardCareTherapy):
         # are always made
         p_take = self.titrates * np.exp(-self.fatigue * self.near_target_visits)
         if np.any(p_take < 1.0):
-            u = ndtr(keyed_normal(self._seed, self._ids, int(day), stream_code("titr-do"))[:, 0])
+            u = keyed_uniform(self._seed, self._ids, "titration:take", int(day))
             step = np.where((step > 0.0) & (u >= p_take), 0.0, step)
         near = fpg <= self.target_fpg_mgdl + parameter("titration_near_target_band_mgdl")
         self.near_target_visits = self.near_target_visits + (due & near)
@@ -477,7 +478,8 @@ def run_with_meal_days(
     n = arm.cohort.n
     for week in range(n_weeks):
         advance(arm, 7)
-        z = keyed_normal(seed, arm.cohort.ctx.patient_ids, week, 11, size=len(meals) + 1)
+        slots = np.arange(len(meals) + 1)[None, :]
+        z = keyed_normal(seed, arm.cohort.ctx.patient_ids[:, None], "meal-day:intake", week, slots)
         planned = np.array([g for _, g in meals])
         eaten = np.clip(planned[None, :] * (1.0 + cv * z[:, :-1]), 0.0, None).reshape(n, len(meals))
         action = np.exp(sd_si * z[:, -1] - 0.5 * sd_si * sd_si) if sd_si > 0 else None

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from t2dsim.core.rng import keyed_normal
 from t2dsim.therapies.base import PatientContext, Risk
-from t2dsim.therapies.drugs import StandardCareTherapy, keyed_normal, parameter, stream_code
+from t2dsim.therapies.drugs import StandardCareTherapy, parameter
 
 __all__ = ["Lifestyle"]
 
@@ -70,7 +71,7 @@ class Lifestyle(StandardCareTherapy):
 
     def setup(self, ctx: PatientContext) -> None:
         super().setup(ctx)
-        z = keyed_normal(ctx.seed, ctx.patient_ids, stream_code("lifestyle-weight"))[:, 0]
+        z = keyed_normal(ctx.seed, ctx.patient_ids, "lifestyle:weight")
         # achieved fractional loss; at most 5 % gain and 40 % loss
         self.achieved = np.clip(self.target * self.adherence + self.sd * z, -0.05, 0.40)
 

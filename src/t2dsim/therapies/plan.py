@@ -18,13 +18,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from t2dsim.core.calendar import DAYS_PER_MONTH
 from t2dsim.physiology.progression import EFFECT_NAMES
 from t2dsim.therapies.base import PatientContext, Therapy, combine_effects, combine_meal_modifiers
 from t2dsim.therapies.drugs import StandardCareTherapy
 
-__all__ = ["DAYS_PER_MONTH", "TreatmentPlan"]
-
-DAYS_PER_MONTH = 365.25 / 12.0
+__all__ = ["TreatmentPlan"]
 
 
 class TreatmentPlan(Therapy):

@@ -21,11 +21,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
+from t2dsim.core.calendar import month_to_day
 from t2dsim.therapies.base import Therapy
 from t2dsim.therapies.drugs import GLP1RA, Metformin, SGLT2Inhibitor, StandardCareTherapy, Sulfonylurea
 from t2dsim.therapies.insulin import BasalBolus, BasalInsulin
 from t2dsim.therapies.lifestyle import Lifestyle
-from t2dsim.therapies.plan import DAYS_PER_MONTH, TreatmentPlan
+from t2dsim.therapies.plan import TreatmentPlan
 from t2dsim.trial import protocol as P
 
 __all__ = [
@@ -226,7 +227,7 @@ def parse_spec(data: Mapping[str, Any] | P.TherapySpecBase) -> P.TherapySpecBase
 
 
 def _days(month: float | None) -> int | None:
-    return None if month is None else int(round(month * DAYS_PER_MONTH))
+    return month_to_day(month)
 
 
 def _window(spec: Any) -> dict[str, Any]:

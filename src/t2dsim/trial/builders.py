@@ -12,8 +12,8 @@ import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from t2dsim.core.calendar import DAYS_PER_MONTH
 from t2dsim.therapies.base import Therapy, check_no_overlap
-from t2dsim.trial.measurement import DAYS_PER_MONTH
 
 
 @dataclass(frozen=True)

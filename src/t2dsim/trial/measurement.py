@@ -1,7 +1,7 @@
 """Measurement layer of a virtual trial: what can be measured, assay error, dropout, visits.
 
 Everything here is keyed, not streamed: every random number is a pure function of
-``(seed, patient_id, stream, index)`` computed with a counter-based hash (SplitMix64), so the
+``(seed, patient_id, stream, index)`` computed with the one keyed generator (:mod:`t2dsim.core.rng`), so the
 same seed gives the same measurement error and dropout time for a patient whatever order,
 chunk size or number of workers the engine uses.
 
@@ -23,20 +23,17 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtri
+
+from t2dsim.core.rng import keyed_normal, keyed_uniform
 
 __all__ = [
     "MEASURES",
     "MeasureInfo",
     "apply_assay_error",
     "dropout_months",
-    "keyed_normal",
-    "keyed_uniform",
     "mask_after_dropout",
     "monthly_hazard",
     "observe",
-    "stream_id",
-    "visit_days",
 ]
 
 
@@ -130,58 +127,6 @@ MEASURES: dict[str, MeasureInfo] = {
 }
 
 # ----------------------------------------------------------------------------------------------
-# Keyed (counter-based) random numbers
-# ----------------------------------------------------------------------------------------------
-
-_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
-def _splitmix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    """SplitMix64 finaliser (Steele, Lea & Flood 2014), vectorised, wrapping uint64 arithmetic."""
-    with np.errstate(over="ignore"):
-        z = x + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
-
-
-def stream_id(name: str) -> int:
-    """A stable 63-bit integer for a named random stream (e.g. a measure name)."""
-    import hashlib
-
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little") >> 1
-
-
-def keyed_uniform(seed: int, *keys: ArrayLike) -> NDArray[np.float64]:
-    """Uniform(0, 1) numbers that depend only on ``(seed, *keys)`` element-wise.
-
-    Args:
-        seed: run seed (non-negative int).
-        *keys: non-negative integer arrays (broadcast together), e.g. patient ids, a stream id,
-            a visit index.
-
-    Returns:
-        float64 array of the broadcast shape, strictly inside (0, 1).
-    """
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    h = _splitmix64(np.full((), np.uint64(seed)))
-    arrays = np.broadcast_arrays(*[np.asarray(k) for k in keys]) if keys else [np.zeros(())]
-    for a in arrays:
-        if np.any(np.asarray(a) < 0):
-            raise ValueError("keys for keyed random numbers must be non-negative integers")
-        h = _splitmix64(h ^ np.asarray(a).astype(np.uint64))
-    h = _splitmix64(h)
-    # top 53 bits -> (0, 1): (k + 0.5) / 2**53
-    return ((h >> np.uint64(11)).astype(np.float64) + 0.5) / 9007199254740992.0
-
-
-def keyed_normal(seed: int, *keys: ArrayLike) -> NDArray[np.float64]:
-    """Standard normal numbers depending only on ``(seed, *keys)`` (inverse-CDF of :func:`keyed_uniform`)."""
-    return ndtri(keyed_uniform(seed, *keys))
-
-
-# ----------------------------------------------------------------------------------------------
 # Assay error
 # ----------------------------------------------------------------------------------------------
 
@@ -222,7 +167,7 @@ def apply_assay_error(
     if cv == 0.0:
         return x.copy()
     s = np.sqrt(np.log1p(cv * cv))
-    z = keyed_normal(seed, patient_ids, np.full((), stream_id("assay:" + measure)), visit_index)
+    z = keyed_normal(seed, patient_ids, "assay:" + measure, visit_index)
     return x * np.exp(s * z - 0.5 * s * s)
 
 
@@ -257,22 +202,10 @@ def dropout_months(
     if np.any((rate < 0) | (rate >= 1)):
         raise ValueError("annual dropout rate must be in the allowed range [0, 1)")
     h = -np.log1p(-rate) / 12.0
-    u = keyed_uniform(seed, ids, np.full((), stream_id("dropout")))
+    u = keyed_uniform(seed, ids, "dropout")
     with np.errstate(divide="ignore"):
         t = np.where(h > 0, -np.log(u) / np.where(h > 0, h, 1.0), np.inf)
     return np.where(t < duration_months, t, np.nan)
-
-
-#: Days per month used to turn visit months into simulation days (Julian year / 12).
-DAYS_PER_MONTH = 365.25 / 12.0
-
-
-def visit_days(visit_months: ArrayLike) -> NDArray[np.int64]:
-    """Simulation day of each visit: ``round(month * 365.25 / 12)`` (e.g. month 12 -> day 365)."""
-    m = np.asarray(visit_months, dtype=np.float64)
-    if np.any(m < 0):
-        raise ValueError("visit months must be >= 0")
-    return np.rint(m * DAYS_PER_MONTH).astype(np.int64)
 
 
 def mask_after_dropout(visit_months: ArrayLike, dropout_month: ArrayLike) -> NDArray[np.bool_]:

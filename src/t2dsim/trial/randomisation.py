@@ -23,7 +23,7 @@ from functools import reduce
 import numpy as np
 import pandas as pd
 
-from t2dsim.trial.measurement import stream_id
+from t2dsim.core.rng import stream_id
 
 __all__ = ["allocation_ratio", "block_randomise", "randomise_for_protocol", "stratum_labels"]
 

@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from t2dsim.core.calendar import DAYS_PER_MONTH, visit_days
+from t2dsim.core.rng import keyed_normal, keyed_uniform
+from t2dsim.core.units import PMOLL_PER_UUML_INSULIN
 from t2dsim.engine import ArmState, Cohort, advance, meal_params_today, run_meal_day
 from t2dsim.physiology import markers
 from t2dsim.physiology.coupling import dose_for_exogenous_insulin, insulin_scale
@@ -37,9 +40,8 @@ from t2dsim.therapies.base import PatientContext
 from t2dsim.therapies.insulin import day_fasting_glucose, find_insulin
 from t2dsim.therapies.stemcells.placebo import PlaceboTrialEffect
 from t2dsim.trial.builders import BuildContext, build_arm
-from t2dsim.trial.measurement import DAYS_PER_MONTH, keyed_normal, keyed_uniform, observe, stream_id, visit_days
+from t2dsim.trial.measurement import observe
 from t2dsim.trial.randomisation import randomise_for_protocol
-from t2dsim.units import PMOLL_PER_UUML_INSULIN
 
 #: Adult height (cm) by sex, for body weight from BMI: CDC anthropometric reference data for US adults
 #: 2015–2018 (NHANES; Vital Health Stat 3(46), 2021), mean ≈ 175 cm (men) and 161 cm (women), SD ≈ 7 cm
@@ -177,8 +179,8 @@ def _baseline_covariates(c: presets.Cohort, pop, seed: int) -> pd.DataFrame:
     sd = pop.distributions.get("sex")
     if sd is not None:
         female_p = float(sd.probabilities.get("female", 0.0))
-    female = keyed_uniform(seed, ids, np.full((), stream_id("cov:sex"))) < female_p
-    z_h = keyed_normal(seed, ids, np.full((), stream_id("cov:height")))
+    female = keyed_uniform(seed, ids, "cov:sex") < female_p
+    z_h = keyed_normal(seed, ids, "cov:height")
     height = np.where(
         female, HEIGHT_CM["female"][0] + HEIGHT_CM["female"][1] * z_h, HEIGHT_CM["male"][0] + HEIGHT_CM["male"][1] * z_h
     )
@@ -206,8 +208,8 @@ def _baseline_covariates(c: presets.Cohort, pop, seed: int) -> pd.DataFrame:
 
 
 def _draw(d, seed: int, ids: np.ndarray, stream: str) -> np.ndarray:
-    z = keyed_normal(seed, ids, np.full((), stream_id(stream)))
-    u = keyed_uniform(seed, ids, np.full((), stream_id(stream + ":u")))
+    z = keyed_normal(seed, ids, stream)
+    u = keyed_uniform(seed, ids, stream + ":u")
     if d.dist == "normal":
         x = d.mean + d.sd * z
     elif d.dist == "lognormal":
@@ -313,7 +315,7 @@ def _cgm_fortnight(arm: ArmState, seed: int, visit: int, days: int = 14) -> dict
     trace = np.empty((n, 1440 * days), dtype=np.float32)
     x0 = None
     for d in range(days):
-        f = 0.8 + 0.4 * keyed_uniform(seed, ids, np.full((), stream_id("cgm:meal")), np.full((), visit * 100 + d))
+        f = 0.8 + 0.4 * keyed_uniform(seed, ids, "cgm:meal", visit * 100 + d)
         p_day = params
         if insulin is not None:
             p_day = with_basal_glucose(params, day_fasting_glucose(arm, insulin, arm.day - days + d))

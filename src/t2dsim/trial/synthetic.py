@@ -19,13 +19,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from t2dsim.trial.measurement import (
-    dropout_months,
-    keyed_normal,
-    keyed_uniform,
-    mask_after_dropout,
-    stream_id,
-)
+from t2dsim.core.rng import keyed_normal, keyed_uniform
+from t2dsim.trial.measurement import dropout_months, mask_after_dropout
 
 __all__ = ["synthetic_trial"]
 
@@ -77,7 +72,7 @@ def synthetic_trial(
     eff = np.array([effect.get(a, 0.0) for a in arm])
 
     def z(name: str, *extra: np.ndarray | int) -> np.ndarray:
-        return keyed_normal(seed, pid[:, None] if extra else pid, stream_id(name), *extra)
+        return keyed_normal(seed, pid[:, None] if extra else pid, name, *extra)
 
     b = baseline_mean + baseline_sd * z("b")
     frac = visits[None, :] / T
@@ -89,7 +84,7 @@ def synthetic_trial(
 
     measures: dict[str, np.ndarray] = {"hba1c_percent": hba1c}
     age = np.clip(55 + 8 * z("age"), 25, 80)
-    sex = np.where(keyed_uniform(seed, pid, stream_id("sex")) < 0.4, "female", "male")
+    sex = np.where(keyed_uniform(seed, pid, "sex") < 0.4, "female", "male")
     bmi = np.clip(31 + 4 * z("bmi"), 20, 50)
     duration = np.clip(10 + 4 * z("dur"), 1, 30)
     ins0 = np.clip(40 + 12 * z("ins"), 10, 120)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from t2dsim.core.calendar import month_to_day
 from t2dsim.therapies.base import Therapy
 from t2dsim.therapies.stemcells.islets import IsletGraft
 from t2dsim.therapies.stemcells.msc import MSCTherapy
 from t2dsim.therapies.stemcells.placebo import PlaceboTrialEffect
 
-__all__ = ["from_spec", "STEM_CELL_KINDS", "DAYS_PER_MONTH"]
+__all__ = ["from_spec", "STEM_CELL_KINDS"]
 
-DAYS_PER_MONTH = 365.25 / 12
 STEM_CELL_KINDS = ("uc_msc", "islet_graft", "placebo_infusion")
 _ROUTES = {"intravenous": "iv", "pancreatic_artery": "pancreatic_artery"}
 _SITES = {
@@ -33,7 +33,7 @@ _SOURCES = {  # spec source -> (product, origin)
 
 
 def _day(months: float) -> int:
-    return int(round(months * DAYS_PER_MONTH))
+    return int(month_to_day(months))
 
 
 def from_spec(spec: Any, diabetes_type: str = "t2d") -> Therapy:
