@@ -17,10 +17,12 @@ run: $(STAMP)
 	$(VENV)/bin/t2dsim trial examples/stem-cells-vs-standard-care.toml --out out
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done

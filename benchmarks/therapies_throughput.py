@@ -19,10 +19,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import write_result  # noqa: E402
 
 from t2dsim.engine import ArmState, Cohort, advance  # noqa: E402
+from t2dsim.engine.meal_days import run_with_meal_days  # noqa: E402
 from t2dsim.population.presets import make_cohort  # noqa: E402
 from t2dsim.therapies.base import PatientContext  # noqa: E402
 from t2dsim.therapies.drugs import Metformin, Sulfonylurea  # noqa: E402
-from t2dsim.therapies.insulin import BasalInsulin, run_with_meal_days  # noqa: E402
+from t2dsim.therapies.insulin import BasalInsulin  # noqa: E402
 from t2dsim.therapies.plan import TreatmentPlan  # noqa: E402
 
 

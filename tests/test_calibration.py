@@ -15,7 +15,14 @@ from t2dsim.calibration import acceptance_summary, default_results_path, validat
 from t2dsim.calibration.benefits import BenefitSummary, benefit_summaries
 from t2dsim.calibration.evidence import T2D_CASES, evidence_rows, t2d_targets
 from t2dsim.calibration.fit import fit_cases, params_from_theta, prior_log
-from t2dsim.calibration.trials import _g_for_a1c, insulin_need, population_for, run_case
+from t2dsim.calibration.trials import (
+    _g_for_a1c,
+    background_insulin,
+    insulin_need,
+    population_for,
+    run_case,
+    total_insulin_u_per_day,
+)
 from t2dsim.physiology.progression import Effects, simulate_progression
 from t2dsim.therapies.stemcells import UNREGULATED_CLINIC_WARNING, MSCTherapy
 
@@ -72,14 +79,14 @@ def test_insulin_need_is_the_fixed_point_of_the_progression_model():
         "glucose_loss_per_day": np.zeros(pop.n),
         "graft_beta_mass_mg": np.zeros(pop.n),
     }
-    need = insulin_need(pop.params, pop.state, pop.age, pop.bmi, neutral, g_star)
+    need = insulin_need(pop.params, pop.state, pop.age_years, pop.bmi_kg_m2, neutral, g_star)
     # γ relaxes within days (τγ = 2.14 d); run 20 days with the dose fixed
     r = simulate_progression(
         pop.params,
         pop.state,
         20,
-        age_years=pop.age,
-        bmi_kg_m2=pop.bmi,
+        age_years=pop.age_years,
+        bmi_kg_m2=pop.bmi_kg_m2,
         effects=Effects(exog_insulin_uuml=np.clip(need, 0, None)),
         record_days="end",
     )
@@ -95,9 +102,9 @@ def test_baseline_hba1c_is_the_progression_models_own_steady_state():
         pop.params,
         pop.state,
         60,
-        age_years=pop.age,
-        bmi_kg_m2=pop.bmi,
-        effects=Effects(exog_insulin_uuml=pop.exog0),
+        age_years=pop.age_years,
+        bmi_kg_m2=pop.bmi_kg_m2,
+        effects=Effects(exog_insulin_uuml=background_insulin(pop)),
         record_days="end",
     )
     assert np.max(np.abs(r["hba1c_pct"][:, -1] - pop.state.hba1c_pct)) < 0.1
@@ -121,12 +128,12 @@ def test_populations_meet_the_published_inclusion_criteria():
     from t2dsim.calibration.trials import fasting_cpeptide
 
     b09 = population_for("bhansali2009", 20, seed=0)
-    assert np.all(b09.total_insulin_u_per_day() / b09.ctx.body_weight_kg >= 0.7 - 1e-9)
+    assert np.all(total_insulin_u_per_day(b09) / b09.ctx.body_weight_kg >= 0.7 - 1e-9)
     wu = population_for("wu2014", 12, seed=0)
     cp = fasting_cpeptide(wu)
     assert np.all((cp >= 0.3 * 331.0 - 1e-6) & (cp <= 2.0 * 331.0 + 1e-6))
-    assert np.all(wu.total_insulin_u_per_day() / wu.ctx.body_weight_kg <= 1.0 + 1e-9)
-    assert np.all(wu.bmi <= 35.0)
+    assert np.all(total_insulin_u_per_day(wu) / wu.ctx.body_weight_kg <= 1.0 + 1e-9)
+    assert np.all(wu.bmi_kg_m2 <= 35.0)
 
 
 def test_dose_screened_cohort_keeps_dose_criterion_and_published_hba1c_spread():
@@ -140,7 +147,7 @@ def test_dose_screened_cohort_keeps_dose_criterion_and_published_hba1c_spread():
     #     Bhansali 2014 IJEM abstract, V); SE of a sample SD of 40 ≈ 0.5/√(2·39) = 0.057 → 2 SE = 0.11.
     #     Measured 2026-11-29 (seed 0): SD 0.47, lowest dose 0.71 U/kg/day.
     pop = population_for("bhansali2009", 40, seed=0)
-    assert np.all(pop.total_insulin_u_per_day() / pop.ctx.body_weight_kg >= 0.7 - 1e-9)
+    assert np.all(total_insulin_u_per_day(pop) / pop.ctx.body_weight_kg >= 0.7 - 1e-9)
     assert abs(np.std(pop.state.hba1c_pct, ddof=1) - 0.5) < 2 * 0.5 / np.sqrt(2 * 39)
 
 
@@ -166,8 +173,8 @@ def test_virtual_insulin_dose_rises_with_bmi_and_falls_with_c_peptide():
     from t2dsim.calibration.trials import build_population, fasting_cpeptide
 
     pool = build_population(240, 0, 8.1, 0.5, 7.0, 9.5, first_id=900_000)
-    dose = pool.total_insulin_u_per_day() / pool.ctx.body_weight_kg
-    x = np.column_stack([pool.bmi, fasting_cpeptide(pool)])
+    dose = total_insulin_u_per_day(pool) / pool.ctx.body_weight_kg
+    x = np.column_stack([pool.bmi_kg_m2, fasting_cpeptide(pool)])
     z = (x - x.mean(axis=0)) / x.std(axis=0)
     beta = sm.OLS((dose - dose.mean()) / dose.std(), sm.add_constant(z)).fit().params[1:]
     assert beta[0] > 0.3 and beta[1] < 0 and beta[0] > abs(beta[1]), beta
@@ -183,7 +190,7 @@ def test_meal_model_basal_state_carries_the_progression_insulin():
     pop = population_for("skyler2015", 8, seed=3)
     arm = simulate_arm(pop, [], [28])
     mp = meal_params_at(pop, arm, 0)
-    total = (pop.state.insulin_uuml + pop.exog0) / insulin_scale(pop.params) * INSULIN_PMOL_PER_HA_UNIT
+    total = (pop.state.insulin_uuml + background_insulin(pop)) / insulin_scale(pop.params) * INSULIN_PMOL_PER_HA_UNIT
     np.testing.assert_allclose(mp.values["Ib"], total, rtol=1e-3)
     np.testing.assert_allclose(mp.values["Gb"], pop.state.glucose_mgdl, rtol=1e-6)
 

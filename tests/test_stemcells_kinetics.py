@@ -150,8 +150,8 @@ def test_tissue_regeneration_is_off_by_default_and_labelled():
 def test_engine_runs_a_stem_cell_arm_like_the_calibration_path():
     # the engine (weekly segments, effects at segment start) and the calibration's daily-effect path
     # must agree on HbA1c at week 12 for an MSC arm with a fixed background (tolerance 0.05 %-points)
-    from t2dsim.calibration.trials import population_for, simulate_arm
-    from t2dsim.engine import ArmState, Cohort, advance
+    from t2dsim.calibration.trials import background_insulin, population_for, simulate_arm
+    from t2dsim.engine import ArmState, advance
     from t2dsim.therapies.base import Therapy
 
     pop = population_for("lian2022", 8, seed=5)
@@ -160,9 +160,9 @@ def test_engine_runs_a_stem_cell_arm_like_the_calibration_path():
         kind = "background"
 
         def effects(self, ctx, day):
-            return {"exog_insulin_uuml": pop.exog0}
+            return {"exog_insulin_uuml": background_insulin(pop)}
 
-    cohort = Cohort(pop.params, pop.state, pop.ctx, pop.bmi, np.full(pop.n, 170.0))
+    cohort = pop
     msc = MSCTherapy(1e6, [0, 7, 14], "UC-MSC", params=MSCParams())
     arm = ArmState(cohort, [Background(), msc])
     traj = advance(arm, 84, segment_days=1, record_days=[84])
@@ -172,8 +172,7 @@ def test_engine_runs_a_stem_cell_arm_like_the_calibration_path():
 
 
 def test_from_protocol_specs():
-    from t2dsim.therapies.stemcells.specs import from_spec
-    from t2dsim.trial.protocol import IsletGraftSpec, PlaceboInfusionSpec, UCMSCSpec
+    from t2dsim.therapies.stemcells.specs import IsletGraftSpec, PlaceboInfusionSpec, UCMSCSpec, from_spec
 
     m = from_spec(UCMSCSpec(kind="uc_msc", cells_per_kg_per_infusion=1e6, n_infusions=3, interval_months=1.0))
     assert isinstance(m, MSCTherapy) and m.infusion_days.tolist() == [0, 30, 61]

@@ -18,9 +18,9 @@ import pytest
 from therapy_trials import on_background, placebo_adjusted, trial_cohort
 
 from t2dsim.engine import ArmState, advance, run_meal_day
+from t2dsim.engine.meal_days import run_with_meal_days
 from t2dsim.simulate import meal_inputs
 from t2dsim.therapies.drugs import GLP1RA, Metformin, SGLT2Inhibitor, Sulfonylurea, parameter_table
-from t2dsim.therapies.insulin import run_with_meal_days
 
 N = 150  # virtual patients per trial (tests stay at a few seconds each)
 

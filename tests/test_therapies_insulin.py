@@ -8,10 +8,11 @@ import pytest
 from therapy_trials import on_background, trial_cohort
 
 from t2dsim.engine import ArmState, advance
+from t2dsim.engine.meal_days import run_with_meal_days
 from t2dsim.physiology.coupling import basal_insulin_u_per_day_to_pmol_kg_min
 from t2dsim.therapies.base import PatientContext
 from t2dsim.therapies.drugs import Metformin, Sulfonylurea, parameter
-from t2dsim.therapies.insulin import BasalBolus, BasalInsulin, riddle_weekly_increase, run_with_meal_days
+from t2dsim.therapies.insulin import BasalBolus, BasalInsulin, riddle_weekly_increase
 
 
 def _ctx(n=4, seed=0):
@@ -347,7 +348,7 @@ def test_meal_day_with_its_own_fasting_glucose_starts_in_that_steady_state():
     fasting glucose exactly (a steady state of the Dalla Man basal relations re-derived at it) and hepatic
     glucose output stays at the patient's EGPb (the day's uptake and secretion threshold move instead)."""
     from t2dsim.engine import meal_params_today
-    from t2dsim.therapies.insulin import simulate_meal_day
+    from t2dsim.engine.meal_days import simulate_meal_day
 
     c = trial_cohort(6, 7, 7.5, 0.5, (6.5, 9.0)).cohort
     arm = ArmState(c, [Metformin(1000.0)])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from t2dsim.engine.meal_days import meal_matrix
 from t2dsim.simulate import meal_inputs
-from t2dsim.therapies.insulin import meal_matrix
 
 
 def test_meal_matrix_equals_meal_inputs_row_by_row():

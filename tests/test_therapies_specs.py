@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from t2dsim.therapies.drugs import GLP1RA, Metformin, SGLT2Inhibitor, Sulfonylurea
+from t2dsim.core.registry import BuildContext
+from t2dsim.therapies.drugs import GLP1RA, Metformin, SGLT2Inhibitor, SGLT2iSpec, Sulfonylurea
 from t2dsim.therapies.insulin import BasalBolus, BasalInsulin
 from t2dsim.therapies.lifestyle import Lifestyle
 from t2dsim.therapies.plan import TreatmentPlan
-from t2dsim.therapies.specs import build_therapies, build_therapy, parse_spec
+from t2dsim.therapies.specs import build_arm, build_therapies, build_therapy, parse_spec
 from t2dsim.trial import protocol as P
-from t2dsim.trial.builders import BuildContext, build_arm
 
 
 @pytest.mark.parametrize(
@@ -102,11 +102,13 @@ def test_factory_builds_each_kind_with_its_options():
 
 def test_specs_are_registered_with_the_protocol_and_runner():
     kinds = P.therapy_kinds()
-    assert kinds["metformin"].__module__ == "t2dsim.therapies.specs"
+    # each kind is declared by the module that owns its model
+    assert kinds["metformin"].__module__ == "t2dsim.therapies.drugs"
+    assert kinds["basal_insulin"].__module__ == "t2dsim.therapies.insulin"
+    assert kinds["uc_msc"].__module__ == "t2dsim.therapies.stemcells.specs"
     assert "treatment_plan" in kinds and "basal_bolus_insulin" in kinds
     spec = parse_spec({"kind": "glp1ra", "drug": "semaglutide", "dose_mg": 1.0})
     therapies = build_arm([spec], BuildContext(duration_days=365), "active")
     assert isinstance(therapies[0], GLP1RA)
-    # built-in protocol spec objects (parsed before registration) build too
-    builtin = P.SGLT2iSpec(kind="sglt2i", drug="dapagliflozin", dose_mg_per_day=10)
+    builtin = SGLT2iSpec(kind="sglt2i", drug="dapagliflozin", dose_mg_per_day=10)
     assert isinstance(build_therapy(builtin), SGLT2Inhibitor)

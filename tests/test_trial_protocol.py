@@ -14,15 +14,14 @@ from typing import Literal
 import pytest
 from pydantic import Field
 
+from t2dsim.core.registry import register_therapy, unregister_therapy
 from t2dsim.trial.protocol import (
     Protocol,
     ProtocolError,
     TherapySpecBase,
     load_protocol,
     parse_protocol,
-    register_therapy_spec,
     therapy_kinds,
-    unregister_therapy_spec,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -115,7 +114,7 @@ def test_registered_therapy_spec_is_validated() -> None:
     )
     with pytest.raises(ProtocolError, match="unknown or missing therapy kind"):
         parse_protocol(text)
-    register_therapy_spec(ToyCellsSpec)
+    register_therapy(ToyCellsSpec, lambda spec, ctx: [])
     try:
         assert "toy_cells" in therapy_kinds()
         p = parse_protocol(text)
@@ -125,12 +124,12 @@ def test_registered_therapy_spec_is_validated() -> None:
             class Other(TherapySpecBase):
                 kind: Literal["toy_cells"]
 
-            register_therapy_spec(Other)
+            register_therapy(Other, lambda spec, ctx: [])
         with pytest.raises(ProtocolError) as info:
             parse_protocol(text.replace("dose_million_cells = 100", "dose_million_cells = 900"))
         assert "arms[2].treatment[1].dose_million_cells" in str(info.value)
         assert "[1, 500]" in str(info.value)
     finally:
-        unregister_therapy_spec("toy_cells")
+        unregister_therapy("toy_cells")
     with pytest.raises(ProtocolError):
         parse_protocol(text)

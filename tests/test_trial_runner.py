@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from t2dsim.physiology.coupling import basal_insulin_u_per_day_to_pmol_kg_min
+from t2dsim.therapies import specs as therapy_specs
 from t2dsim.therapies.base import Therapy
-from t2dsim.trial import builders
 from t2dsim.trial.protocol import parse_protocol
 from t2dsim.trial.runner import run_trial
 
@@ -66,7 +66,7 @@ class _Inert(Therapy):
 @pytest.fixture
 def test_builders(monkeypatch):
     table = {"standard_care": lambda s, c: [_UsualCare()], "placebo_infusion": lambda s, c: [_Inert()]}
-    monkeypatch.setattr(builders, "builders", lambda: table)
+    monkeypatch.setattr(therapy_specs, "builder_for", table.__getitem__)
     return table
 
 
@@ -105,15 +105,18 @@ def test_flow_screening_and_measures(test_builders):
 
 
 def test_unknown_therapy_kind_is_refused(monkeypatch):
-    monkeypatch.setattr(builders, "builders", lambda: {})
-    with pytest.raises(ValueError, match="has no simulator yet"):
+    def no_builder(kind):
+        raise ValueError(f"therapy kind {kind!r} has no simulator; available: none")
+
+    monkeypatch.setattr(therapy_specs, "builder_for", no_builder)
+    with pytest.raises(ValueError, match="has no simulator"):
         run_trial(_protocol())
 
 
 def test_pooled_power_simulator_resamples_whole_patients(test_builders, monkeypatch):
     """`t2dsim power` draws patients with replacement from a simulated pool: each drawn copy must be a
     whole patient (all its rows) under a new id, whatever the repeats."""
-    from t2dsim.trial import pipeline
+    from t2dsim import pipeline
 
     p = _protocol()
     sim = pipeline.pooled_simulator(p, pool_per_arm=6)
@@ -126,17 +129,35 @@ def test_pooled_power_simulator_resamples_whole_patients(test_builders, monkeypa
     pd.testing.assert_frame_equal(df, a)  # same replicate seed, same draw
 
 
-def test_every_protocol_therapy_kind_has_a_simulator():
-    """A protocol may only name therapies the runner can simulate."""
-    from t2dsim.trial.protocol import therapy_kinds
+def test_a_kind_registers_once_and_only_with_a_way_to_build_it():
+    """The registry refuses a spec without builder or therapy() method and a second class for a taken kind."""
+    from typing import Literal
 
-    kinds = set(therapy_kinds())
-    assert kinds <= set(builders.builders()), kinds - set(builders.builders())
+    from t2dsim.core.registry import builder_for, register_therapy, therapy_kinds
+    from t2dsim.core.specs import TherapySpecBase
+
+    class NoBuild(TherapySpecBase):
+        kind: Literal["no_build"]
+
+    with pytest.raises(TypeError, match="needs a builder"):
+        register_therapy(NoBuild)
+
+    class Metformin2(TherapySpecBase):
+        kind: Literal["metformin"]
+
+    with pytest.raises(ValueError, match="already registered"):
+        register_therapy(Metformin2, lambda s, c: [])
+    assert "no_build" not in therapy_kinds()
+    for kind in therapy_kinds():
+        assert callable(builder_for(kind))
+    with pytest.raises(ValueError, match="available: .*metformin"):
+        builder_for("no_such_kind")
 
 
 def test_stop_month_on_a_cell_therapy_is_refused():
-    from t2dsim.trial.builders import BuildContext, build_arm
-    from t2dsim.trial.protocol import UCMSCSpec
+    from t2dsim.core.registry import BuildContext
+    from t2dsim.therapies.specs import build_arm
+    from t2dsim.therapies.stemcells.specs import UCMSCSpec
 
     spec = UCMSCSpec(kind="uc_msc", stop_month=3)
     with pytest.raises(ValueError, match="uc_msc.stop_month"):

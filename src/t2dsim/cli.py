@@ -234,7 +234,7 @@ def trial(
     complications: Annotated[bool, typer.Option(help="add the UKPDS OM2 complications section")] = True,
 ) -> None:
     """Run an in-silico randomised trial and write its HTML report."""
-    from t2dsim.trial.pipeline import run_protocol_file
+    from t2dsim.pipeline import run_protocol_file
 
     with _progress_bar() as bar:
         task = bar.add_task("simulating patients", total=None)
@@ -283,7 +283,7 @@ def power(
 ) -> None:
     """Power curve of the primary endpoint (table and HTML plot)."""
     from t2dsim.io import atomic_write, write_table
-    from t2dsim.trial.pipeline import pooled_simulator
+    from t2dsim.pipeline import pooled_simulator
     from t2dsim.trial.power import power_curve_for_protocol
     from t2dsim.trial.protocol import load_protocol
 

@@ -21,12 +21,14 @@ from scipy.optimize import least_squares
 
 from t2dsim.calibration.trials import (
     ArmResult,
-    TrialPop,
     _g_for_a1c,
     insulin_need,
     mmtt_cpeptide,
     simulate_arm,
+    trial_cohort,
 )
+from t2dsim.core.intervals import wilson_ci
+from t2dsim.engine.cohort import Cohort
 from t2dsim.physiology import glycation
 from t2dsim.physiology.progression import (
     T2DSIM_INSULIN_SCALE,
@@ -38,7 +40,6 @@ from t2dsim.physiology.progression import (
 from t2dsim.therapies.base import PatientContext
 from t2dsim.therapies.stemcells.islets import IsletGraft
 from t2dsim.therapies.stemcells.params import IsletParams
-from t2dsim.trial.statistics import wilson_ci
 
 __all__ = [
     "t1d_population",
@@ -54,7 +55,7 @@ __all__ = [
 GRAFT_POSITIVE_MG = 20.0
 
 
-def t1d_population(n: int, seed: int, a1c_mean: float = 7.5, a1c_sd: float = 0.6, first_id: int = 500_000) -> TrialPop:
+def t1d_population(n: int, seed: int, a1c_mean: float = 7.5, a1c_sd: float = 0.6, first_id: int = 500_000) -> Cohort:
     """``n`` T1D virtual patients (ids first_id…), insulin titrated to HbA1c ~ N(mean, sd) in [6.5, 10]."""
     ids = np.arange(first_id, first_id + n, dtype=np.int64)
     # stream names must differ in their first 8 bytes (PatientContext.rng keys on them)
@@ -100,7 +101,7 @@ def t1d_population(n: int, seed: int, a1c_mean: float = 7.5, a1c_sd: float = 0.6
             record_days="end",
         ).state
     st.hba1c_pct = glycation.steady_state_hba1c_from_fpg(st.glucose_mgdl)  # stable on this dose for months
-    return TrialPop(params, st, ctx.age_years.copy(), bmi, ctx, iexo)
+    return trial_cohort(params, st, ctx, bmi, iexo)
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ _VISITS = {
 }
 
 
-def run_beta_case(case: str, P: IsletParams, pop: TrialPop, soft: bool = False) -> dict[str, np.ndarray]:
+def run_beta_case(case: str, P: IsletParams, pop: Cohort, soft: bool = False) -> dict[str, np.ndarray]:
     """Per-patient endpoint values (arrays (n,)) of a β-cell replacement case; the case's statistic is
     the mean (shares, means) over patients."""
     key = "islet_modern" if case.startswith("islet") else case
@@ -292,7 +293,7 @@ def islet_params_from_theta(log_theta: np.ndarray, base: IsletParams | None = No
     return p
 
 
-def fit_islet(pops: dict[str, TrialPop], max_nfev: int = 60) -> dict[str, Any]:
+def fit_islet(pops: dict[str, Cohort], max_nfev: int = 60) -> dict[str, Any]:
     """MAP + Laplace fit of ISLET_THETA to the ``fit`` targets."""
     targets = [t for t in beta_targets() if t.role == "fit"]
     mu = np.log([t[1] for t in ISLET_THETA])

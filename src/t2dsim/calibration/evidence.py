@@ -15,7 +15,7 @@ from importlib import resources
 
 import numpy as np
 
-from t2dsim.trial.statistics import wilson_ci
+from t2dsim.core.intervals import wilson_ci
 
 __all__ = ["Target", "evidence_rows", "t2d_targets", "T2D_CASES", "CASE_LABELS"]
 

@@ -22,7 +22,8 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from t2dsim.calibration.evidence import Target
-from t2dsim.calibration.trials import TrialPop, run_case
+from t2dsim.calibration.trials import run_case
+from t2dsim.engine.cohort import Cohort
 from t2dsim.therapies.stemcells.params import BMMNCParams, MSCParams, PlaceboParams
 
 __all__ = [
@@ -76,7 +77,7 @@ def params_from_theta(log_theta: Sequence[float], base: dict[str, Any] | None = 
     return P
 
 
-def _residuals(log_theta: np.ndarray, pops: dict[str, TrialPop], targets: Sequence[Target]) -> np.ndarray:
+def _residuals(log_theta: np.ndarray, pops: dict[str, Cohort], targets: Sequence[Target]) -> np.ndarray:
     P = params_from_theta(log_theta)
     res = []
     by_case: dict[str, list[Target]] = {}
@@ -93,7 +94,7 @@ def _residuals(log_theta: np.ndarray, pops: dict[str, TrialPop], targets: Sequen
 
 
 def fit_cases(
-    pops: dict[str, TrialPop], targets: Sequence[Target], x0: np.ndarray | None = None, max_nfev: int = 200
+    pops: dict[str, Cohort], targets: Sequence[Target], x0: np.ndarray | None = None, max_nfev: int = 200
 ) -> dict[str, Any]:
     """MAP fit to ``targets`` (scored ones only); returns log θ, Laplace covariance and diagnostics."""
     use = [t for t in targets if t.scored]
@@ -159,7 +160,7 @@ def efficacy_index(case: str) -> int:
 
 
 def trial_offset(
-    log_theta: Sequence[float], pop: TrialPop, targets: Sequence[Target], case: str, max_nfev: int = 30
+    log_theta: Sequence[float], pop: Cohort, targets: Sequence[Target], case: str, max_nfev: int = 30
 ) -> tuple[float, float]:
     """Trial-specific log multiplier δ of the efficacy parameter of ``case`` (other parameters held at
     ``log_theta``), fitted to that trial's scored targets alone, and its standard error from the Jacobian."""

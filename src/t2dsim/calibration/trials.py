@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from t2dsim.core.units import GLUCOSE_MGDL_PER_MMOLL
+from t2dsim.engine.cohort import Cohort
 from t2dsim.physiology import glycation
 from t2dsim.physiology.coupling import (
     basal_insulin_u_per_day_to_pmol_kg_min,
@@ -52,7 +53,9 @@ from t2dsim.therapies.base import ADDITIVE, FRACTION, MULTIPLICATIVE, PatientCon
 from t2dsim.therapies.stemcells import BMMNCTherapy, MSCTherapy, PlaceboTrialEffect
 
 __all__ = [
-    "TrialPop",
+    "background_insulin",
+    "insulin_u_per_day",
+    "total_insulin_u_per_day",
     "ArmResult",
     "EndpointStat",
     "build_population",
@@ -138,54 +141,37 @@ def _g_for_a1c(a1c: np.ndarray | float) -> np.ndarray:
     return glycation.fpg_from_mean_glucose(glycation.mean_glucose_from_hba1c(np.asarray(a1c, dtype=float)))
 
 
-@dataclass
-class TrialPop:
-    """A trial's virtual patients at baseline (arrays (n,))."""
+def background_insulin(pop: Cohort) -> np.ndarray:
+    """Baseline background effect of a calibration cohort: plasma insulin (µU/mL, Ha units)."""
+    return pop.covariates["exog_insulin"]
 
-    params: ProgressionParams
-    state: ProgressionState
-    age: np.ndarray
-    bmi: np.ndarray
-    ctx: PatientContext
-    exog0: np.ndarray  # baseline background effect, plasma insulin µU/mL (Ha units)
 
-    @property
-    def n(self) -> int:
-        return self.ctx.n
+def trial_cohort(params, state, ctx: PatientContext, bmi: np.ndarray, exog0: np.ndarray) -> Cohort:
+    """A calibration case's cohort (the engine's :class:`Cohort`; height from BMI and body weight)."""
+    height = 100.0 * np.sqrt(ctx.body_weight_kg / bmi)
+    return Cohort(params, state, ctx, bmi, height, {"exog_insulin": np.asarray(exog0, dtype=float)})
 
-    def insulin_u_per_day(self, exog: np.ndarray | None = None) -> np.ndarray:
-        """Insulin dose (U/day) of plasma-insulin effect ``exog`` (default: the baseline background), with the
-        κ of the preset's insulin units (coupling.exogenous_insulin_ha_units is linear in dose)."""
-        e = self.exog0 if exog is None else exog
-        return e / exogenous_insulin_ha_units(1.0, self.ctx.body_weight_kg, insulin_scale(self.params))
 
-    def total_insulin_u_per_day(self, exog: np.ndarray | None = None) -> np.ndarray:
-        """Total daily insulin dose (U/day) whose basal part gives plasma-insulin effect ``exog`` (default: the
-        baseline background): ``insulin_u_per_day / BASAL_SHARE_OF_TDD``. The trials' dose criteria and reported
-        doses are total daily doses; only the basal part acts on the progression model's fasting-like state
-        (the engine's convention, therapies/insulin.py BasalBolus: TDD = basal / basal_share)."""
-        return self.insulin_u_per_day(exog) / BASAL_SHARE_OF_TDD
+def _neutral_column(pop: Cohort, name: str) -> np.ndarray:
+    """(n, 1) baseline value of effect ``name``: the background insulin, otherwise the neutral value."""
+    if name == "exog_insulin_uuml":
+        return background_insulin(pop)[:, None]
+    return np.full((pop.n, 1), _NEUTRAL[name])
 
-    def select(self, idx: np.ndarray) -> TrialPop:
-        """The patients ``idx`` (their keys, hence their random responses, are kept)."""
-        idx = np.asarray(idx)
-        c = self.ctx
-        ctx = PatientContext(
-            n=int(idx.size),
-            body_weight_kg=c.body_weight_kg[idx],
-            age_years=c.age_years[idx],
-            female=c.female[idx],
-            seed=c.seed,
-            patient_ids=c.patient_ids[idx],
-        )
-        return TrialPop(
-            self.params.select(idx),
-            self.state.select(idx),
-            self.age[idx],
-            self.bmi[idx],
-            ctx,
-            self.exog0[idx],
-        )
+
+def insulin_u_per_day(pop: Cohort, exog: np.ndarray | None = None) -> np.ndarray:
+    """Insulin dose (U/day) of plasma-insulin effect ``exog`` (default: the baseline background), with the
+    κ of the preset's insulin units (coupling.exogenous_insulin_ha_units is linear in dose)."""
+    e = background_insulin(pop) if exog is None else exog
+    return e / exogenous_insulin_ha_units(1.0, pop.ctx.body_weight_kg, insulin_scale(pop.params))
+
+
+def total_insulin_u_per_day(pop: Cohort, exog: np.ndarray | None = None) -> np.ndarray:
+    """Total daily insulin dose (U/day) whose basal part gives plasma-insulin effect ``exog`` (default: the
+    baseline background): ``insulin_u_per_day / BASAL_SHARE_OF_TDD``. The trials' dose criteria and reported
+    doses are total daily doses; only the basal part acts on the progression model's fasting-like state
+    (the engine's convention, therapies/insulin.py BasalBolus: TDD = basal / basal_share)."""
+    return insulin_u_per_day(pop, exog) / BASAL_SHARE_OF_TDD
 
 
 def insulin_need(
@@ -262,7 +248,7 @@ def model_hba1c_steady(
 
 def build_population(
     n: int, seed: int, a1c_mean: float, a1c_sd: float, a1c_lo: float, a1c_hi: float, first_id: int = 0
-) -> TrialPop:
+) -> Cohort:
     """Insulin-requiring preset cohort re-titrated so that baseline HbA1c ~ N(mean, sd) clipped."""
     c = make_cohort("insulin-requiring", n, seed=seed, first_id=first_id)
     if "insulin_mean_fraction" in c.params.values:
@@ -301,7 +287,7 @@ def build_population(
             record_days="end",
         ).state
     state.hba1c_pct = model_hba1c_steady(c.params, state, c.age_years, c.bmi_kg_m2, neutral, iexo)
-    return TrialPop(c.params, state, c.age_years, c.bmi_kg_m2, ctx, iexo)
+    return trial_cohort(c.params, state, ctx, c.bmi_kg_m2, iexo)
 
 
 @dataclass
@@ -317,9 +303,9 @@ class ArmResult:
         return self.out[name][:, k]
 
 
-def _combine(n: int, horizon: int, pop: TrialPop, therapies: Sequence[Any]) -> dict[str, np.ndarray]:
+def _combine(n: int, horizon: int, pop: Cohort, therapies: Sequence[Any]) -> dict[str, np.ndarray]:
     eff = {k: np.full((n, horizon), v) for k, v in _NEUTRAL.items()}
-    eff["exog_insulin_uuml"] = np.repeat(pop.exog0[:, None], horizon, axis=1)
+    eff["exog_insulin_uuml"] = np.repeat(background_insulin(pop)[:, None], horizon, axis=1)
     keep = {k: np.ones((n, horizon)) for k in FRACTION}
     days = np.arange(horizon, dtype=float)
     for t in therapies:
@@ -337,7 +323,7 @@ def _combine(n: int, horizon: int, pop: TrialPop, therapies: Sequence[Any]) -> d
 
 
 def simulate_arm(
-    pop: TrialPop,
+    pop: Cohort,
     therapies: Sequence[Any],
     visits: Sequence[int],
     mode: str = "fixed",
@@ -363,18 +349,19 @@ def simulate_arm(
 
     def run(e: dict[str, np.ndarray], rec: np.ndarray):
         return simulate_progression(
-            pop.params, pop.state, horizon, age_years=pop.age, bmi_kg_m2=pop.bmi, effects=Effects(**e), record_days=rec
+            pop.params, pop.state, horizon, age_years=pop.age_years, bmi_kg_m2=pop.bmi_kg_m2, effects=Effects(**e),
+            record_days=rec,
         )
 
     def need_rel(res, k: int, day: int, g: np.ndarray | None) -> np.ndarray:
         """Background still needed on ``day`` to hold glucose ``g`` (None: the protocol's HbA1c goal)."""
         st = state_from_outputs(res, np.full(n, k))
         e_day = {name: v[:, day - 1] for name, v in eff.items()}
-        age = pop.age + day / 365.25
+        age = pop.age_years + day / 365.25
         if g is None:
-            g = glucose_for_a1c(pop.params, st, age, pop.bmi, e_day, goal)
-        need = insulin_need(pop.params, st, age, pop.bmi, e_day, g)
-        return np.maximum(need, 0.0) / np.maximum(pop.exog0, 1e-9)
+            g = glucose_for_a1c(pop.params, st, age, pop.bmi_kg_m2, e_day, goal)
+        need = insulin_need(pop.params, st, age, pop.bmi_kg_m2, e_day, g)
+        return np.maximum(need, 0.0) / np.maximum(background_insulin(pop), 1e-9)
 
     if mode == "reduce_only":
         months = np.arange(30, horizon + 1, 30, dtype=np.int64)
@@ -387,24 +374,24 @@ def simulate_arm(
             dose[:, k] = np.minimum(1.0, need_rel(res, k, int(d), None))
         # titration: the dose decided on a record day applies from the next day (step function)
         rel = np.where(idx[None, :] >= 0, dose[:, np.maximum(idx, 0)], 1.0)
-        eff["exog_insulin_uuml"] = pop.exog0[:, None] * rel
+        eff["exog_insulin_uuml"] = background_insulin(pop)[:, None] * rel
     res = run(eff, vis)
     out: dict[str, list[np.ndarray]] = {}
     base = {
         "hba1c": pop.state.hba1c_pct,
         "glucose": pop.state.glucose_mgdl,
         "insulin_endo": pop.state.insulin_uuml,
-        "insulin_total": pop.state.insulin_uuml + pop.exog0,
+        "insulin_total": pop.state.insulin_uuml + background_insulin(pop),
         "dose_rel": np.ones(n),
         "need_rel": np.ones(n),
         "beta_mass": pop.state.beta_mass_mg,
         "sigma": pop.state.sigma,
-        "si_eff": effective_si(pop.params, pop.state, pop.age, pop.bmi),
+        "si_eff": effective_si(pop.params, pop.state, pop.age_years, pop.bmi_kg_m2),
         "need_126": insulin_need(
             pop.params,
             pop.state,
-            pop.age,
-            pop.bmi,
+            pop.age_years,
+            pop.bmi_kg_m2,
             {k: np.full(n, v) for k, v in _NEUTRAL.items()},
             np.full(n, INDEPENDENCE_FPG_MGDL),
         ),
@@ -422,7 +409,9 @@ def simulate_arm(
         st_k = state_from_outputs(res, np.full(n, k))
         e_k = {name: v[:, d - 1] for name, v in eff.items()}
         out["need_126"].append(
-            insulin_need(pop.params, st_k, pop.age + d / 365.25, pop.bmi, e_k, np.full(n, INDEPENDENCE_FPG_MGDL))
+            insulin_need(
+                pop.params, st_k, pop.age_years + d / 365.25, pop.bmi_kg_m2, e_k, np.full(n, INDEPENDENCE_FPG_MGDL)
+            )
         )
         nr = need_rel(res, k, int(d), pop.state.glucose_mgdl)
         out["need_rel"].append(nr)
@@ -430,7 +419,7 @@ def simulate_arm(
     visits_all = np.concatenate([[0], vis])
     eff_at = {
         name: np.concatenate(
-            [np.full((n, 1), _NEUTRAL[name]) if name != "exog_insulin_uuml" else pop.exog0[:, None], v[:, vis - 1]],
+            [_neutral_column(pop, name), v[:, vis - 1]],
             axis=1,
         )
         for name, v in eff.items()
@@ -438,7 +427,7 @@ def simulate_arm(
     return ArmResult(visits_all, {k: np.stack(v, axis=1) for k, v in out.items()}, eff_at)
 
 
-def meal_params_at(pop: TrialPop, arm: ArmResult, day: int):  # noqa: ANN201 (MealParams)
+def meal_params_at(pop: Cohort, arm: ArmResult, day: int):  # noqa: ANN201 (MealParams)
     """Meal-model parameters of every patient on visit ``day`` (progression state + therapies' modifiers)."""
     from t2dsim.therapies.stemcells.bmmnc import secretion_gain_modifiers
 
@@ -460,7 +449,7 @@ def meal_params_at(pop: TrialPop, arm: ArmResult, day: int):  # noqa: ANN201 (Me
         o["beta_mass"][:, k],
         o["sigma"][:, k],
         body_weight_kg=bw,
-        age_years=pop.age + day / 365.25,
+        age_years=pop.age_years + day / 365.25,
         female=pop.ctx.female,
         height_cm=HEIGHT_CM,
         graft_beta_mass_mg=e["graft_beta_mass_mg"][:, k],
@@ -471,12 +460,12 @@ def meal_params_at(pop: TrialPop, arm: ArmResult, day: int):  # noqa: ANN201 (Me
     return mp
 
 
-def mmtt_cpeptide(pop: TrialPop, arm: ArmResult, day: int, minutes: int = 240) -> np.ndarray:
+def mmtt_cpeptide(pop: Cohort, arm: ArmResult, day: int, minutes: int = 240) -> np.ndarray:
     """MMTT C-peptide curves (pmol/L), (n, minutes + 1), from the meal model on visit ``day``."""
     return mmtt(meal_params_at(pop, arm, day), n_minutes=minutes)["cpeptide_pmol_l"]
 
 
-def cpeptide_auc(pop: TrialPop, arm: ArmResult, day: int, minutes: int = 180) -> np.ndarray:
+def cpeptide_auc(pop: Cohort, arm: ArmResult, day: int, minutes: int = 180) -> np.ndarray:
     """MMTT C-peptide AUC 0-``minutes`` (pmol/L·min) from the meal model on visit ``day``."""
     return auc_trapezoid(np.arange(minutes + 1), mmtt_cpeptide(pop, arm, day, minutes))
 
@@ -551,7 +540,7 @@ class Inclusion:
     """Screening criteria of a trial applied to virtual patients at baseline (bounds inclusive; None = none).
 
     ``cpeptide_pmol_l``: fasting C-peptide from the meal model's basal state (1 ng/mL = 331 pmol/L);
-    ``insulin_u_kg_day``: total daily insulin dose in U/kg/day (TrialPop.total_insulin_u_per_day / body weight:
+    ``insulin_u_kg_day``: total daily insulin dose in U/kg/day (Cohort.total_insulin_u_per_day / body weight:
     the basal-equivalent background over BASAL_SHARE_OF_TDD, as the trials state total doses);
     ``bmi``: kg/m². ``screen_factor``: candidates built per patient needed (the criteria can be rare in the
     preset). ``source``: where each criterion comes from (V: read in the trial's abstract or registry entry)."""
@@ -590,18 +579,18 @@ INCLUSION: dict[str, Inclusion] = {
 CPEPTIDE_INCLUSION_PMOL_L = {k: v.cpeptide_pmol_l[0] for k, v in INCLUSION.items() if k.startswith("bhansali")}
 
 
-def fasting_cpeptide(pop: TrialPop) -> np.ndarray:
+def fasting_cpeptide(pop: Cohort) -> np.ndarray:
     """Fasting C-peptide (pmol/L) of each patient at baseline, from the meal model's basal state."""
     arm = ArmResult(
         np.array([0]),
         {
             "glucose": pop.state.glucose_mgdl[:, None],
             "insulin_endo": pop.state.insulin_uuml[:, None],
-            "si_eff": effective_si(pop.params, pop.state, pop.age, pop.bmi)[:, None],
+            "si_eff": effective_si(pop.params, pop.state, pop.age_years, pop.bmi_kg_m2)[:, None],
             "beta_mass": pop.state.beta_mass_mg[:, None],
             "sigma": pop.state.sigma[:, None],
         },
-        {k: (np.full((pop.n, 1), v) if k != "exog_insulin_uuml" else pop.exog0[:, None]) for k, v in _NEUTRAL.items()},
+        {k: _neutral_column(pop, k) for k in _NEUTRAL},
     )
     return mmtt_cpeptide(pop, arm, 0, minutes=1)[:, 0]
 
@@ -615,15 +604,15 @@ def _violation(x: np.ndarray, bounds: tuple[float, float] | None) -> np.ndarray:
     return (np.maximum(lo - x, 0.0) + np.maximum(x - hi, 0.0)) / scale
 
 
-def screening_violation(pop: TrialPop, inc: Inclusion) -> np.ndarray:
+def screening_violation(pop: Cohort, inc: Inclusion) -> np.ndarray:
     """Sum of each patient's relative violations of ``inc`` (0: eligible)."""
     v = np.zeros(pop.n)
     if inc.cpeptide_pmol_l is not None:
         v += _violation(fasting_cpeptide(pop), inc.cpeptide_pmol_l)
     if inc.insulin_u_kg_day is not None:
-        v += _violation(pop.total_insulin_u_per_day() / pop.ctx.body_weight_kg, inc.insulin_u_kg_day)
+        v += _violation(total_insulin_u_per_day(pop) / pop.ctx.body_weight_kg, inc.insulin_u_kg_day)
     if inc.bmi is not None:
-        v += _violation(pop.bmi, inc.bmi)
+        v += _violation(pop.bmi_kg_m2, inc.bmi)
     return v
 
 
@@ -648,7 +637,7 @@ def _match_hba1c(hba1c: np.ndarray, cand: np.ndarray, n: int, spec: tuple[float,
     return out
 
 
-def population_for(case: str, n: int, seed: int) -> TrialPop:
+def population_for(case: str, n: int, seed: int) -> Cohort:
     """The virtual population of ``case``: ``n`` patients meeting its inclusion criteria (``INCLUSION``), with
     the published baseline HbA1c distribution (``_match_hba1c``)."""
     spec = _POP_SPECS[case]
@@ -679,7 +668,7 @@ def _case_bhansali2014_rct(P, pop, soft):
         "reduce_only",
     )
     out = {}
-    u0 = pop.insulin_u_per_day()
+    u0 = insulin_u_per_day(pop)
     for name, arm, n in (("treated", trt, 11), ("control", ctl, 10)):
         d, a = arm.at("dose_rel", 364), arm.at("hba1c", 364)
         # reported as the change of the arm's median dose: 42.0 → 14.0 IU/day "decreased by 66.7 %" and
@@ -716,7 +705,7 @@ def _case_bhansali2009(P, pop, soft):
 def _case_bhansali2017(P, pop, soft):
     trt = simulate_arm(pop, [_pl(P), BMMNCTherapy(1e9, [0], params=P["bmmnc"])], [182], "reduce_only")
     d, a = trt.at("dose_rel", 182), trt.at("hba1c", 182)
-    u0 = pop.insulin_u_per_day()
+    u0 = insulin_u_per_day(pop)
     return {
         "responder_w26": EndpointStat("mean", _below(d, 0.5, 0.04, soft) * _below(a, 7.0, 0.1, soft), (7,)),
         # "reduction in insulin requirement by 51 % as compared to baseline" (abstract): the change of the
@@ -792,7 +781,7 @@ def _case_hu2016(P, pop, soft):
     }
 
 
-CASE_RUNNERS: dict[str, Callable[[dict[str, Any], TrialPop, bool], dict[str, EndpointStat]]] = {
+CASE_RUNNERS: dict[str, Callable[[dict[str, Any], Cohort, bool], dict[str, EndpointStat]]] = {
     "bhansali2014_rct": _case_bhansali2014_rct,
     "bhansali2009": _case_bhansali2009,
     "bhansali2017": _case_bhansali2017,
@@ -803,6 +792,6 @@ CASE_RUNNERS: dict[str, Callable[[dict[str, Any], TrialPop, bool], dict[str, End
 }
 
 
-def run_case(case: str, P: dict[str, Any], pop: TrialPop, soft: bool = False) -> dict[str, EndpointStat]:
+def run_case(case: str, P: dict[str, Any], pop: Cohort, soft: bool = False) -> dict[str, EndpointStat]:
     """Endpoint statistics of ``case`` under parameter sets ``P`` (keys msc, bmmnc, placebo)."""
     return CASE_RUNNERS[case](P, pop, soft)

@@ -57,6 +57,13 @@ from t2dsim.outcomes.risk_factors import (
     normalise_factor,
 )
 from t2dsim.outcomes.utilities import CONDITIONS, UtilitySet, utility_set
+from t2dsim.therapies.stemcells.regeneration import (
+    HAZARD_GROUPS,
+    HYPOTHESIS_LABEL,
+    TISSUE_REGENERATION_RANGES,
+    HazardModifiers,
+    tissue_regeneration_modifiers,
+)
 
 # --------------------------------------------------------------------------------------------
 # Coefficients
@@ -261,6 +268,7 @@ def uniforms(keys: np.ndarray, year: int, slot: str) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 EVENT_GROUPS: tuple[str, ...] = CONDITIONS
+assert set(EVENT_GROUPS) == set(HAZARD_GROUPS), "OM2 event groups and the hazard-modifier groups must agree"
 #: Outcomes recorded (first occurrence year): first events, second events, death.
 OUTCOMES: tuple[str, ...] = (
     "mi",
@@ -293,57 +301,6 @@ OUTCOME_LABELS: Mapping[str, str] = MappingProxyType(
     }
 )
 _ETHNICITY = {"white": 0, "afro_caribbean": 1, "asian_indian": 2}
-
-HYPOTHESIS_LABEL = "hypothesis, no solid human evidence"
-
-
-@dataclass(frozen=True)
-class HazardModifiers:
-    """Multipliers on the annual hazard of selected event groups (1 = no change).
-
-    Applied as ``p' = 1 - (1 - p)^m``, i.e. the cycle's cumulative hazard ``-ln(1 - p)`` is
-    multiplied by ``m`` (for the logistic ulcer equation this treats ``-ln(1-p)`` as its hazard).
-    Groups: ``mi, ihd, stroke, chf, amputation, blindness, renal, ulcer``.
-    """
-
-    multipliers: Mapping[str, float]
-    label: str = ""
-    uncertainty: Mapping[str, tuple[float, float]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for k, v in self.multipliers.items():
-            if k not in EVENT_GROUPS:
-                raise ValueError(f"hazard modifier: unknown event group {k!r}; allowed: {list(EVENT_GROUPS)}")
-            if not (np.isfinite(v) and v >= 0.0):
-                raise ValueError(f"hazard modifier {k}: multiplier must be >= 0, got {v}")
-
-
-#: Tissue-regeneration hypothesis of the stem-cell issue: NOT evidence-based. Central values and
-#: ranges are illustrative assumptions chosen by t2dsim (no human outcome data exist); the range
-#: includes 1.0 (no effect). Off by default: pass explicitly via ``OM2Cohort.hazard_modifiers``.
-TISSUE_REGENERATION_RANGES: Mapping[str, tuple[float, float, float]] = MappingProxyType(
-    {
-        # group: (optimistic, central, null)
-        "renal": (0.5, 0.8, 1.0),
-        "blindness": (0.6, 0.85, 1.0),
-        "ulcer": (0.6, 0.85, 1.0),
-        "amputation": (0.6, 0.85, 1.0),
-        "chf": (0.75, 0.9, 1.0),
-    }
-)
-
-
-def tissue_regeneration_modifiers(scenario: str = "central") -> HazardModifiers:
-    """Hazard multipliers for the tissue-regeneration hypothesis (``optimistic|central|null``)."""
-    idx = {"optimistic": 0, "central": 1, "null": 2}
-    if scenario not in idx:
-        raise ValueError(f"scenario must be one of {list(idx)}, got {scenario!r}")
-    return HazardModifiers(
-        multipliers={k: v[idx[scenario]] for k, v in TISSUE_REGENERATION_RANGES.items()},
-        label=f"tissue regeneration ({scenario}): {HYPOTHESIS_LABEL}",
-        uncertainty={k: (v[0], v[2]) for k, v in TISSUE_REGENERATION_RANGES.items()},
-    )
-
 
 @dataclass
 class OM2Cohort:

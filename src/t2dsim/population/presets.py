@@ -38,13 +38,12 @@ layer, so the preset carries the titrated effect itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from t2dsim.core.rng import patient_generators
 from t2dsim.core.units import GLUCOSE_MGDL_PER_MMOLL
+from t2dsim.engine.cohort import Cohort
 from t2dsim.physiology import glycation
 from t2dsim.physiology.markers import homa1_b_pct, homa1_ir
 from t2dsim.physiology.progression import (
@@ -59,8 +58,10 @@ from t2dsim.physiology.progression import (
     t2dsim_initial_state,
     t2dsim_params,
 )
+from t2dsim.population.demographics import sex_and_height
+from t2dsim.therapies.base import PatientContext
 
-__all__ = ["PRESETS", "Cohort", "make_cohort", "patient_draws"]
+__all__ = ["PRESETS", "make_cohort", "patient_draws"]
 
 PRESETS = ("newly-diagnosed", "insulin-requiring")
 #: Lowest fasting glucose the baseline insulin titration aims for (mg/dL): treat-to-target regimens titrate
@@ -69,29 +70,6 @@ PRESETS = ("newly-diagnosed", "insulin-requiring")
 FPG_FLOOR_MGDL = 100.0
 _N_DRAWS = 16
 _PLACEMENT_YEARS = 60
-
-
-@dataclass
-class Cohort:
-    """A cohort at baseline: per-patient parameters, state, demographics and baseline therapy effects.
-
-    ``effects`` are the therapy effects the patients are on at baseline (neutral for diet-only);
-    ``baseline`` is one row per patient with the baseline markers.
-    """
-
-    preset: str
-    seed: int
-    patient_id: np.ndarray
-    params: ProgressionParams
-    state: ProgressionState
-    age_years: np.ndarray
-    bmi_kg_m2: np.ndarray
-    effects: Effects
-    baseline: pd.DataFrame
-
-    @property
-    def n(self) -> int:
-        return int(self.patient_id.shape[0])
 
 
 def patient_draws(seed: int, patient_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -184,6 +162,20 @@ def _baseline_frame(
     )
 
 
+def _cohort(preset, seed, ids, params, state, age, bmi, effects, baseline) -> Cohort:
+    """The :class:`Cohort` of a preset, with the default demographics (sex share, height) drawn."""
+    female, height = sex_and_height(seed, ids)
+    ctx = PatientContext(
+        n=int(ids.size),
+        body_weight_kg=bmi * (height / 100.0) ** 2,
+        age_years=np.asarray(age, dtype=float),
+        female=female,
+        seed=int(seed),
+        patient_ids=ids.astype(np.int64),
+    )
+    return Cohort(params, state, ctx, np.asarray(bmi, float), height, preset=preset, effects=effects, baseline=baseline)
+
+
 def make_cohort(preset: str, n: int, seed: int = 0, first_id: int = 0, chunk: int = 4000) -> Cohort:
     """Build ``n`` virtual patients of ``preset`` with ids ``first_id … first_id + n − 1``.
 
@@ -209,7 +201,7 @@ def make_cohort(preset: str, n: int, seed: int = 0, first_id: int = 0, chunk: in
         baseline["duration_years"] = 0.0
         baseline["years_healthy_to_diagnosis"] = years_to_dx
         baseline["reached_target"] = reached
-        return Cohort(preset, seed, ids, params, state, age, bmi, Effects.neutral(n), baseline)
+        return _cohort(preset, seed, ids, params, state, age, bmi, Effects.neutral(n), baseline)
 
     # insulin-requiring
     age = np.clip(50.0 + 8.0 * z[:, 5], 30.0, 70.0)
@@ -267,4 +259,4 @@ def make_cohort(preset: str, n: int, seed: int = 0, first_id: int = 0, chunk: in
     baseline["insulin_dose_u_per_kg_day"] = dose_label
     eff = Effects.neutral(n)
     eff.exog_insulin_uuml = iexo
-    return Cohort(preset, seed, ids, params, state, age, bmi, eff, baseline)
+    return _cohort(preset, seed, ids, params, state, age, bmi, eff, baseline)

@@ -28,6 +28,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from t2dsim import DISCLAIMER, __version__
+from t2dsim.core.registry import therapy_kinds
 from t2dsim.trial.measurement import MEASURES
 from t2dsim.trial.statistics import analyse_endpoints, endpoint_frame, responder_table, trajectory_summary
 
@@ -463,8 +464,6 @@ def _risk_html(x: Any) -> str:
 
 
 def _risks_section(page: _Page, protocol: Any, risks: Mapping[str, Sequence[Any]] | None) -> None:
-    from t2dsim.trial.protocol import therapy_kinds
-
     reg = therapy_kinds()
     body = ""
     for arm in protocol.arms:

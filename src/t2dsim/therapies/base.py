@@ -21,9 +21,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from t2dsim.core.calendar import month_to_day
 from t2dsim.core.rng import patient_generators
 from t2dsim.physiology.progression import EFFECT_NAMES, Effects
 
@@ -185,3 +187,14 @@ def check_no_overlap(therapies: Sequence[Therapy]) -> None:
                     f"{'end' if a.stop_day is None else a.stop_day}, another starts on day {b.start_day}; "
                     "give one course a stop_day before the next starts, or change the dose instead"
                 )
+
+
+def schedule_days(spec: Any, window: bool = True) -> dict[str, int | None]:
+    """``start_day``/``stop_day`` keyword arguments from a spec's ``start_month``/``stop_month`` (months after
+    randomisation; :mod:`t2dsim.core.calendar`); empty when ``window`` is false (a step of a plan)."""
+    if not window:
+        return {}
+    return {
+        "start_day": month_to_day(getattr(spec, "start_month", 0.0)) or 0,
+        "stop_day": month_to_day(getattr(spec, "stop_month", None)),
+    }

@@ -38,15 +38,23 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, model_validator
 
+from t2dsim.core.registry import register_therapy
 from t2dsim.core.rng import keyed_normal
+from t2dsim.core.specs import TherapySpecBase, spec_error
 from t2dsim.physiology import glycation
-from t2dsim.therapies.base import PatientContext, Risk, Therapy
+from t2dsim.therapies.base import PatientContext, Risk, Therapy, schedule_days
 
 __all__ = [
+    "GLP1RASpec",
+    "MetforminSpec",
+    "SGLT2iSpec",
+    "SulfonylureaSpec",
     "GLP1_DRUGS",
     "SGLT2_DRUGS",
     "SU_DRUGS",
@@ -337,3 +345,116 @@ class SGLT2Inhibitor(StandardCareTherapy):
         if self.glucose_mgdl is not None:
             out["uge_g_per_day"] = self.uge_g_per_day(ctx, self.glucose_mgdl)
         return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Protocol specifications (kinds metformin, sulfonylurea, glp1ra, sglt2i)
+# ---------------------------------------------------------------------------------------------------
+
+ADHERENCE_FIELD = Field(default=1.0, ge=0, le=1, description="fraction of doses taken (0-1)")
+
+
+def _dose_check(drug: str, dose: float, table: dict[str, tuple[float, float]], unit: str) -> None:
+    lo, hi = table[drug]
+    if not lo <= dose <= hi:
+        raise spec_error("dose", f"{dose:g} {unit} is outside the allowed range [{lo:g}, {hi:g}] {unit} for {drug}")
+
+
+class MetforminSpec(TherapySpecBase):
+    """Metformin, 250-3000 mg/day (EU SmPC maximum 3000 mg/day, usual 2000 mg)."""
+
+    kind: Literal["metformin"]
+    dose_mg_per_day: float = Field(default=2000.0, ge=250, le=3000, description="mg/day")
+    adherence: float = ADHERENCE_FIELD
+    risks: ClassVar[tuple[str, ...]] = (
+        "gastrointestinal intolerance",
+        "vitamin B12 deficiency (long term)",
+        "lactic acidosis (rare; renal impairment)",
+    )
+
+    def therapy(self, window: bool = True) -> Metformin:
+        return Metformin(self.dose_mg_per_day, adherence=self.adherence, **schedule_days(self, window))
+
+
+#: Label dose ranges (mg/day).
+SU_DOSES = {
+    "gliclazide": (40.0, 320.0),
+    "glimepiride": (1.0, 8.0),
+    "glibenclamide": (1.25, 20.0),
+    "glipizide": (2.5, 40.0),
+}
+
+
+class SulfonylureaSpec(TherapySpecBase):
+    """Sulfonylurea; dose within the label range of the drug (mg/day)."""
+
+    kind: Literal["sulfonylurea"]
+    drug: Literal["gliclazide", "glimepiride", "glibenclamide", "glipizide"] = "glimepiride"
+    dose_mg_per_day: float = 4.0
+    adherence: float = ADHERENCE_FIELD
+    risks: ClassVar[tuple[str, ...]] = ("hypoglycaemia", "weight gain")
+
+    @model_validator(mode="after")
+    def _dose(self) -> SulfonylureaSpec:
+        _dose_check(self.drug, self.dose_mg_per_day, SU_DOSES, "mg/day")
+        return self
+
+    def therapy(self, window: bool = True) -> Sulfonylurea:
+        return Sulfonylurea(self.drug, self.dose_mg_per_day, adherence=self.adherence, **schedule_days(self, window))
+
+
+#: Label dose ranges (mg/day).
+SGLT2_DOSES = {"empagliflozin": (10.0, 25.0), "dapagliflozin": (5.0, 10.0), "canagliflozin": (100.0, 300.0)}
+
+
+class SGLT2iSpec(TherapySpecBase):
+    """SGLT2 inhibitor; label dose ranges (mg/day); ``egfr_ml_min`` (15-200 mL/min) scales urinary glucose
+    loss (default 90)."""
+
+    kind: Literal["sglt2i"]
+    drug: Literal["empagliflozin", "dapagliflozin", "canagliflozin"] = "empagliflozin"
+    dose_mg_per_day: float = 10.0
+    adherence: float = ADHERENCE_FIELD
+    egfr_ml_min: float | None = Field(default=None, ge=15, le=200, description="mL/min")
+    risks: ClassVar[tuple[str, ...]] = (
+        "genital mycotic infections",
+        "volume depletion",
+        "euglycaemic ketoacidosis (rare)",
+    )
+
+    @model_validator(mode="after")
+    def _dose(self) -> SGLT2iSpec:
+        _dose_check(self.drug, self.dose_mg_per_day, SGLT2_DOSES, "mg/day")
+        return self
+
+    def therapy(self, window: bool = True) -> SGLT2Inhibitor:
+        return SGLT2Inhibitor(
+            self.drug, self.dose_mg_per_day, egfr_ml_min=self.egfr_ml_min, adherence=self.adherence,
+            **schedule_days(self, window),
+        )  # fmt: skip
+
+
+#: Label dose ranges (mg per injection; liraglutide daily, the others weekly).
+GLP1_DOSES = {"liraglutide": (0.6, 1.8), "semaglutide": (0.25, 2.0), "dulaglutide": (0.75, 4.5)}
+
+
+class GLP1RASpec(TherapySpecBase):
+    """GLP-1 receptor agonist; ``dose_mg`` per injection within the label range."""
+
+    kind: Literal["glp1ra"]
+    drug: Literal["liraglutide", "semaglutide", "dulaglutide"] = "semaglutide"
+    dose_mg: float = 1.0
+    adherence: float = ADHERENCE_FIELD
+    risks: ClassVar[tuple[str, ...]] = ("nausea and vomiting", "gallbladder disease", "pancreatitis (rare)")
+
+    @model_validator(mode="after")
+    def _dose(self) -> GLP1RASpec:
+        _dose_check(self.drug, self.dose_mg, GLP1_DOSES, "mg per injection")
+        return self
+
+    def therapy(self, window: bool = True) -> GLP1RA:
+        return GLP1RA(self.drug, self.dose_mg, adherence=self.adherence, **schedule_days(self, window))
+
+
+for _spec in (MetforminSpec, SulfonylureaSpec, SGLT2iSpec, GLP1RASpec):
+    register_therapy(_spec)

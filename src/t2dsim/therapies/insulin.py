@@ -27,7 +27,7 @@ Realism of titration (all per patient, keyed by (seed, patient_id, day), paramet
   readings add meter error (CV ``smbg_cv``);
 * documented lows: every day's value since the last titration counts as "any glucose" for the hold
   (< 72 mg/dL) and reduce (< 56 mg/dL) rules and is tallied in ``documented_lows``; meal-model days fed
-  back with :meth:`BasalInsulin.record_glucose` (the runner :func:`run_with_meal_days`) add their minima;
+  back with :meth:`BasalInsulin.record_glucose` (:func:`t2dsim.engine.meal_days.run_with_meal_days`) add their minima;
 * titration inertia: a due increase is carried out with probability p_i × exp(−λ·k_i), where p_i is the
   patient's adherence (logit-normal between patients, median ``titration_adherence``) and k_i counts the
   patient's earlier titration visits whose reading was near target (SMBG mean ≤ target +
@@ -48,29 +48,25 @@ simulating the day in pieces between meals.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 from scipy.special import log_ndtr
 
+from t2dsim.core.registry import register_therapy
 from t2dsim.core.rng import keyed_normal, keyed_uniform
-from t2dsim.engine import ArmState, advance, meal_params_today
-from t2dsim.physiology import glycation
+from t2dsim.core.specs import TherapySpecBase
 from t2dsim.physiology.coupling import basal_insulin_u_per_day_to_pmol_kg_min, exogenous_insulin_ha_units
-from t2dsim.physiology.meal import MealParams, basal_state, with_basal_glucose
-from t2dsim.simulate import MealResult, simulate
-from t2dsim.therapies.base import PatientContext, Risk
-from t2dsim.therapies.drugs import StandardCareTherapy, parameter
-from t2dsim.therapies.hypoglycaemia import HypoCounts, accumulate, count_day
+from t2dsim.therapies.base import PatientContext, Risk, schedule_days
+from t2dsim.therapies.drugs import ADHERENCE_FIELD, StandardCareTherapy, parameter
 
 __all__ = [
     "BasalBolus",
+    "BasalBolusInsulinSpec",
     "BasalInsulin",
-    "MealDayRun",
+    "BasalInsulinSpec",
     "riddle_weekly_increase",
-    "run_with_meal_days",
-    "simulate_meal_day",
 ]
 
 INSULINS = ("glargine", "nph")
@@ -343,154 +339,71 @@ class BasalBolus(BasalInsulin):
         return (np.asarray(cho_g, dtype=float) / icr + corr) * self.mask * self.adherence
 
 
-def meal_matrix(n_minutes: int, starts: Sequence[int], grams: np.ndarray, rate_g_per_min: float = 5.0) -> np.ndarray:
-    """Carbohydrate input (n, n_minutes) g/min for meals starting at ``starts`` (minutes) with per-patient
-    ``grams`` (n, n_meals), eaten at ``rate_g_per_min`` (UVA/Padova convention, as
-    :func:`t2dsim.simulate.meal_inputs`), vectorised over patients."""
-    g = np.atleast_2d(np.asarray(grams, dtype=float))
-    cho = np.zeros((g.shape[0], n_minutes))
-    for j, m in enumerate(starts):
-        k = np.arange(int(np.ceil(g[:, j].max() / rate_g_per_min)) if g.shape[0] else 0)
-        if k.size == 0:
-            continue
-        part = np.clip(g[:, j, None] - rate_g_per_min * k[None, :], 0.0, rate_g_per_min)
-        stop = min(n_minutes, int(m) + k.size)
-        cho[:, int(m) : stop] += part[:, : stop - int(m)]
-    return cho
+# ---------------------------------------------------------------------------------------------------
+# Protocol specifications (kinds basal_insulin, basal_bolus_insulin)
+# ---------------------------------------------------------------------------------------------------
 
 
-def find_insulin(arm: ArmState) -> BasalInsulin | None:
-    """The arm's insulin therapy, also when it is a step of a treatment plan."""
-    pool = [*arm.active()]
-    pool += [s for t in arm.active() for s in getattr(t, "steps", ())]
-    found = [t for t in pool if isinstance(t, BasalInsulin)]
-    return found[0] if found else None
+class _TitrationConduct(TherapySpecBase):
+    """Titration conduct shared by the basal and basal-bolus insulin specs (``BasalInsulin`` arguments)."""
 
+    insulin: Literal["glargine", "nph"] = "glargine"
+    start_dose_u_per_kg_day: float = Field(default=0.1, ge=0, le=2, description="IU/kg/day")
+    start_dose_u: float | None = Field(default=None, ge=0, le=100, description="IU/day; overrides the per-kg dose")
+    target_fpg_mgdl: float = Field(default=100.0, ge=70, le=180, description="mg/dL")
+    algorithm: Literal["riddle", "3-day"] = "riddle"
+    adherence: float = ADHERENCE_FIELD
+    titration_adherence: float | None = Field(
+        default=None, ge=0, le=1, description="median probability a due dose increase is made (default 1)"
+    )
+    titration_fatigue_per_visit: float | None = Field(
+        default=None,
+        ge=0,
+        le=10,
+        description="λ per visit near target (default 0; 1.0 = calibrated on Riddle 2003 trial conduct)",
+    )
+    risks: ClassVar[tuple[str, ...]] = ("hypoglycaemia", "weight gain")
 
-def day_fasting_glucose(arm: ArmState, insulin: BasalInsulin, day: int) -> np.ndarray:
-    """Fasting glucose (mg/dL, (n,)) of calendar ``day`` for the patients of ``arm``: the progression model's
-    smoothed value × the insulin therapy's day-to-day variability (:meth:`BasalInsulin.daily_fasting`,
-    keyed by (seed, patient, day), the value its titration and hypoglycaemia rules see) for the patients
-    taking insulin; the smoothed value for the others."""
-    g = np.asarray(arm.last["glucose_mgdl"], dtype=float)
-    daily = insulin.daily_fasting(g, day + 1, 1)[:, 0]
-    return np.where(insulin.delivered_u_per_day() > 0.0, daily, g)
-
-
-def simulate_meal_day(
-    arm: ArmState,
-    meals: Sequence[tuple[int, float]],
-    eaten_cho_g: np.ndarray | None = None,
-    insulin_action_mult: np.ndarray | None = None,
-    fasting_mgdl: np.ndarray | None = None,
-) -> MealResult:
-    """One 24-h meal-model day from midnight for every patient of ``arm``.
-
-    ``meals`` are the planned (minute, grams); ``eaten_cho_g`` (n, n_meals) what each patient actually
-    ate (defaults to planned); ``insulin_action_mult`` (n,) multiplies the day's insulin-dependent
-    glucose use Vmx (day-to-day variability of insulin action; the day then starts from the usual
-    basal state and drifts). Basal insulin follows its absorption profile; a :class:`BasalBolus`
-    therapy gives boluses from the *planned* carbohydrate and the pre-meal glucose, read from the model
-    by simulating the day in pieces between meals. ``fasting_mgdl`` (n,) sets the day's own fasting
-    (basal) glucose in place of the progression model's smoothed value — the day-to-day variability of
-    fasting glucose: the basal relations (Dalla Man 2007 §II) are re-derived at that glucose with the
-    patient's insulin and hepatic output EGPb kept, so the day's insulin-independent uptake Vm0, kp1 and
-    the secretion threshold h (= Gb) move with it and the day starts in its own steady state.
-    """
-    params = meal_params_today(arm)
-    if fasting_mgdl is not None:
-        params = with_basal_glucose(params, fasting_mgdl)
-    if insulin_action_mult is not None:
-        vals = dict(params.values)
-        vals["Vmx"] = vals["Vmx"] * np.asarray(insulin_action_mult, dtype=float)
-        x0_basal = basal_state(params)
-        params = MealParams(vals, params.names)
-    else:
-        x0_basal = None
-    n = arm.cohort.n
-    planned = np.array([g for _, g in meals], dtype=float)
-    eaten = np.broadcast_to(planned, (n, len(meals))) if eaten_cho_g is None else np.asarray(eaten_cho_g, float)
-    cho = meal_matrix(1440, [m for m, _ in meals], eaten)
-    ins_t = find_insulin(arm)
-    insulin = ins_t.profile_u_per_min(1440) if ins_t is not None else np.zeros((n, 1440))
-    if not isinstance(ins_t, BasalBolus):
-        return simulate(params, cho, insulin, x0=x0_basal)
-    # piecewise: simulate to each meal, read glucose, add the bolus over 1 minute, continue
-    insulin = insulin.copy()
-    cuts = [m for m, _ in meals] + [1440]
-    x0 = x0_basal
-    pieces: list[MealResult] = []
-    start = 0
-    for j, stop in enumerate(cuts):
-        if stop > start:
-            res = simulate(params, cho[:, start:stop], insulin[:, start:stop], x0=x0)
-            pieces.append(res)
-            x0 = res.final_state
-            g_now = res["plasma_glucose_mgdl"][:, -1]
+    def _kwargs(self, window: bool) -> dict[str, Any]:
+        kw: dict[str, Any] = {
+            "insulin": self.insulin,
+            "target_fpg_mgdl": self.target_fpg_mgdl,
+            "algorithm": self.algorithm,
+            "adherence": self.adherence,
+            **schedule_days(self, window),
+        }
+        for name in ("titration_adherence", "titration_fatigue_per_visit"):
+            if getattr(self, name) is not None:
+                kw[name] = getattr(self, name)
+        if self.start_dose_u is not None:
+            kw["start_dose_u"] = self.start_dose_u
         else:
-            g_now = params["Gb"]
-        if j < len(meals):
-            m = meals[j][0]
-            insulin[:, m] += ins_t.bolus_u(np.full(n, planned[j]), g_now)
-        start = stop
-    out = {k: np.concatenate([pieces[0][k]] + [p[k][:, 1:] for p in pieces[1:]], axis=1) for k in pieces[0].outputs}
-    return MealResult(np.arange(1441), pieces[0].patients, out, pieces[-1].final_state, dict(pieces[0].meta))
+            kw["start_dose_u_per_kg"] = self.start_dose_u_per_kg_day
+        return kw
 
 
-@dataclass
-class MealDayRun:
-    """Result of :func:`run_with_meal_days`: hypoglycaemia events over the meal days, the weekly meal-day
-    mean glucose (n, n_weeks) in mg/dL, and an HbA1c (%) built from those means with the ADAG line and
-    first-order glycation (τ from the progression parameters' default, 43 d) starting at baseline."""
+class BasalInsulinSpec(_TitrationConduct):
+    """Basal insulin started or continued, titrated to a fasting target (Riddle 2003 weekly algorithm by default)."""
 
-    hypo: HypoCounts
-    mean_glucose_mgdl: np.ndarray
-    hba1c_meal_pct: np.ndarray
+    kind: Literal["basal_insulin"]
+    titrate: bool = True
+
+    def therapy(self, window: bool = True) -> BasalInsulin:
+        return BasalInsulin(titrate=self.titrate, **self._kwargs(window))
 
 
-def run_with_meal_days(
-    arm: ArmState,
-    n_weeks: int,
-    meals: Sequence[tuple[int, float]] = ((7 * 60, 45.0), (12 * 60, 70.0), (19 * 60, 70.0)),
-    *,
-    seed: int = 0,
-    vary_insulin_action: bool = True,
-) -> MealDayRun:
-    """Advance ``arm`` week by week; at the end of each week run one meal-model day (carbohydrate varying
-    day to day by the table's CV, keyed by (seed, patient, week)), feed its glucose to the insulin
-    therapy's hypoglycaemia rules and count events. With ``vary_insulin_action`` each meal day's insulin
-    action (Vmx) also varies (log-normal, CV ``meal_day_si_cv``), the main source of unexpected lows.
+class BasalBolusInsulinSpec(_TitrationConduct):
+    """Basal insulin plus prandial boluses (carbohydrate ratio and correction) on meal-model days."""
 
-    With an insulin therapy, each meal day's fasting glucose is that calendar day's value of the
-    therapy's day-to-day fasting variability (:meth:`BasalInsulin.daily_fasting`, CV ``fpg_day_cv``), the
-    same value its hypoglycaemia rules and SMBG readings see, so nocturnal lows on meal days and the
-    documented lows of the titration agree.
+    kind: Literal["basal_bolus_insulin"]
+    basal_share: float = Field(default=0.5, ge=0.2, le=0.8, description="basal / total daily dose")
+    correction_target_mgdl: float = Field(default=120.0, ge=80, le=200, description="mg/dL")
 
-    HbA1c from meal days: the progression model's HbA1c reads mean glucose off fasting glucose
-    (Wei 2014 line), which overstates the fall when basal insulin lowers fasting glucose much more than
-    post-meal glucose; the meal-day mean glucose includes the meals."""
-    counts = []
-    means = []
-    h = np.asarray(arm.last["hba1c_pct"], dtype=float).copy()
-    decay = np.exp(-7.0 / glycation.HBA1C_TAU_DAYS)
-    cv = parameter("meal_day_cho_cv")
-    sd_si = np.sqrt(np.log1p(parameter("meal_day_si_cv") ** 2)) if vary_insulin_action else 0.0
-    n = arm.cohort.n
-    for week in range(n_weeks):
-        advance(arm, 7)
-        slots = np.arange(len(meals) + 1)[None, :]
-        z = keyed_normal(seed, arm.cohort.ctx.patient_ids[:, None], "meal-day:intake", week, slots)
-        planned = np.array([g for _, g in meals])
-        eaten = np.clip(planned[None, :] * (1.0 + cv * z[:, :-1]), 0.0, None).reshape(n, len(meals))
-        action = np.exp(sd_si * z[:, -1] - 0.5 * sd_si * sd_si) if sd_si > 0 else None
-        ins = find_insulin(arm)
-        fasting = None if ins is None else day_fasting_glucose(arm, ins, arm.day - 1)
-        day = simulate_meal_day(arm, meals, eaten, action, fasting)
-        g = day["plasma_glucose_mgdl"]
-        if ins is not None:
-            ins.record_glucose(g)
-        counts.append(count_day(g))
-        mg = g[:, :-1].mean(axis=1)
-        means.append(mg)
-        h = glycation.hba1c_from_mean_glucose(mg) + (h - glycation.hba1c_from_mean_glucose(mg)) * decay
-    return MealDayRun(accumulate(counts), np.stack(means, axis=1), h)
+    def therapy(self, window: bool = True) -> BasalBolus:
+        return BasalBolus(
+            basal_share=self.basal_share, correction_target_mgdl=self.correction_target_mgdl, **self._kwargs(window)
+        )
+
+
+register_therapy(BasalInsulinSpec)
+register_therapy(BasalBolusInsulinSpec)

@@ -18,13 +18,18 @@ validation (tests/test_therapies_lifestyle.py).
 
 from __future__ import annotations
 
-import numpy as np
+from typing import ClassVar, Literal
 
+import numpy as np
+from pydantic import Field
+
+from t2dsim.core.registry import register_therapy
 from t2dsim.core.rng import keyed_normal
-from t2dsim.therapies.base import PatientContext, Risk
+from t2dsim.core.specs import TherapySpecBase
+from t2dsim.therapies.base import PatientContext, Risk, schedule_days
 from t2dsim.therapies.drugs import StandardCareTherapy, parameter
 
-__all__ = ["Lifestyle"]
+__all__ = ["Lifestyle", "LifestyleSpec"]
 
 
 class Lifestyle(StandardCareTherapy):
@@ -87,3 +92,24 @@ class Lifestyle(StandardCareTherapy):
 
     def report(self, ctx: PatientContext, day: int) -> dict[str, np.ndarray]:
         return {"weight_change_pct": 100.0 * self.weight_change_frac(ctx, day)}
+
+
+class LifestyleSpec(TherapySpecBase):
+    """Diet and exercise programme; acts through the weight lost."""
+
+    kind: Literal["lifestyle"]
+    energy_deficit_kcal_per_day: float = Field(default=500.0, ge=0, le=1500, description="kcal/day")
+    target_weight_loss_percent: float = Field(default=5.0, ge=0, le=25, description="% of body weight")
+    adherence: float = Field(default=0.7, ge=0, le=1, description="fraction of the programme followed")
+    weight_loss_sd_percent: float | None = Field(default=None, ge=0, le=15, description="% of body weight")
+    regain_percent_per_year: float = Field(default=0.0, ge=0, le=20, description="% of body weight per year")
+    risks: ClassVar[tuple[str, ...]] = ()
+
+    def therapy(self, window: bool = True) -> Lifestyle:
+        return Lifestyle(
+            self.target_weight_loss_percent, adherence=self.adherence, weight_loss_sd_pct=self.weight_loss_sd_percent,
+            regain_pct_per_year=self.regain_percent_per_year, **schedule_days(self, window),
+        )  # fmt: skip
+
+
+register_therapy(LifestyleSpec)

@@ -15,15 +15,21 @@ that are off give neutral effects because their effects scale with the mask.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from t2dsim.core.calendar import DAYS_PER_MONTH
+from t2dsim.core.registry import register_therapy
+from t2dsim.core.specs import TherapySpecBase, spec_error
 from t2dsim.physiology.progression import EFFECT_NAMES
-from t2dsim.therapies.base import PatientContext, Therapy, combine_effects, combine_meal_modifiers
-from t2dsim.therapies.drugs import StandardCareTherapy
+from t2dsim.therapies.base import PatientContext, Therapy, combine_effects, combine_meal_modifiers, schedule_days
+from t2dsim.therapies.drugs import GLP1RASpec, MetforminSpec, SGLT2iSpec, StandardCareTherapy, SulfonylureaSpec
+from t2dsim.therapies.insulin import BasalBolusInsulinSpec, BasalInsulinSpec
+from t2dsim.therapies.lifestyle import LifestyleSpec
 
-__all__ = ["TreatmentPlan"]
+__all__ = ["StepSpec", "TreatmentPlan", "TreatmentPlanSpec"]
 
 
 class TreatmentPlan(Therapy):
@@ -112,3 +118,40 @@ class TreatmentPlan(Therapy):
 
     def describe(self) -> str:
         return " → ".join(s.kind for s in self.steps)
+
+
+StepSpec = Annotated[
+    MetforminSpec | SulfonylureaSpec | GLP1RASpec | SGLT2iSpec | BasalInsulinSpec | BasalBolusInsulinSpec
+    | LifestyleSpec,
+    Field(discriminator="kind"),
+]  # fmt: skip
+
+
+class TreatmentPlanSpec(TherapySpecBase):
+    """Stepwise standard care: ``steps`` in order; the first ``n_initial`` start at once, each later one is
+    added per patient after ``months_above`` months with HbA1c above ``hba1c_target_pct``."""
+
+    kind: Literal["treatment_plan"]
+    steps: list[StepSpec] = Field(min_length=1, max_length=8)
+    n_initial: int = Field(default=1, ge=0, le=8)
+    hba1c_target_pct: float = Field(default=7.0, ge=5.5, le=10.0, description="%")
+    months_above: float = Field(default=3.0, ge=0.5, le=24.0, description="months")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TreatmentPlanSpec:
+        if self.n_initial > len(self.steps):
+            raise spec_error("n_initial", f"{self.n_initial} exceeds the number of steps ({len(self.steps)})")
+        kinds = [s.kind for s in self.steps]
+        dup = sorted({k for k in kinds if kinds.count(k) > 1})
+        if dup:
+            raise spec_error("steps", f"each kind may appear once (repeated: {', '.join(dup)})")
+        return self
+
+    def therapy(self, window: bool = True) -> TreatmentPlan:
+        return TreatmentPlan(
+            [s.therapy(window=False) for s in self.steps], n_initial=self.n_initial,
+            hba1c_target_pct=self.hba1c_target_pct, months_above=self.months_above, **schedule_days(self, window),
+        )  # fmt: skip
+
+
+register_therapy(TreatmentPlanSpec)

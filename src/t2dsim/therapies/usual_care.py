@@ -20,12 +20,15 @@ the stem-cell trials, whose protocols tapered insulin to avoid hypoglycaemia.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
+from t2dsim.core.registry import BuildContext, register_therapy
+from t2dsim.core.specs import TherapySpecBase
 from t2dsim.therapies.base import PatientContext, Therapy
 from t2dsim.therapies.insulin import BasalInsulin
-from t2dsim.trial.builders import BuildContext, register_builder
 
 #: Dose cuts start this far below the titration target (mg/dL; design choice, tag D) ...
 TAPER_BAND_MGDL = 20.0
@@ -72,16 +75,32 @@ class UsualCareInsulin(BasalInsulin):
         self.mask = (dose > 0.0).astype(float)
 
 
-@register_builder("standard_care")
-def _standard_care(spec: object, ctx: BuildContext) -> Sequence[Therapy]:
+class StandardCareSpec(TherapySpecBase):
+    """Continue each patient's baseline glucose-lowering therapy, with optional insulin titration."""
+
+    kind: Literal["standard_care"]
+    insulin_titration: bool = True
+    target_fpg_mgdl: float = Field(default=100.0, ge=70, le=180, description="titration target, mg/dL")
+    insulin_intensify: bool = Field(
+        default=True,
+        description="allow insulin dose increases; false = taper only, as in the stem-cell trial protocols "
+        "(insulin reduced as glucose improved, never intensified), the setting their calibration used",
+    )
+    risks: ClassVar[tuple[str, ...]] = ("hypoglycaemia with insulin titration", "weight gain with insulin")
+
+
+def _standard_care(spec: StandardCareSpec, ctx: BuildContext) -> Sequence[Therapy]:
     return [
         UsualCareInsulin(
             "glargine",
             0.0,
-            target_fpg_mgdl=float(getattr(spec, "target_fpg_mgdl", 100.0)),
-            titrate=bool(getattr(spec, "insulin_titration", True)),
-            intensify=bool(getattr(spec, "insulin_intensify", True)),
-            start_day=ctx.day(getattr(spec, "start_month", 0.0)) or 0,
-            stop_day=ctx.day(getattr(spec, "stop_month", None)),
+            target_fpg_mgdl=float(spec.target_fpg_mgdl),
+            titrate=bool(spec.insulin_titration),
+            intensify=bool(spec.insulin_intensify),
+            start_day=ctx.day(spec.start_month) or 0,
+            stop_day=ctx.day(spec.stop_month),
         )
     ]
+
+
+register_therapy(StandardCareSpec, _standard_care)

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from t2dsim.trial.statistics import ancova, endpoint_frame, wilson_ci
+from t2dsim.core.intervals import wilson_ci
+from t2dsim.trial.statistics import ancova, endpoint_frame
 
 __all__ = ["PowerResult", "power_curve", "power_curve_for_protocol", "replicate_seed"]
 

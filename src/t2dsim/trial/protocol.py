@@ -8,10 +8,10 @@ analysis and responder definitions. The format is documented in ``docs/trial.md`
 :class:`ProtocolError` whose message lists each problem as ``field.path: what is wrong (got X;
 allowed ...)``, so a CLI can print it without a traceback.
 
-Therapy specifications form a discriminated union on ``kind``. Built-in specs for the standard-care
-and stem-cell therapies are defined here; a therapy module can register its own Pydantic class
-with :func:`register_therapy_spec` (for a new ``kind`` or, with ``replace=True``, to take over a
-built-in one).
+Therapy specifications form a discriminated union on ``kind`` over the kinds registered in
+:mod:`t2dsim.core.registry`; each therapy module declares and registers its own spec (importing
+:mod:`t2dsim.therapies` registers the built-in ones). The protocol models are rebuilt whenever a kind
+is registered, so a plug-in kind is accepted at once.
 """
 
 from __future__ import annotations
@@ -20,21 +20,22 @@ import hashlib
 import math
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Gt, Le, Lt
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
-    GetCoreSchemaHandler,
     PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError, core_schema
 
+import t2dsim.therapies  # noqa: F401  (importing the package registers every built-in therapy kind)
+from t2dsim.core.registry import TherapySpec, on_change, therapy_kinds
+from t2dsim.core.specs import StrictModel, TherapySpecBase, spec_error
+from t2dsim.population.presets import PRESETS
 from t2dsim.trial.measurement import MEASURES
 
 __all__ = [
@@ -56,9 +57,7 @@ __all__ = [
     "load_protocol",
     "parse_protocol",
     "protocol_sha256",
-    "register_therapy_spec",
     "therapy_kinds",
-    "unregister_therapy_spec",
 ]
 
 
@@ -72,15 +71,6 @@ class ProtocolError(ValueError):
     def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or []
-
-
-def _fail(path: str, message: str) -> PydanticCustomError:
-    """An error for a cross-field check; ``path`` is reported as the field path."""
-    return PydanticCustomError("protocol_consistency", "{path}: {detail}", {"path": path, "detail": message})
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -113,7 +103,7 @@ def _covariate_range(name: str) -> str:
     return f"[{lo:g}, {hi:g}] {unit}"
 
 
-class Bounds(_Strict):
+class Bounds(StrictModel):
     """A closed interval ``[min, max]``; either end may be omitted (unbounded)."""
 
     min: float | None = None
@@ -122,7 +112,7 @@ class Bounds(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Bounds:
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise _fail("max", f"max ({self.max:g}) must be >= min ({self.min:g})")
+            raise spec_error("max", f"max ({self.max:g}) must be >= min ({self.min:g})")
         return self
 
     def contains(self, lo: float, hi: float) -> bool:
@@ -135,7 +125,7 @@ class Bounds(_Strict):
 # ----------------------------------------------------------------------------------------------
 
 
-class NormalDist(_Strict):
+class NormalDist(StrictModel):
     """Normal distribution (``mean``, ``sd`` in the covariate's unit), optionally truncated to [low, high]."""
 
     dist: Literal["normal"]
@@ -145,7 +135,7 @@ class NormalDist(_Strict):
     high: float | None = None
 
 
-class LogNormalDist(_Strict):
+class LogNormalDist(StrictModel):
     """Log-normal: ``median`` in the covariate's unit, ``sigma_log`` the SD of the natural log."""
 
     dist: Literal["lognormal"]
@@ -155,7 +145,7 @@ class LogNormalDist(_Strict):
     high: float | None = None
 
 
-class UniformDist(_Strict):
+class UniformDist(StrictModel):
     """Uniform on ``[low, high]``."""
 
     dist: Literal["uniform"]
@@ -165,18 +155,18 @@ class UniformDist(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> UniformDist:
         if not self.low < self.high:
-            raise _fail("high", f"high ({self.high:g}) must be > low ({self.low:g})")
+            raise spec_error("high", f"high ({self.high:g}) must be > low ({self.low:g})")
         return self
 
 
-class FixedDist(_Strict):
+class FixedDist(StrictModel):
     """Every patient gets ``value``."""
 
     dist: Literal["fixed"]
     value: float
 
 
-class CategoricalDist(_Strict):
+class CategoricalDist(StrictModel):
     """Categorical covariate: ``probabilities`` maps level -> probability (sums to 1)."""
 
     dist: Literal["categorical"]
@@ -195,7 +185,7 @@ Distribution = Annotated[
 ]
 
 
-class InclusionCriteria(_Strict):
+class InclusionCriteria(StrictModel):
     """Inclusion/exclusion on baseline covariates; a patient is eligible if inside every given interval."""
 
     age_years: Bounds | None = None
@@ -215,25 +205,12 @@ class InclusionCriteria(_Strict):
                 for end in ("min", "max"):
                     v = getattr(b, end)
                     if v is not None and not lo <= v <= hi:
-                        raise _fail(f"{name}.{end}", f"{v:g} is outside the allowed range {_covariate_range(name)}")
+                        allowed = _covariate_range(name)
+                        raise spec_error(f"{name}.{end}", f"{v:g} is outside the allowed range {allowed}")
         return self
 
 
-def _known_presets() -> set[str] | None:
-    """Preset names from ``t2dsim.population.presets`` if that module exposes them, else None."""
-    try:
-        from t2dsim.population import presets  # noqa: PLC0415
-    except Exception:  # module not written yet or failing import: skip the check
-        return None
-    for attr in ("PRESETS", "PRESET_NAMES"):
-        names = getattr(presets, attr, None)
-        if names is not None:
-            return set(names)
-    fn = getattr(presets, "list_presets", None) or getattr(presets, "preset_names", None)
-    return set(fn()) if callable(fn) else None
-
-
-class PopulationSpec(_Strict):
+class PopulationSpec(StrictModel):
     """Who is simulated: a named preset and/or explicit covariate distributions, then inclusion criteria."""
 
     preset: str | None = Field(default=None, min_length=1, max_length=80)
@@ -246,11 +223,11 @@ class PopulationSpec(_Strict):
     @model_validator(mode="after")
     def _check(self) -> PopulationSpec:
         if self.preset is None and not self.distributions:
-            raise _fail("population", "give a preset name or [population.distributions] (both are allowed)")
+            raise spec_error("population", "give a preset name or [population.distributions] (both are allowed)")
         if self.preset is not None:
-            known = _known_presets()
+            known = set(PRESETS)
             if known is not None and self.preset not in known:
-                raise _fail(
+                raise spec_error(
                     "population.preset",
                     f"unknown preset {self.preset!r}; allowed: {', '.join(sorted(known))}",
                 )
@@ -258,19 +235,19 @@ class PopulationSpec(_Strict):
             path = f"population.distributions.{name}"
             if name in CATEGORICAL_COVARIATES:
                 if not isinstance(d, CategoricalDist):
-                    raise _fail(path, f"{name} is categorical: use dist = 'categorical'")
+                    raise spec_error(path, f"{name} is categorical: use dist = 'categorical'")
                 bad = set(d.probabilities) - set(CATEGORICAL_COVARIATES[name])
                 if bad:
-                    raise _fail(
+                    raise spec_error(
                         path + ".probabilities",
                         f"unknown level(s) {sorted(bad)}; allowed: {', '.join(CATEGORICAL_COVARIATES[name])}",
                     )
                 continue
             if name not in COVARIATES:
                 allowed = sorted(COVARIATES) + sorted(CATEGORICAL_COVARIATES)
-                raise _fail(path, f"unknown covariate {name!r}; allowed: {', '.join(allowed)}")
+                raise spec_error(path, f"unknown covariate {name!r}; allowed: {', '.join(allowed)}")
             if isinstance(d, CategoricalDist):
-                raise _fail(path, f"{name} is continuous: use normal, lognormal, uniform or fixed")
+                raise spec_error(path, f"{name} is continuous: use normal, lognormal, uniform or fixed")
             _, lo, hi = COVARIATES[name]
             centre = {"normal": "mean", "lognormal": "median", "fixed": "value"}.get(d.dist)
             checks = [centre] if centre else []
@@ -278,260 +255,8 @@ class PopulationSpec(_Strict):
             for key in checks:
                 v = getattr(d, key)
                 if not lo <= v <= hi:
-                    raise _fail(f"{path}.{key}", f"{v:g} is outside the allowed range {_covariate_range(name)}")
+                    raise spec_error(f"{path}.{key}", f"{v:g} is outside the allowed range {_covariate_range(name)}")
         return self
-
-
-# ----------------------------------------------------------------------------------------------
-# Therapy specifications (discriminated union on `kind`, open for registration)
-# ----------------------------------------------------------------------------------------------
-
-
-class TherapySpecBase(_Strict):
-    """Common fields of every therapy in an arm's treatment plan.
-
-    Subclasses set ``kind: Literal["..."]`` and may list known risks in the class variable
-    ``risks`` (shown in the report; not exhaustive, not a safety assessment).
-    """
-
-    kind: str
-    start_month: float = Field(default=0.0, ge=0, le=600, description="months after randomisation")
-    stop_month: float | None = Field(default=None, gt=0, le=600, description="months after randomisation")
-    risks: ClassVar[tuple[str, ...]] = ()
-
-    @model_validator(mode="after")
-    def _window(self) -> TherapySpecBase:
-        if self.stop_month is not None and self.stop_month <= self.start_month:
-            raise _fail("stop_month", f"{self.stop_month:g} must be > start_month ({self.start_month:g})")
-        return self
-
-
-def _dose_check(spec: BaseModel, drug: str, dose: float, table: dict[str, tuple[float, float]], unit: str) -> None:
-    lo, hi = table[drug]
-    if not lo <= dose <= hi:
-        raise _fail("dose", f"{dose:g} {unit} is outside the allowed range [{lo:g}, {hi:g}] {unit} for {drug}")
-
-
-class StandardCareSpec(TherapySpecBase):
-    """Continue each patient's baseline glucose-lowering therapy, with optional insulin titration."""
-
-    kind: Literal["standard_care"]
-    insulin_titration: bool = True
-    target_fpg_mgdl: float = Field(default=100.0, ge=70, le=180, description="titration target, mg/dL")
-    insulin_intensify: bool = Field(
-        default=True,
-        description="allow insulin dose increases; false = taper only, as in the stem-cell trial protocols "
-        "(insulin reduced as glucose improved, never intensified), the setting their calibration used",
-    )
-    risks: ClassVar[tuple[str, ...]] = ("hypoglycaemia with insulin titration", "weight gain with insulin")
-
-
-class LifestyleSpec(TherapySpecBase):
-    """Diet and exercise programme."""
-
-    kind: Literal["lifestyle"]
-    energy_deficit_kcal_per_day: float = Field(default=500.0, ge=0, le=1500)
-    target_weight_loss_percent: float = Field(default=5.0, ge=0, le=25)
-    adherence: float = Field(default=0.7, ge=0, le=1, description="fraction of the programme followed")
-
-
-class MetforminSpec(TherapySpecBase):
-    """Metformin; maximum daily dose 3000 mg (EU SmPC), usual 2000 mg."""
-
-    kind: Literal["metformin"]
-    dose_mg_per_day: float = Field(default=2000.0, ge=250, le=3000)
-    risks: ClassVar[tuple[str, ...]] = (
-        "gastrointestinal intolerance",
-        "vitamin B12 deficiency (long term)",
-        "lactic acidosis (rare; renal impairment)",
-    )
-
-
-_SU_DOSES = {
-    "gliclazide": (40.0, 320.0),
-    "glimepiride": (1.0, 8.0),
-    "glibenclamide": (1.25, 20.0),
-    "glipizide": (2.5, 40.0),
-}
-
-
-class SulfonylureaSpec(TherapySpecBase):
-    """Sulfonylurea; dose ranges from the product labels (mg/day)."""
-
-    kind: Literal["sulfonylurea"]
-    drug: Literal["gliclazide", "glimepiride", "glibenclamide", "glipizide"] = "glimepiride"
-    dose_mg_per_day: float = 4.0
-    risks: ClassVar[tuple[str, ...]] = ("hypoglycaemia", "weight gain")
-
-    @model_validator(mode="after")
-    def _dose(self) -> SulfonylureaSpec:
-        _dose_check(self, self.drug, self.dose_mg_per_day, _SU_DOSES, "mg/day")
-        return self
-
-
-_SGLT2_DOSES = {"empagliflozin": (10.0, 25.0), "dapagliflozin": (5.0, 10.0), "canagliflozin": (100.0, 300.0)}
-
-
-class SGLT2iSpec(TherapySpecBase):
-    """SGLT2 inhibitor; label dose ranges (mg/day)."""
-
-    kind: Literal["sglt2i"]
-    drug: Literal["empagliflozin", "dapagliflozin", "canagliflozin"] = "empagliflozin"
-    dose_mg_per_day: float = 10.0
-    risks: ClassVar[tuple[str, ...]] = (
-        "genital mycotic infections",
-        "volume depletion",
-        "euglycaemic ketoacidosis (rare)",
-    )
-
-    @model_validator(mode="after")
-    def _dose(self) -> SGLT2iSpec:
-        _dose_check(self, self.drug, self.dose_mg_per_day, _SGLT2_DOSES, "mg/day")
-        return self
-
-
-_GLP1_DOSES = {"liraglutide": (0.6, 1.8), "semaglutide": (0.25, 2.0), "dulaglutide": (0.75, 4.5)}
-
-
-class GLP1RASpec(TherapySpecBase):
-    """GLP-1 receptor agonist; ``dose_mg`` per injection (liraglutide daily, others weekly)."""
-
-    kind: Literal["glp1ra"]
-    drug: Literal["liraglutide", "semaglutide", "dulaglutide"] = "semaglutide"
-    dose_mg: float = 1.0
-    risks: ClassVar[tuple[str, ...]] = ("nausea and vomiting", "gallbladder disease", "pancreatitis (rare)")
-
-    @model_validator(mode="after")
-    def _dose(self) -> GLP1RASpec:
-        _dose_check(self, self.drug, self.dose_mg, _GLP1_DOSES, "mg per injection")
-        return self
-
-
-class BasalInsulinSpec(TherapySpecBase):
-    """Basal insulin started or continued, titrated to a fasting glucose target."""
-
-    kind: Literal["basal_insulin"]
-    start_dose_u_per_kg_day: float = Field(default=0.1, ge=0, le=2)
-    target_fpg_mgdl: float = Field(default=100.0, ge=70, le=180)
-    risks: ClassVar[tuple[str, ...]] = ("hypoglycaemia", "weight gain")
-
-
-class PlaceboInfusionSpec(TherapySpecBase):
-    """Sham/placebo infusions matching a cell-therapy schedule (no physiological effect)."""
-
-    kind: Literal["placebo_infusion"]
-    n_infusions: int = Field(default=1, ge=1, le=24)
-    interval_months: float = Field(default=1.0, gt=0, le=24)
-    risks: ClassVar[tuple[str, ...]] = ("infusion procedure risks",)
-
-
-class UCMSCSpec(TherapySpecBase):
-    """Umbilical-cord mesenchymal stromal cell infusions."""
-
-    kind: Literal["uc_msc"]
-    cells_per_kg_per_infusion: float = Field(default=1e6, ge=1e4, le=1e8, description="cells/kg")
-    n_infusions: int = Field(default=3, ge=1, le=24)
-    interval_months: float = Field(default=1.0, gt=0, le=24)
-    route: Literal["intravenous", "pancreatic_artery"] = "intravenous"
-    risks: ClassVar[tuple[str, ...]] = (
-        "infusion reactions (fever, transient symptoms)",
-        "thrombosis / embolism",
-        "unknown long-term risks (ectopic tissue, tumourigenicity: theoretical)",
-        "efficacy unproven: experimental therapy",
-    )
-
-
-class IsletGraftSpec(TherapySpecBase):
-    """Stem-cell-derived (or donor) islet graft."""
-
-    kind: Literal["islet_graft"]
-    source: Literal["autologous_ipsc", "allogeneic_esc", "donor_islets"] = "autologous_ipsc"
-    ieq_per_kg: float = Field(default=10000.0, ge=500, le=30000, description="islet equivalents per kg")
-    site: Literal["portal_vein", "anterior_rectus_sheath", "omentum", "subcutaneous"] = "anterior_rectus_sheath"
-    immunosuppression: bool = False
-    risks: ClassVar[tuple[str, ...]] = (
-        "procedure: bleeding, portal vein thrombosis (intraportal site)",
-        "infections and malignancy under immunosuppression",
-        "teratoma / off-target tissue from residual undifferentiated cells",
-        "graft loss (rejection, autoimmunity, hypoxia)",
-        "efficacy unproven: experimental therapy",
-    )
-
-
-_THERAPY_REGISTRY: dict[str, type[TherapySpecBase]] = {}
-
-
-def _kind_of(cls: type[TherapySpecBase]) -> str:
-    ann = cls.model_fields["kind"].annotation
-    args = getattr(ann, "__args__", ())
-    if len(args) != 1 or not isinstance(args[0], str):
-        raise TypeError(f"{cls.__name__}.kind must be annotated Literal['<one kind>']")
-    return args[0]
-
-
-def register_therapy_spec(cls: type[TherapySpecBase], *, replace: bool = False) -> type[TherapySpecBase]:
-    """Register a therapy spec class (a ``TherapySpecBase`` subclass with ``kind: Literal['name']``).
-
-    Args:
-        cls: the spec class.
-        replace: allow replacing an already registered class of the same kind.
-
-    Returns:
-        ``cls`` (usable as a decorator).
-    """
-    if not (isinstance(cls, type) and issubclass(cls, TherapySpecBase)):
-        raise TypeError("therapy spec classes must subclass t2dsim.trial.protocol.TherapySpecBase")
-    kind = _kind_of(cls)
-    if kind in _THERAPY_REGISTRY and _THERAPY_REGISTRY[kind] is not cls and not replace:
-        raise ValueError(f"therapy kind {kind!r} is already registered; pass replace=True to override")
-    _THERAPY_REGISTRY[kind] = cls
-    # rebuild the models that embed the union so they see the new kind (inner first)
-    for model in (ArmSpec, Protocol):
-        if model.__pydantic_complete__:
-            model.model_rebuild(force=True)
-    return cls
-
-
-def unregister_therapy_spec(kind: str) -> None:
-    """Remove a registered therapy kind (mainly for tests of plug-in specs)."""
-    _THERAPY_REGISTRY.pop(kind, None)
-    for model in (ArmSpec, Protocol):
-        if model.__pydantic_complete__:
-            model.model_rebuild(force=True)
-
-
-def therapy_kinds() -> dict[str, type[TherapySpecBase]]:
-    """Registered therapy kinds -> spec class (a copy)."""
-    return dict(_THERAPY_REGISTRY)
-
-
-for _cls in (
-    StandardCareSpec,
-    LifestyleSpec,
-    MetforminSpec,
-    SulfonylureaSpec,
-    SGLT2iSpec,
-    GLP1RASpec,
-    BasalInsulinSpec,
-    PlaceboInfusionSpec,
-    UCMSCSpec,
-    IsletGraftSpec,
-):
-    _THERAPY_REGISTRY[_kind_of(_cls)] = _cls
-
-
-class TherapySpec:
-    """Annotation for 'any registered therapy spec', validated as a union tagged by ``kind``."""
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        choices = {k: handler.generate_schema(v) for k, v in sorted(_THERAPY_REGISTRY.items())}
-        return core_schema.tagged_union_schema(
-            choices,
-            discriminator="kind",
-            custom_error_type="unknown_therapy_kind",
-            custom_error_message="unknown or missing therapy kind; allowed: " + ", ".join(sorted(choices)),
-        )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -541,7 +266,7 @@ class TherapySpec:
 _NAME = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", min_length=1, max_length=40)]
 
 
-class ArmSpec(_Strict):
+class ArmSpec(StrictModel):
     """One arm: a name, the number randomised, and the treatment plan (list of therapy specs)."""
 
     name: _NAME
@@ -550,7 +275,7 @@ class ArmSpec(_Strict):
     description: str = ""
 
 
-class RandomisationSpec(_Strict):
+class RandomisationSpec(StrictModel):
     """Seeded stratified permuted-block randomisation (see ``trial.randomisation``)."""
 
     seed: int = Field(default=20240101, ge=0, le=2**63 - 1)
@@ -567,34 +292,34 @@ class RandomisationSpec(_Strict):
         allowed = set(COVARIATES) | set(CATEGORICAL_COVARIATES)
         for i, f in enumerate(self.stratify_by):
             if f not in allowed:
-                raise _fail(
+                raise spec_error(
                     f"randomisation.stratify_by[{i}]",
                     f"unknown factor {f!r}; allowed: {', '.join(sorted(allowed))}",
                 )
             if f in COVARIATES and f not in self.cutpoints:
-                raise _fail(
+                raise spec_error(
                     f"randomisation.cutpoints.{f}",
                     f"continuous factor {f!r} needs cut points, e.g. {f} = [8.5]",
                 )
         for f, cuts in self.cutpoints.items():
             if f not in self.stratify_by:
-                raise _fail(f"randomisation.cutpoints.{f}", f"{f!r} is not in stratify_by {self.stratify_by}")
+                raise spec_error(f"randomisation.cutpoints.{f}", f"{f!r} is not in stratify_by {self.stratify_by}")
             if not cuts or any(b <= a for a, b in zip(cuts, cuts[1:], strict=False)):
-                raise _fail(
+                raise spec_error(
                     f"randomisation.cutpoints.{f}",
                     f"cut points must be non-empty and increasing (got {cuts})",
                 )
         return self
 
 
-class AssaySpec(_Strict):
+class AssaySpec(StrictModel):
     """Override of a measure's assay error CVs (fractions: 0.02 = 2 %)."""
 
     cv_analytical: float | None = Field(default=None, ge=0, le=1)
     cv_within_subject: float | None = Field(default=None, ge=0, le=1)
 
 
-class DropoutSpec(_Strict):
+class DropoutSpec(StrictModel):
     """Constant-hazard dropout: probability of dropping out within 12 months, overall or per arm."""
 
     annual_rate: float = Field(default=0.10, ge=0, lt=1)
@@ -608,7 +333,7 @@ def _clinical_measure(v: str) -> str:
     return v
 
 
-class EndpointSpec(_Strict):
+class EndpointSpec(StrictModel):
     """Change from baseline (visit 0) of ``measure`` at ``visit_month``."""
 
     measure: str
@@ -628,14 +353,14 @@ class EndpointSpec(_Strict):
         return self.name or f"{info.label} ({info.unit}), change at month {self.visit_month:g}"
 
 
-class EndpointsSpec(_Strict):
+class EndpointsSpec(StrictModel):
     """Primary and secondary endpoints."""
 
     primary: EndpointSpec
     secondary: list[EndpointSpec] = Field(default_factory=list)
 
 
-class AnalysisSpec(_Strict):
+class AnalysisSpec(StrictModel):
     """Analysis: ANCOVA of change from baseline with baseline as covariate."""
 
     method: Literal["ancova"] = "ancova"
@@ -644,7 +369,7 @@ class AnalysisSpec(_Strict):
     missing: Literal["complete_case", "locf"] = "complete_case"
 
 
-class ResponderSpec(_Strict):
+class ResponderSpec(StrictModel):
     """A responder definition evaluated at one visit.
 
     Rules: ``value_below`` (value < threshold), ``value_at_most`` (value <= threshold),
@@ -664,7 +389,7 @@ class ResponderSpec(_Strict):
         return _clinical_measure(v)
 
 
-class Protocol(_Strict):
+class Protocol(StrictModel):
     """A complete virtual-trial protocol. Build with :func:`load_protocol` or :func:`parse_protocol`."""
 
     name: str = Field(default="trial", min_length=1, max_length=120)
@@ -695,7 +420,7 @@ class Protocol(_Strict):
     def _measures(cls, v: list[str]) -> list[str]:
         for i, m in enumerate(v):
             if m not in MEASURES:
-                raise _fail(f"measurements[{i}]", f"unknown measure {m!r}; allowed: {', '.join(sorted(MEASURES))}")
+                raise spec_error(f"measurements[{i}]", f"unknown measure {m!r}; allowed: {', '.join(sorted(MEASURES))}")
         if len(set(v)) != len(v):
             raise ValueError("measures must not repeat")
         return v
@@ -705,15 +430,16 @@ class Protocol(_Strict):
         names = [a.name for a in self.arms]
         for i, n in enumerate(names):
             if names.index(n) != i:
-                raise _fail(f"arms[{i}].name", f"arm name {n!r} is used twice; names must be unique")
+                raise spec_error(f"arms[{i}].name", f"arm name {n!r} is used twice; names must be unique")
         v = self.visit_months
         if v[0] != 0:
-            raise _fail("visit_months[0]", f"the first visit must be baseline 0 (got {v[0]:g})")
+            raise spec_error("visit_months[0]", f"the first visit must be baseline 0 (got {v[0]:g})")
         for i in range(1, len(v)):
             if v[i] <= v[i - 1]:
-                raise _fail(f"visit_months[{i}]", f"visits must increase strictly (got {v[i]:g} after {v[i - 1]:g})")
+                got = f"got {v[i]:g} after {v[i - 1]:g}"
+                raise spec_error(f"visit_months[{i}]", f"visits must increase strictly ({got})")
         if v[-1] > self.duration_months:
-            raise _fail(
+            raise spec_error(
                 f"visit_months[{len(v) - 1}]",
                 f"{v[-1]:g} is after the end of the trial; allowed range [0, {self.duration_months:g}] months",
             )
@@ -722,28 +448,28 @@ class Protocol(_Strict):
         ep += [(f"responders[{i}]", r) for i, r in enumerate(self.responders)]
         for path, e in ep:
             if e.measure not in self.measurements:
-                raise _fail(
+                raise spec_error(
                     f"{path}.measure",
                     f"{e.measure!r} is not measured; allowed: {', '.join(self.measurements)}",
                 )
             if e.visit_month not in v:
-                raise _fail(
+                raise spec_error(
                     f"{path}.visit_month",
                     f"{e.visit_month:g} is not a visit; allowed: {', '.join(f'{x:g}' for x in v if x > 0)}",
                 )
         ref = self.analysis.reference_arm
         if ref is not None and ref not in names:
-            raise _fail("analysis.reference_arm", f"unknown arm {ref!r}; allowed: {', '.join(names)}")
+            raise spec_error("analysis.reference_arm", f"unknown arm {ref!r}; allowed: {', '.join(names)}")
         for arm in self.dropout.per_arm:
             if arm not in names:
-                raise _fail(f"dropout.per_arm.{arm}", f"unknown arm {arm!r}; allowed: {', '.join(names)}")
+                raise spec_error(f"dropout.per_arm.{arm}", f"unknown arm {arm!r}; allowed: {', '.join(names)}")
         for m in self.assay:
             if m not in self.measurements:
-                raise _fail(f"assay.{m}", f"{m!r} is not in measurements; allowed: {', '.join(self.measurements)}")
+                raise spec_error(f"assay.{m}", f"{m!r} is not in measurements; allowed: {', '.join(self.measurements)}")
         for i, arm in enumerate(self.arms):
             for j, t in enumerate(arm.treatment):
                 if t.start_month >= self.duration_months:
-                    raise _fail(
+                    raise spec_error(
                         f"arms[{i}].treatment[{j}].start_month",
                         f"{t.start_month:g} is not before the end of the trial; allowed range "
                         f"[0, {self.duration_months:g}) months",
@@ -829,7 +555,7 @@ def _resolve_model(ann: Any, node: Any) -> tuple[type[BaseModel] | None, Any]:
         a = stack.pop(0)
         if a is TherapySpec:
             kind = node.get("kind") if isinstance(node, dict) else None
-            return (_THERAPY_REGISTRY.get(kind) if isinstance(kind, str) else None), None
+            return (therapy_kinds().get(kind) if isinstance(kind, str) else None), None
         if isinstance(a, type) and issubclass(a, BaseModel):
             if isinstance(node, dict) and "dist" in a.model_fields and "dist" in node:
                 for cand in (NormalDist, LogNormalDist, UniformDist, FixedDist, CategoricalDist):
@@ -953,10 +679,6 @@ def parse_protocol(text: str, source: str = "<protocol>") -> Protocol:
     Raises:
         ProtocolError: with one line per problem, each naming the field path.
     """
-    # Therapy modules register their spec classes on import: load them before validating.
-    from t2dsim.trial.builders import builders
-
-    builders()
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -988,3 +710,13 @@ def load_protocol(path: str | Path) -> Protocol:
     except (OSError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"{p}: cannot read protocol file: {exc}") from None
     return parse_protocol(text, source=str(p))
+
+
+def _rebuild_models() -> None:
+    """Rebuild the models that embed the therapy union (inner first) after a registry change."""
+    for model in (ArmSpec, Protocol):
+        if model.__pydantic_complete__:
+            model.model_rebuild(force=True)
+
+
+on_change(_rebuild_models)

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from t2dsim.core.intervals import wilson_ci
+
 __all__ = [
     "AncovaResult",
     "analyse_endpoints",
@@ -288,23 +290,6 @@ def analyse_endpoints(
 # ----------------------------------------------------------------------------------------------
 # Proportions
 # ----------------------------------------------------------------------------------------------
-
-
-def wilson_ci(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion ``k / n`` (Wilson 1927; Newcombe 1998a method 3).
-
-    Returns ``(nan, nan)`` when ``n == 0``.
-    """
-    if n < 0 or k < 0 or k > n:
-        raise ValueError(f"need 0 <= k <= n (got k={k}, n={n})")
-    if n == 0:
-        return (float("nan"), float("nan"))
-    z = stats.norm.isf(alpha / 2)
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, float(centre - half)), min(1.0, float(centre + half)))
 
 
 def newcombe_diff_ci(k1: int, n1: int, k2: int, n2: int, alpha: float = 0.05) -> tuple[float, float]:

@@ -15,11 +15,15 @@ from t2dsim.therapies.stemcells.params import (
 from t2dsim.therapies.stemcells.placebo import PlaceboTrialEffect
 from t2dsim.therapies.stemcells.regeneration import TissueRegeneration, regeneration_hazard_modifiers
 from t2dsim.therapies.stemcells.risks import UNREGULATED_CLINIC_WARNING
+from t2dsim.therapies.stemcells.specs import IsletGraftSpec, PlaceboInfusionSpec, UCMSCSpec
 
 __all__ = [
     "BMMNCParams",
     "BMMNCTherapy",
     "IsletGraft",
+    "IsletGraftSpec",
+    "PlaceboInfusionSpec",
+    "UCMSCSpec",
     "IsletParams",
     "MSCParams",
     "MSCTherapy",

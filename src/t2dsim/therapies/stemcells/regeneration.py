@@ -9,15 +9,80 @@ rest on Hu 2016 (complication incidence, definitions not retrieved) and small eG
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
 import numpy as np
 
-from t2dsim.outcomes.ukpds_om2 import HYPOTHESIS_LABEL, HazardModifiers, tissue_regeneration_modifiers
 from t2dsim.therapies.base import PatientContext, Risk, Therapy
 from t2dsim.therapies.stemcells.risks import UNREGULATED_CLINIC_WARNING
 
-__all__ = ["TissueRegeneration", "regeneration_hazard_modifiers", "SCENARIOS", "HYPOTHESIS_LABEL"]
+__all__ = [
+    "HAZARD_GROUPS",
+    "HYPOTHESIS_LABEL",
+    "SCENARIOS",
+    "TISSUE_REGENERATION_RANGES",
+    "HazardModifiers",
+    "TissueRegeneration",
+    "regeneration_hazard_modifiers",
+    "tissue_regeneration_modifiers",
+]
+
+#: Event groups of the complications model (UKPDS OM2) a hazard multiplier may act on.
+HAZARD_GROUPS: tuple[str, ...] = ("mi", "ihd", "stroke", "chf", "amputation", "blindness", "renal", "ulcer")
 
 SCENARIOS = ("none", "null", "central", "optimistic")
+
+HYPOTHESIS_LABEL = "hypothesis, no solid human evidence"
+
+
+@dataclass(frozen=True)
+class HazardModifiers:
+    """Multipliers on the annual hazard of selected event groups (1 = no change).
+
+    Applied as ``p' = 1 - (1 - p)^m``, i.e. the cycle's cumulative hazard ``-ln(1 - p)`` is
+    multiplied by ``m`` (for the logistic ulcer equation this treats ``-ln(1-p)`` as its hazard).
+    Groups: ``mi, ihd, stroke, chf, amputation, blindness, renal, ulcer``.
+    """
+
+    multipliers: Mapping[str, float]
+    label: str = ""
+    uncertainty: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for k, v in self.multipliers.items():
+            if k not in HAZARD_GROUPS:
+                raise ValueError(f"hazard modifier: unknown event group {k!r}; allowed: {list(HAZARD_GROUPS)}")
+            if not (np.isfinite(v) and v >= 0.0):
+                raise ValueError(f"hazard modifier {k}: multiplier must be >= 0, got {v}")
+
+
+#: Tissue-regeneration hypothesis of the stem-cell issue: NOT evidence-based. Central values and
+#: ranges are illustrative assumptions chosen by t2dsim (no human outcome data exist); the range
+#: includes 1.0 (no effect). Off by default: pass explicitly via ``OM2Cohort.hazard_modifiers``.
+TISSUE_REGENERATION_RANGES: Mapping[str, tuple[float, float, float]] = MappingProxyType(
+    {
+        # group: (optimistic, central, null)
+        "renal": (0.5, 0.8, 1.0),
+        "blindness": (0.6, 0.85, 1.0),
+        "ulcer": (0.6, 0.85, 1.0),
+        "amputation": (0.6, 0.85, 1.0),
+        "chf": (0.75, 0.9, 1.0),
+    }
+)
+
+
+def tissue_regeneration_modifiers(scenario: str = "central") -> HazardModifiers:
+    """Hazard multipliers for the tissue-regeneration hypothesis (``optimistic|central|null``)."""
+    idx = {"optimistic": 0, "central": 1, "null": 2}
+    if scenario not in idx:
+        raise ValueError(f"scenario must be one of {list(idx)}, got {scenario!r}")
+    return HazardModifiers(
+        multipliers={k: v[idx[scenario]] for k, v in TISSUE_REGENERATION_RANGES.items()},
+        label=f"tissue regeneration ({scenario}): {HYPOTHESIS_LABEL}",
+        uncertainty={k: (v[0], v[2]) for k, v in TISSUE_REGENERATION_RANGES.items()},
+    )
 
 
 def regeneration_hazard_modifiers(scenario: str = "none") -> HazardModifiers | None:

@@ -7,8 +7,8 @@ the source gives one; ``None`` where no rate is known (the risk is still listed)
 
 from __future__ import annotations
 
+from t2dsim.core.intervals import wilson_ci
 from t2dsim.therapies.base import Risk
-from t2dsim.trial.statistics import wilson_ci
 
 __all__ = [
     "UNREGULATED_CLINIC_WARNING",

@@ -1,4 +1,4 @@
-"""Build stem-cell therapy objects from the protocol's therapy specs (trial/protocol.py).
+"""Protocol specifications of the stem-cell kinds and the therapy objects they build.
 
 For the lead's / standard-care helper's spec → therapy factory: ``from_spec(spec)`` handles the
 stem-cell kinds ``uc_msc``, ``islet_graft`` and ``placebo_infusion`` (duck-typed on the spec's fields,
@@ -7,15 +7,20 @@ so this module does not import the protocol layer). Months are converted with 36
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
 
 from t2dsim.core.calendar import month_to_day
+from t2dsim.core.registry import BuildContext, register_therapy
+from t2dsim.core.specs import TherapySpecBase
 from t2dsim.therapies.base import Therapy
 from t2dsim.therapies.stemcells.islets import IsletGraft
 from t2dsim.therapies.stemcells.msc import MSCTherapy
-from t2dsim.therapies.stemcells.placebo import PlaceboTrialEffect
+from t2dsim.therapies.stemcells.placebo import PlaceboTrialEffect, ShamInfusion
 
-__all__ = ["from_spec", "STEM_CELL_KINDS"]
+__all__ = ["STEM_CELL_KINDS", "IsletGraftSpec", "PlaceboInfusionSpec", "UCMSCSpec", "from_spec"]
 
 STEM_CELL_KINDS = ("uc_msc", "islet_graft", "placebo_infusion")
 _ROUTES = {"intravenous": "iv", "pancreatic_artery": "pancreatic_artery"}
@@ -57,3 +62,61 @@ def from_spec(spec: Any, diabetes_type: str = "t2d") -> Therapy:
     if kind == "placebo_infusion":
         return PlaceboTrialEffect(start_day=_day(start))
     raise ValueError(f"not a stem-cell therapy kind: {kind!r}; allowed: {', '.join(STEM_CELL_KINDS)}")
+
+
+class PlaceboInfusionSpec(TherapySpecBase):
+    """Sham/placebo infusions matching a cell-therapy schedule (no physiological effect)."""
+
+    kind: Literal["placebo_infusion"]
+    n_infusions: int = Field(default=1, ge=1, le=24)
+    interval_months: float = Field(default=1.0, gt=0, le=24)
+    risks: ClassVar[tuple[str, ...]] = ("infusion procedure risks",)
+
+
+class UCMSCSpec(TherapySpecBase):
+    """Umbilical-cord mesenchymal stromal cell infusions."""
+
+    kind: Literal["uc_msc"]
+    cells_per_kg_per_infusion: float = Field(default=1e6, ge=1e4, le=1e8, description="cells/kg")
+    n_infusions: int = Field(default=3, ge=1, le=24)
+    interval_months: float = Field(default=1.0, gt=0, le=24)
+    route: Literal["intravenous", "pancreatic_artery"] = "intravenous"
+    risks: ClassVar[tuple[str, ...]] = (
+        "infusion reactions (fever, transient symptoms)",
+        "thrombosis / embolism",
+        "unknown long-term risks (ectopic tissue, tumourigenicity: theoretical)",
+        "efficacy unproven: experimental therapy",
+    )
+
+
+class IsletGraftSpec(TherapySpecBase):
+    """Stem-cell-derived (or donor) islet graft."""
+
+    kind: Literal["islet_graft"]
+    source: Literal["autologous_ipsc", "allogeneic_esc", "donor_islets"] = "autologous_ipsc"
+    ieq_per_kg: float = Field(default=10000.0, ge=500, le=30000, description="islet equivalents per kg")
+    site: Literal["portal_vein", "anterior_rectus_sheath", "omentum", "subcutaneous"] = "anterior_rectus_sheath"
+    immunosuppression: bool = False
+    risks: ClassVar[tuple[str, ...]] = (
+        "procedure: bleeding, portal vein thrombosis (intraportal site)",
+        "infections and malignancy under immunosuppression",
+        "teratoma / off-target tissue from residual undifferentiated cells",
+        "graft loss (rejection, autoimmunity, hypoxia)",
+        "efficacy unproven: experimental therapy",
+    )
+
+
+def _builder(spec: Any, ctx: BuildContext) -> Sequence[Therapy]:
+    if getattr(spec, "stop_month", None) is not None:
+        raise ValueError(
+            f"{spec.kind}.stop_month: not supported for cell therapies (cells act from their infusion days; "
+            "give n_infusions/interval_months instead); allowed: leave stop_month unset"
+        )
+    if spec.kind == "placebo_infusion":
+        # The trial-participation effect is given to every arm by the runner; the sham adds only its risks.
+        return [ShamInfusion(start_day=ctx.day(spec.start_month) or 0)]
+    return [from_spec(spec)]
+
+
+for _spec in (PlaceboInfusionSpec, UCMSCSpec, IsletGraftSpec):
+    register_therapy(_spec, _builder)

@@ -1,4 +1,4 @@
-"""Engine: advance a cohort under a list of therapies, over days to years.
+"""An arm of a cohort advanced under its therapies, over days to years.
 
 The progression model runs in segments (default 7 days). At the start of each segment every active
 therapy observes the current state (titration and intensification rules), then the therapies'
@@ -16,62 +16,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from t2dsim.engine.cohort import Cohort
 from t2dsim.physiology.coupling import insulin_scale, meal_params_from_progression
 from t2dsim.physiology.progression import (
     OUTPUT_NAMES,
-    ProgressionParams,
     ProgressionState,
     effective_si,
     simulate_progression,
 )
 from t2dsim.simulate import MealResult, simulate
 from t2dsim.therapies.base import (
-    PatientContext,
     Therapy,
     check_no_overlap,
     combine_effects,
     combine_meal_modifiers,
 )
-
-
-@dataclass
-class Cohort:
-    """A cohort's hidden physiology and covariates (arrays of shape (n,)).
-
-    ``bmi_kg_m2`` is the baseline BMI; ``covariates`` holds anything else a report or therapy needs
-    (e.g. ``diabetes_duration_years``, ``insulin_dose_u_per_day``).
-    """
-
-    params: ProgressionParams
-    state: ProgressionState
-    ctx: PatientContext
-    bmi_kg_m2: np.ndarray
-    height_cm: np.ndarray
-    covariates: dict[str, np.ndarray] = field(default_factory=dict)
-
-    @property
-    def n(self) -> int:
-        return self.ctx.n
-
-    def select(self, idx: np.ndarray) -> Cohort:
-        idx = np.asarray(idx)
-        ctx = PatientContext(
-            n=int(idx.size),
-            body_weight_kg=self.ctx.body_weight_kg[idx],
-            age_years=self.ctx.age_years[idx],
-            female=self.ctx.female[idx],
-            seed=self.ctx.seed,
-            patient_ids=self.ctx.patient_ids[idx],
-            covariates={k: np.asarray(v)[idx] for k, v in self.ctx.covariates.items()},
-        )
-        return Cohort(
-            self.params.select(idx),
-            self.state.select(idx),
-            ctx,
-            self.bmi_kg_m2[idx],
-            self.height_cm[idx],
-            {k: np.asarray(v)[idx] for k, v in self.covariates.items()},
-        )
 
 
 @dataclass

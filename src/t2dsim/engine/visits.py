@@ -1,0 +1,109 @@
+"""What a visit measures: labs from the progression state, a mixed-meal tolerance test (MMTT) and a CGM
+fortnight on the minute-scale model, for every patient of an arm at once.
+
+Units: glucose mg/dL, insulin and C-peptide pmol/L, C-peptide AUC nmol/L·min, insulin dose U/day.
+Random numbers (CGM sensor noise, day-to-day meal sizes) are keyed by (seed, patient id, visit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from t2dsim.core.rng import keyed_uniform
+from t2dsim.engine.arm import ArmState, meal_params_today, run_meal_day
+from t2dsim.engine.meal_days import day_fasting_glucose, find_insulin
+from t2dsim.physiology import markers
+from t2dsim.physiology.meal import with_basal_glucose
+from t2dsim.physiology.sensor import CGMSensor
+from t2dsim.simulate import THREE_MEALS, meal_inputs, mmtt_cho_g, simulate
+
+__all__ = ["CGM_MEASURES", "MECHANISM_MEASURES", "MMTT_MEASURES", "cgm_fortnight", "measure_visit"]
+
+MMTT_MEASURES = {
+    "fasting_cpeptide_pmol_l",
+    "cpeptide_auc_nmol_min_l",
+    "fasting_insulin_pmol_l",
+    "homa_ir",
+    "homa_b_percent",
+}
+CGM_MEASURES = {"cgm_mean_glucose_mgdl", "cgm_tir_percent", "cgm_tbr_percent", "cgm_gmi_percent"}
+MECHANISM_MEASURES = (
+    "beta_cell_mass_mg",
+    "beta_cell_function",
+    "insulin_sensitivity",
+    "inflammation_index",
+    "graft_beta_mass_mg",
+)
+SIGMA_REF = 536.67  # Ha 2016 human initial σ: beta_cell_function is reported relative to it
+
+
+
+def measure_visit(arm: ArmState, measures: set[str], seed: int, visit: int) -> dict[str, np.ndarray]:
+    """Model values of a visit for every patient of ``arm`` (true values, before assay error): HbA1c, FPG,
+    weight and the mechanism states from the progression model; insulin dose; an MMTT on the minute-scale
+    model when a C-peptide or insulin measure is requested; a CGM fortnight when a CGM measure is."""
+    last = arm.last
+    out: dict[str, np.ndarray] = {
+        "hba1c_percent": last["hba1c_pct"],
+        "fpg_mgdl": last["glucose_mgdl"],
+        "weight_kg": arm.cohort.ctx.body_weight_kg * (arm.bmi_kg_m2 / arm.cohort.bmi_kg_m2),
+        "beta_cell_mass_mg": last["beta_mass_mg"],
+        "beta_cell_function": last["sigma"] / SIGMA_REF,
+        "insulin_sensitivity": last.get("si_eff", last["si_state"]),
+        "inflammation_index": last["inflammation"],
+        "graft_beta_mass_mg": np.broadcast_to(last.get("graft_beta_mass_mg", 0.0), (arm.cohort.n,)),
+    }
+    dose = np.zeros(arm.cohort.n)
+    for t in arm.active():
+        rep = getattr(t, "report", None)
+        if callable(rep):
+            r = rep(arm.cohort.ctx, arm.day)
+            if "insulin_dose_u_per_day" in r:
+                dose = dose + np.asarray(r["insulin_dose_u_per_day"], float)
+    out["insulin_u_per_day"] = dose
+    if measures & MMTT_MEASURES:
+        grams = mmtt_cho_g(arm.cohort.ctx.body_weight_kg)
+        cho = np.stack([meal_inputs(120, [(0, g)], rate_g_per_min=g / 5.0) for g in grams])
+        res = run_meal_day(arm, cho)  # minutes 0..120
+        cp = res["cpeptide_pmol_l"]
+        ins = res["plasma_insulin_pmol_l"][:, 0]
+        out["fasting_cpeptide_pmol_l"] = cp[:, 0]
+        # Trapezoid over the per-minute curve 0–120 min, pmol/L·min → nmol/L·min.
+        out["cpeptide_auc_nmol_min_l"] = markers.auc_trapezoid(np.arange(121), cp[:, :121]) / 1000.0
+        out["fasting_insulin_pmol_l"] = ins
+    if measures & CGM_MEASURES:
+        out.update(cgm_fortnight(arm, seed, visit))
+    return out
+
+
+def cgm_fortnight(arm: ArmState, seed: int, visit: int, days: int = 14) -> dict[str, np.ndarray]:
+    """14 days of CGM at minute scale from the visit-day physiology: three meals a day (sizes ±20 % by
+    day, keyed per patient), sensor noise per Breton & Kovatchev 2008; consensus metrics (Battelino 2019)
+    over the fortnight. Simulated day by day from each day's end state, keeping only the CGM trace.
+    Patients on basal insulin carry the day-to-day variability of fasting glucose of the fortnight's
+    calendar days (the 14 days before the visit; ``insulin.day_fasting_glucose``, the values their
+    titration saw): each day's basal relations are re-derived at that day's fasting glucose and the
+    day starts from the previous day's end state, so nocturnal lows appear on low days."""
+    n = arm.cohort.n
+    ids = arm.cohort.ctx.patient_ids
+    base = meal_inputs(1440, list(THREE_MEALS))
+    params = meal_params_today(arm)
+    insulin = find_insulin(arm)
+    trace = np.empty((n, 1440 * days), dtype=np.float32)
+    x0 = None
+    for d in range(days):
+        f = 0.8 + 0.4 * keyed_uniform(seed, ids, "cgm:meal", visit * 100 + d)
+        p_day = params
+        if insulin is not None:
+            p_day = with_basal_glucose(params, day_fasting_glucose(arm, insulin, arm.day - days + d))
+        res = simulate(p_day, base[None, :] * f[:, None], None, x0=x0)
+        x0 = res.final_state
+        trace[:, d * 1440 : (d + 1) * 1440] = res["cgm_glucose_mgdl"][:, 1:]
+    noisy = CGMSensor().measure(trace, seed * 1000 + visit, ids)
+    m = markers.cgm_metrics(noisy)
+    return {
+        "cgm_mean_glucose_mgdl": m["mean_mgdl"],
+        "cgm_tir_percent": m["tir_70_180_pct"],
+        "cgm_tbr_percent": m["tbr_70_pct"],
+        "cgm_gmi_percent": m["gmi_pct"],
+    }

@@ -1,0 +1,172 @@
+"""Screening: candidates of a population preset, their baseline covariates and the inclusion criteria.
+
+Protocol distributions may override demographic covariates (age, sex) with keyed per-patient draws
+(:mod:`t2dsim.core.rng`); the inclusion criteria are applied to baseline values and the first eligible
+candidates (by id) are enrolled, so the same seed enrols the same patients whatever the batch sizes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from t2dsim.core.rng import keyed_normal, keyed_uniform
+from t2dsim.engine.cohort import Cohort
+from t2dsim.physiology.coupling import dose_for_exogenous_insulin, insulin_scale
+from t2dsim.population.demographics import FEMALE_SHARE_DEFAULT, sex_and_height
+from t2dsim.population.presets import make_cohort
+from t2dsim.therapies.base import PatientContext
+
+__all__ = ["baseline_covariates", "eligible", "screen"]
+
+
+def screen(protocol: Any, n_needed: int, seed: int) -> tuple[Cohort, pd.DataFrame, dict]:
+    """Screen candidates of the protocol's preset until ``n_needed`` are eligible.
+
+    Candidates are made in batches of ids 0, 1, 2, ... (so the same seed screens the same patients), the
+    protocol's covariate overrides drawn, the inclusion criteria applied to baseline values, and the first
+    ``n_needed`` eligible candidates by id enrolled. Returns the enrolled :class:`Cohort` (demographics and
+    covariates set for the engine), their baseline table and the screening counts.
+
+    Raises:
+        ValueError: an unsupported covariate distribution, or too few eligible candidates (naming the
+            fix: widen the criteria or raise ``population.max_screening_factor``).
+    """
+    pop = protocol.population
+    if pop.preset is None:
+        raise ValueError("population.preset is required by this version (explicit-only populations are not built)")
+    supported = {"age_years", "sex"}
+    extra = set(pop.distributions) - supported
+    if extra:
+        raise ValueError(
+            f"population.distributions.{sorted(extra)[0]}: not supported with preset {pop.preset!r} "
+            f"(the preset places physiology itself); supported overrides: {', '.join(sorted(supported))}"
+        )
+    max_n = int(np.ceil(pop.max_screening_factor * n_needed))
+    batch = max(n_needed, min(max_n, int(n_needed * 1.5) + 16))
+    screened = 0
+    chosen: list[pd.DataFrame] = []
+    cohorts: list[Cohort] = []
+    n_ok = 0
+    while n_ok < n_needed and screened < max_n:
+        size = min(batch, max_n - screened)
+        c = make_cohort(pop.preset, size, seed=seed, first_id=screened)
+        base = baseline_covariates(c, pop, seed)
+        ok = eligible(base, pop.inclusion)
+        chosen.append(base[ok])
+        cohorts.append(c)
+        n_ok += int(ok.sum())
+        screened += size
+    if n_ok < n_needed:
+        raise ValueError(
+            f"population.inclusion: only {n_ok} of {screened} screened candidates are eligible, "
+            f"{n_needed} are needed; widen the criteria or raise population.max_screening_factor "
+            f"(now {pop.max_screening_factor:g})"
+        )
+    enrolled = pd.concat(chosen, ignore_index=True).sort_values("patient_id").head(n_needed)
+    full = Cohort.concat(cohorts)
+    pos = np.searchsorted(full.patient_id, enrolled["patient_id"].to_numpy())
+    base = enrolled.reset_index(drop=True)
+    screening = {"screened": screened, "eligible": n_ok, "enrolled": n_needed, "preset": pop.preset}
+    return _for_engine(full.select(pos), base, seed), base, screening
+
+
+def baseline_covariates(c: Cohort, pop: Any, seed: int) -> pd.DataFrame:
+    """Baseline table of candidates (one row each): demographics with the protocol's overrides, HbA1c,
+    FPG, duration, insulin dose (U/day and U/kg/day) from the cohort's background insulin effect."""
+    ids = c.patient_id
+    b = c.baseline
+    age = c.age_years.copy()
+    d = pop.distributions.get("age_years")
+    if d is not None:
+        age = _draw(d, seed, ids, "cov:age")
+    female_p = FEMALE_SHARE_DEFAULT
+    sd = pop.distributions.get("sex")
+    if sd is not None:
+        female_p = float(sd.probabilities.get("female", 0.0))
+    female, height = sex_and_height(seed, ids, female_p)
+    weight = c.bmi_kg_m2 * (height / 100.0) ** 2
+    kappa = insulin_scale(c.params)
+    exog = c.background_effects.exog_insulin_uuml
+    dose = dose_for_exogenous_insulin(exog, weight, kappa)
+    return pd.DataFrame(
+        {
+            "patient_id": ids,
+            "age_years": age,
+            "sex": np.where(female, "female", "male"),
+            "height_cm": height,
+            "weight_kg": weight,
+            "bmi_kg_m2": c.bmi_kg_m2,
+            "diabetes_duration_years": b["duration_years"].to_numpy(),
+            "hba1c_percent": c.state.hba1c_pct,
+            "fpg_mgdl": c.state.glucose_mgdl,
+            "insulin_u_per_day": dose,
+            "insulin_u_per_kg_day": dose / weight,
+            "insulin_use": np.where(dose > 0.5, "yes", "no"),
+            "exog_insulin": exog,
+        }
+    )
+
+
+def _draw(d, seed: int, ids: np.ndarray, stream: str) -> np.ndarray:
+    z = keyed_normal(seed, ids, stream)
+    u = keyed_uniform(seed, ids, stream + ":u")
+    if d.dist == "normal":
+        x = d.mean + d.sd * z
+    elif d.dist == "lognormal":
+        x = d.median * np.exp(d.sigma_log * z)
+    elif d.dist == "uniform":
+        x = d.low + (d.high - d.low) * u
+    elif d.dist == "fixed":
+        x = np.full(ids.shape, d.value)
+    else:  # pragma: no cover - categorical handled by caller
+        raise ValueError(f"distribution {d.dist!r} is not numeric")
+    lo = getattr(d, "low", None)
+    hi = getattr(d, "high", None)
+    return np.clip(x, -np.inf if lo is None else lo, np.inf if hi is None else hi)
+
+
+def eligible(base: pd.DataFrame, inc: Any) -> np.ndarray:
+    """Which rows of a baseline table meet the inclusion criteria (bounds and insulin use)."""
+    ok = np.ones(len(base), dtype=bool)
+    for name in ("age_years", "bmi_kg_m2", "diabetes_duration_years", "hba1c_percent", "insulin_u_per_kg_day"):
+        b = getattr(inc, name, None)
+        if b is None:
+            continue
+        v = base[name].to_numpy()
+        if b.min is not None:
+            ok &= v >= b.min
+        if b.max is not None:
+            ok &= v <= b.max
+    if inc.insulin_use == "required":
+        ok &= base["insulin_use"].to_numpy() == "yes"
+    elif inc.insulin_use == "excluded":
+        ok &= base["insulin_use"].to_numpy() == "no"
+    return ok
+
+
+def _for_engine(c: Cohort, base: pd.DataFrame, seed: int) -> Cohort:
+    """The enrolled cohort with the screened demographics and the covariates therapies read."""
+    n = c.n
+    ctx = PatientContext(
+        n=n,
+        body_weight_kg=base["weight_kg"].to_numpy(float),
+        age_years=base["age_years"].to_numpy(float),
+        female=(base["sex"] == "female").to_numpy(),
+        seed=seed,
+        patient_ids=c.patient_id.astype(np.int64),
+        covariates={
+            "insulin_dose_u_per_day": base["insulin_u_per_day"].to_numpy(float),
+            "exog_insulin": base["exog_insulin"].to_numpy(float),
+            "insulin_scale": insulin_scale(c.params),
+            "diabetes_duration_years": base["diabetes_duration_years"].to_numpy(float),
+            "hba1c_pct": base["hba1c_percent"].to_numpy(float),
+            "bmi_kg_m2": c.bmi_kg_m2.astype(float),
+        },
+    )
+    return Cohort(
+        c.params, c.state, ctx, c.bmi_kg_m2.astype(float), base["height_cm"].to_numpy(float),
+        preset=c.preset, effects=c.effects, baseline=c.baseline,
+    )  # fmt: skip
