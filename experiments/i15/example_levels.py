@@ -15,8 +15,6 @@ import re
 import time
 from pathlib import Path
 
-import numpy as np
-
 from t2dsim.physiology import glycation
 from t2dsim.trial.protocol import parse_protocol
 from t2dsim.trial.runner import run_trial

@@ -21,10 +21,12 @@ import time
 import numpy as np
 from therapy_trials import on_background, trial_cohort  # tests/ helper (cohort construction of the test)
 
+from t2dsim.core.rng import keyed_normal
 from t2dsim.engine import ArmState, advance
+from t2dsim.engine.meal_days import day_fasting_glucose, find_insulin, simulate_meal_day
 from t2dsim.physiology import glycation
-from t2dsim.therapies.drugs import Metformin, Sulfonylurea, keyed_normal, parameter
-from t2dsim.therapies.insulin import BasalInsulin, day_fasting_glucose, find_insulin, simulate_meal_day
+from t2dsim.therapies.drugs import Metformin, Sulfonylurea, parameter
+from t2dsim.therapies.insulin import BasalInsulin
 
 MEALS = ((7 * 60, 45.0), (12 * 60, 70.0), (19 * 60, 70.0))
 
@@ -51,7 +53,8 @@ def main(offset_slope: float, offset_intercept: float, weeks: int = 24, seed: in
     means, fpgs = [], []
     for week in range(weeks):
         advance(arm, 7)
-        z = keyed_normal(seed, arm.cohort.ctx.patient_ids, week, 11, size=len(MEALS) + 1)
+        slots = np.arange(len(MEALS) + 1)[None, :]
+        z = keyed_normal(seed, arm.cohort.ctx.patient_ids[:, None], "meal-day:intake", week, slots)
         eaten = np.clip(planned[None, :] * (1.0 + cv * z[:, :-1]), 0.0, None).reshape(n, len(MEALS))
         action = np.exp(sd_si * z[:, -1] - 0.5 * sd_si * sd_si)
         ins_t = find_insulin(arm)
@@ -69,7 +72,8 @@ def main(offset_slope: float, offset_intercept: float, weeks: int = 24, seed: in
     h_prog = np.asarray(arm.last["hba1c_pct"], float)
     print(f"Riddle 2003 replication, {n} patients, 24 weeks ({time.perf_counter() - t0:.0f} s); published: FPG 117, "
           "HbA1c 6.96 %, ~60 % <= 7 %")
-    print(f"baseline HbA1c {h0.mean():.2f} %; end FPG {fpgs[-1].mean():.1f} mg/dL; last meal-day mean {means[-1].mean():.1f}; "
+    print(f"baseline HbA1c {h0.mean():.2f} %; end FPG {fpgs[-1].mean():.1f} mg/dL; "
+          f"last meal-day mean {means[-1].mean():.1f}; "
           f"mean of the last 12 meal days {np.mean(means[-12:]):.1f} mg/dL; dose {ins.dose_u.mean():.1f} IU")
     for k, h in (("prog", h_prog), *drivers.items()):
         print(f"  {k:12s} HbA1c {h.mean():.2f} %   share <= 7 %: {np.mean(h <= 7.0):.2f}")

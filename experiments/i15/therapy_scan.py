@@ -34,7 +34,9 @@ ARMS = {
     "empagliflozin 25": lambda: [SGLT2Inhibitor("empagliflozin", 25.0)],
     "glargine (Riddle, fatigue 1)": lambda: [BasalInsulin("glargine", 10.0, titration_fatigue_per_visit=1.0)],
     "metformin + semaglutide": lambda: [Metformin(2000.0), GLP1RA("semaglutide", 1.0)],
-    "metformin + glargine": lambda: [Metformin(2000.0), BasalInsulin("glargine", 10.0, titration_fatigue_per_visit=1.0)],
+    "metformin + glargine": lambda: [
+        Metformin(2000.0), BasalInsulin("glargine", 10.0, titration_fatigue_per_visit=1.0)
+    ],
 }
 
 
@@ -53,7 +55,8 @@ def screened_cohort(n: int, seed: int, years: float = 2.0) -> Cohort:
 
 def main(n: int = 300, seed: int = 15, weeks: int = 24) -> None:
     c = screened_cohort(n, seed)
-    print(f"screened {c.n} of {n}; baseline HbA1c {c.state.hba1c_pct.mean():.2f} %, FPG {c.state.glucose_mgdl.mean():.1f}")
+    print(f"screened {c.n} of {n}; baseline HbA1c {c.state.hba1c_pct.mean():.2f} %, "
+          f"FPG {c.state.glucose_mgdl.mean():.1f}")
     rows = []
     for name, make in ARMS.items():
         arm = ArmState(c, make())
