@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    from t2dsim.report.browser import check_report_renders, find_chromium
     from t2dsim.pipeline import run_protocol_file
+    from t2dsim.report.browser import check_report_renders, find_chromium
 
     protocol = ROOT / "examples" / "stem-cells-vs-standard-care.toml"
     with tempfile.TemporaryDirectory() as tmp:
