@@ -261,7 +261,10 @@ def trial(
 @user_errors
 def runs(
     store_dir: Annotated[Path, typer.Option("--store", help="run store folder")] = Path("out/runs"),
-    sql: Annotated[str | None, typer.Option(help="SQL over tables 'runs' and 'results'")] = None,
+    sql: Annotated[
+        str | None,
+        typer.Option(help="read-only SQL over views runs, results, patients (no file access: sandboxed)"),
+    ] = None,
 ) -> None:
     """List stored runs, or query them with SQL."""
     from t2dsim import store
