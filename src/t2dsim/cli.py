@@ -104,7 +104,7 @@ def day(
 def run_default(
     out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out"),
 ) -> None:
-    """Main job: a default three-meal day of the Dalla Man 2007 mean T2D patient (CSV + plot)."""
+    """One three-meal day of the Dalla Man 2007 mean T2D patient (CSV + plot); the main job is `t2dsim trial`."""
     import matplotlib
 
     matplotlib.use("Agg")
