@@ -104,7 +104,7 @@ def test_unknown_patient_and_bad_params_file(tmp_path, inputs_csv, simglucose_pa
     assert not out.exists()
 
 
-def test_runs_bad_sql_is_a_clear_error(tmp_path):
+def _one_run_store(tmp_path):
     from t2dsim import store
 
     res = pd.DataFrame({"arm": ["a"], "patient_id": [1], "visit_month": [0.0], "measure": ["m"], "value": [1.0]})
@@ -112,7 +112,55 @@ def test_runs_bad_sql_is_a_clear_error(tmp_path):
         {"arm": ["a"], "patient_id": [1], "randomised": [True], "completed": [True], "dropout_month": [np.nan]}
     )
     store.save_run(tmp_path, res, pat, "x = 1", seed=1, backend="numba")
+    return tmp_path
+
+
+def test_runs_bad_sql_is_a_clear_error(tmp_path):
+    _one_run_store(tmp_path)
     out = runner.invoke(app, ["runs", "--store", str(tmp_path), "--sql", "SELEC 1"])
     assert out.exit_code == 2 and "syntax error" in out.output and "Traceback" not in out.output
     out = runner.invoke(app, ["runs", "--store", str(tmp_path), "--sql", "SELECT count(*) AS n FROM results"])
     assert out.exit_code == 0 and "1" in out.output
+
+
+# Issue 17, acceptance 1: user SQL cannot reach files (inside or outside the store), attach databases or
+# touch extensions. `{out}` is a file outside the store, `{store}` the store folder.
+SANDBOX_ESCAPES = {
+    "copy_to_outside": "COPY (SELECT 1 AS x) TO '{out}'",
+    "copy_to_inside_store": "COPY (SELECT * FROM results) TO '{store}/evil.csv'",
+    "select_then_copy": "SELECT 1; COPY (SELECT 1) TO '{out}'",
+    "read_csv_outside": "SELECT * FROM read_csv('{secret}')",
+    "read_parquet_outside": "SELECT * FROM read_parquet('{outside_parquet}')",
+    "read_text_outside": "SELECT content FROM read_text('{secret}')",
+    "glob": "SELECT * FROM glob('{store}/../*')",
+    "attach": "ATTACH '{out_db}' AS x",
+    "attach_catalogue": "ATTACH '{store}/catalogue.duckdb' AS c2",
+    "install": "INSTALL httpfs",
+    "load": "LOAD httpfs",
+    "unlock": "SET enable_external_access = true",
+    "export": "EXPORT DATABASE '{outdir}'",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SANDBOX_ESCAPES))
+def test_runs_sql_is_sandboxed(tmp_path, name):
+    store_dir = _one_run_store(tmp_path / "store")
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a,b\n1,2\n")
+    outside = tmp_path / "outside.parquet"
+    pd.DataFrame({"a": [1]}).to_parquet(outside)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    sql = SANDBOX_ESCAPES[name].format(
+        out=tmp_path / "x.csv",
+        store=store_dir,
+        secret=secret,
+        outside_parquet=outside,
+        out_db=tmp_path / "x.duckdb",
+        outdir=tmp_path / "export",
+    )
+    out = runner.invoke(app, ["runs", "--store", str(store_dir), "--sql", sql])
+    assert out.exit_code == 2, out.output
+    assert "error:" in out.output and "Traceback" not in out.output
+    assert "--sql" in out.output  # the message says what the command accepts
+    assert "1,2" not in out.output and "content" not in out.output
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written

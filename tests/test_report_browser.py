@@ -1,47 +1,101 @@
-"""The report opened in headless Chromium draws its Plotly figures (offline).
+"""The default report (main job, arms shrunk to 12 patients) as a user sees it: the CLI writes it, headless
+Chromium draws every Plotly figure at 1400 px, every trajectory panel shows the whole follow-up, and table
+numbers are rounded for reading.
 
-Needs a Chromium binary (Debian: `apt-get install -y chromium`); skipped with that reason if absent.
-Negative control: the same page without the inline plotly.js must render no plot.
+Needs a Chromium binary (Debian: `apt-get install -y chromium`). Without one the test fails in CI
+(environment variable CI set, as `.ci/run` does) and is skipped elsewhere, after the CLI checks ran.
+Negative controls: the same page without the inline plotly.js renders no plot; the x-range and
+rounding checks are shown to flag a clipped panel and a raw float (`test_checks_can_fail`).
 """
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from t2dsim.report import write_report
-from t2dsim.report.browser import check_report_renders, find_chromium
+from t2dsim.cli import app
+from t2dsim.report.browser import check_report_renders, figure_geometry, find_chromium
 from t2dsim.trial.protocol import load_protocol
-from t2dsim.trial.synthetic import synthetic_trial
 
-pytestmark = pytest.mark.skipif(
-    find_chromium() is None, reason="Chromium not installed (Debian: apt-get install -y chromium)"
-)
+EXAMPLE = Path(__file__).parents[1] / "examples" / "stem-cells-vs-standard-care.toml"
+# Panels drawn against visit month (trajectories, individual patients, mechanism).
+TRAJECTORY_TITLE = re.compile(r"mean and 95% CI$|random sample of up to|^Mechanism")
+DECIMAL = re.compile(r"(?<![\w.])-?(\d+\.\d+)(?:e[+-]?\d+)?(?![\w.])")
 
 
-def test_plots_render_in_headless_chromium(tmp_path: Path) -> None:
-    proto = load_protocol(Path(__file__).parent / "data" / "good_protocol.toml")
-    res, pat = synthetic_trial(
-        {"placebo": 40, "uc_msc": 40, "islets": 40},
-        {"islets": -1.0},
-        seed=5,
-        annual_dropout=0.1,
-        graft_mass_mg={"islets": 300},
-    )
-    out = write_report(res, pat, proto, tmp_path / "report.html")
-    check = check_report_renders(out, screenshot=tmp_path / "report.png")
-    assert check.n_figure_divs >= 8
+def long_floats(html: str) -> list[str]:
+    """Decimal numbers with more than 4 significant digits inside the report's tables."""
+    bad = []
+    for table in re.findall(r"<table.*?</table>", html, re.S):
+        for cell in re.findall(r"<td[^>]*>(.*?)</td>", table, re.S):
+            for m in DECIMAL.finditer(re.sub(r"<[^>]+>", " ", cell)):
+                digits = m.group(1).replace(".", "").lstrip("0")
+                if len(digits) > 4:
+                    bad.append(m.group(0))
+    return bad
+
+
+def clipped_or_short(geometry: list[dict], last_visit: float) -> list[str]:
+    """Trajectory panels whose x-axis stops before the last visit or that are wider than their box."""
+    bad = []
+    for g in geometry:
+        if not TRAJECTORY_TITLE.search(g["title"] or ""):
+            continue
+        if g["x_range"] is None or g["x_range"][1] < last_visit or g["width"] > g["box_width"] + 1:
+            bad.append(f"{g['title']}: x {g['x_range']}, width {g['width']} in a {g['box_width']:.0f} px box")
+    return bad
+
+
+def test_checks_can_fail():
+    assert long_floats("<table><tr><td>14.329658609000035</td><td>0.1234</td></tr></table>") == ["14.329658609000035"]
+    assert long_floats("<table><tr><td>14.33</td><td>0.0001234</td><td>run 20251204</td></tr></table>") == []
+    panel = {"title": "HbA1c (%): mean and 95% CI", "x_range": [-0.7, 12.7], "width": 1208, "box_width": 600}
+    assert clipped_or_short([panel], 12.0)  # drawn wider than its box: right half cut off
+    assert clipped_or_short([{**panel, "width": 600, "x_range": [-0.5, 6.2]}], 12.0)
+    assert not clipped_or_short([{**panel, "width": 600}], 12.0)
+
+
+def test_default_report_as_a_user_sees_it(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text().replace("n = 200", "n = 12")
+    proto_path = tmp_path / "small.toml"
+    proto_path.write_text(text)
+    res = CliRunner().invoke(app, ["trial", str(proto_path), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    m = re.search(r"report: (\S+\.html)", res.output)
+    assert m, res.output
+    report = Path(m.group(1))
+    html = report.read_text()
+    assert "Complications: UKPDS Outcomes Model 2" in html and "were not computed" not in html
+    assert "not a treatment recommendation" in html
+    assert "unregulated" in html.lower()  # the stem-cell risk list reaches the report
+    assert '<script src="http' not in html  # self-contained
+    assert long_floats(html) == []
+    listing = CliRunner().invoke(app, ["runs", "--store", str(tmp_path / "out" / "runs")])
+    assert listing.exit_code == 0 and "stem-cells-vs-standard-care" in listing.output
+
+    if find_chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium not installed in CI (.ci/run installs it: apt-get install -y chromium)")
+        pytest.skip("Chromium not installed (Debian: apt-get install -y chromium)")
+    last_visit = max(load_protocol(proto_path).visit_months)
+    geometry = figure_geometry(report, window_width=1400)
+    assert sum(bool(TRAJECTORY_TITLE.search(g["title"] or "")) for g in geometry) >= 4
+    assert clipped_or_short(geometry, last_visit) == []
+
+    check = check_report_renders(report, screenshot=tmp_path / "report.png")
+    assert check.n_figure_divs == len(geometry) >= 8
     assert check.n_plot_containers == check.n_figure_divs, check
-    assert check.n_main_svg >= check.n_figure_divs
     assert check.coloured_pixels is not None and check.coloured_pixels > 50  # trace colour visible
     assert check.ok
 
     # negative control: strip the inline plotly.js -> nothing is drawn
-    text = out.read_text()
-    start = text.index('<script type="text/javascript">') + len('<script type="text/javascript">')
-    end = text.index("</script>", start)
+    start = html.index('<script type="text/javascript">') + len('<script type="text/javascript">')
+    end = html.index("</script>", start)
     broken = tmp_path / "broken.html"
-    broken.write_text(text[:start] + text[end:])
+    broken.write_text(html[:start] + html[end:])
     bad = check_report_renders(broken)
     assert bad.n_plot_containers == 0 and not bad.ok

@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 from t2dsim import __version__
-from t2dsim.store import compare_runs, list_runs, load_run, query, save_run
+from t2dsim.store import QueryRefused, compare_runs, list_runs, load_run, query, save_run
 from t2dsim.trial.synthetic import synthetic_trial
 
 PROTO = Path(__file__).parent / "data" / "good_protocol.toml"
@@ -84,8 +83,8 @@ def test_list_query_compare(tmp_path: Path) -> None:
     cmp = compare_runs(tmp_path, ids, "hba1c_percent", 12)
     np.testing.assert_allclose(cmp["mean"], exp["mean"], rtol=1e-12)
     assert set(cmp["seed"]) == {1, 2}
-    # read-only: a query cannot modify the catalogue
-    with pytest.raises(duckdb.Error):
+    # read-only: a query cannot modify the catalogue (refused before it runs)
+    with pytest.raises(QueryRefused, match="refused a DELETE statement"):
         query(tmp_path, "DELETE FROM runs")
     assert len(list_runs(tmp_path)) == 2
 

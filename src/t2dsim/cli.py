@@ -104,7 +104,7 @@ def day(
 def run_default(
     out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out"),
 ) -> None:
-    """Main job: a default three-meal day of the Dalla Man 2007 mean T2D patient (CSV + plot)."""
+    """One three-meal day of the Dalla Man 2007 mean T2D patient (CSV + plot); the main job is `t2dsim trial`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -261,7 +261,10 @@ def trial(
 @user_errors
 def runs(
     store_dir: Annotated[Path, typer.Option("--store", help="run store folder")] = Path("out/runs"),
-    sql: Annotated[str | None, typer.Option(help="SQL over tables 'runs' and 'results'")] = None,
+    sql: Annotated[
+        str | None,
+        typer.Option(help="read-only SQL over views runs, results, patients (no file access: sandboxed)"),
+    ] = None,
 ) -> None:
     """List stored runs, or query them with SQL."""
     from t2dsim import store

@@ -7,9 +7,10 @@ Layout of a store directory::
     <store_dir>/runs/<run_id>/patients.parquet   per-patient table (arm, patient_id, baselines, flags)
     <store_dir>/runs/<run_id>/protocol.toml      the protocol text as run
 
-:func:`query` opens the catalogue read-only and exposes three views: ``runs``, ``results`` (all runs'
-long tables) and ``patients``, so e.g. ``SELECT arm, avg(value) FROM results WHERE measure =
-'hba1c_percent' AND visit_month = 12 GROUP BY arm`` works across runs.
+:func:`query` runs user SQL in a sandbox (in-memory DuckDB, no file or network access, configuration
+locked) over three views: ``runs``, ``results`` (all runs' long tables) and ``patients``, so e.g.
+``SELECT arm, avg(value) FROM results WHERE measure = 'hba1c_percent' AND visit_month = 12 GROUP BY arm``
+works across runs.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "compare_runs",
     "list_runs",
     "load_run",
+    "QueryRefused",
     "query",
     "save_run",
 ]
@@ -235,35 +237,96 @@ def load_run(store_dir: str | Path, run_id: str) -> RunRecord:
     return RunRecord(results=results, patients=patients, meta=meta)
 
 
-def query(store_dir: str | Path, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-    """Run SQL against the store; views ``runs``, ``results`` and ``patients`` are available.
+class QueryRefused(ValueError):
+    """A user query tried something the sandbox forbids (writing, reading files, attaching, extensions)."""
 
-    The connection is read-only: statements that modify the catalogue fail.
+
+#: Statement types a user query may contain: reading only (SELECT also covers WITH, FROM-first, DESCRIBE,
+#: SUMMARIZE, SHOW). Anything else (COPY, ATTACH, INSTALL/LOAD, PRAGMA, SET, CREATE, EXPORT, ...) is refused.
+_ALLOWED_STATEMENTS = ("SELECT", "EXPLAIN")
+
+#: DuckDB settings of the query connection. External access off means no function can reach a file or the
+#: network (read_csv, read_parquet, read_text, glob, COPY ... TO, ATTACH of a file, EXPORT, INSTALL); no
+#: extension is installed or loaded behind the user's back; no spill folder; and the configuration is locked
+#: so the query cannot switch any of this back on.
+_SANDBOX = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "temp_directory": "",
+    "lock_configuration": True,
+}
+
+
+def query(store_dir: str | Path, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+    """Run a read-only SQL query against the store; views ``runs``, ``results`` and ``patients``.
+
+    The query runs in a sandbox: an in-memory DuckDB connection with external access disabled and the
+    configuration locked. The store's tables are handed to it as Arrow data (read by t2dsim, not by the
+    query), so the query can read them but cannot read or write any file (``read_csv``, ``read_parquet``,
+    ``COPY ... TO``), ``ATTACH`` a database, or ``INSTALL``/``LOAD`` an extension, inside the store or
+    outside it. Only SELECT-type statements are accepted.
+
+    Raises:
+        QueryRefused: a statement other than a query, or a query reaching for a file (a ``ValueError``).
+        duckdb.Error: other SQL errors (syntax, unknown column, ...).
     """
+    import pyarrow.dataset as pads
+
     store = Path(store_dir)
-    con = _connect(store, read_only=True)
+    cat = _connect(store, read_only=True)
     try:
-        listed = con.execute("SELECT results_path, patients_path FROM runs").fetchall()
-        has_runs = bool(listed)
+        runs = cat.execute("SELECT * FROM runs").df()
+    finally:
+        cat.close()
+    con = duckdb.connect(":memory:", config=dict(_SANDBOX))
+    try:
+        for st in con.extract_statements(sql):
+            kind = st.type.name
+            if kind not in _ALLOWED_STATEMENTS:
+                raise QueryRefused(
+                    f"--sql accepts read-only queries only (SELECT ...); refused a {kind} statement. "
+                    "Query the views runs, results and patients; export with the shell, e.g. > file.txt"
+                )
         # Only runs registered in the catalogue are visible (no stray folders).
-        con.execute("CREATE TEMP VIEW results AS " + _union_sql(store, "results", has_runs, [r[0] for r in listed]))
-        con.execute("CREATE TEMP VIEW patients AS " + _union_sql(store, "patients", has_runs, [r[1] for r in listed]))
-        return con.execute(sql, params or []).df()
+        con.register("runs", runs)
+        for view, column in (("results", "results_path"), ("patients", "patients_path")):
+            files = [str(store / p) for p in runs[column].tolist() if (store / p).exists()]
+            con.register(view, _dataset(view, files, pads))
+        try:
+            return con.execute(sql, params or []).df()
+        except duckdb.PermissionException as exc:
+            raise QueryRefused(
+                "--sql cannot read or write files, attach databases or load extensions; query the views "
+                f"runs, results and patients instead (DuckDB: {str(exc).splitlines()[0]})"
+            ) from None
     finally:
         con.close()
 
 
-def _union_sql(store: Path, table: str, has_runs: bool, paths: Sequence[str] = ()) -> str:
-    files = [str(store / p) for p in paths if (store / p).exists()]
-    if not has_runs or not files:
-        if table == "results":
-            return (
-                "SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS arm, NULL::BIGINT AS patient_id, "
-                "NULL::DOUBLE AS visit_month, NULL::VARCHAR AS measure, NULL::DOUBLE AS value WHERE false"
+def _dataset(view: str, files: Sequence[str], pads: Any) -> Any:
+    """The union of the listed Parquet files as a lazy Arrow dataset (columns unified by name)."""
+    if not files:
+        if view == "results":
+            return pa.table(
+                {
+                    "run_id": pa.array([], pa.string()),
+                    "arm": pa.array([], pa.string()),
+                    "patient_id": pa.array([], pa.int64()),
+                    "visit_month": pa.array([], pa.float64()),
+                    "measure": pa.array([], pa.string()),
+                    "value": pa.array([], pa.float64()),
+                }
             )
-        return "SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS arm, NULL::BIGINT AS patient_id WHERE false"
-    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    return f"SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+        return pa.table(
+            {
+                "run_id": pa.array([], pa.string()),
+                "arm": pa.array([], pa.string()),
+                "patient_id": pa.array([], pa.int64()),
+            }
+        )
+    schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+    return pads.dataset(list(files), format="parquet", schema=schema)
 
 
 def compare_runs(store_dir: str | Path, run_ids: Sequence[str], measure: str, visit_month: float) -> pd.DataFrame:

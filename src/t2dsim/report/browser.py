@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BrowserCheck", "check_report_renders", "chromium_command", "find_chromium"]
+__all__ = ["BrowserCheck", "check_report_renders", "chromium_command", "figure_geometry", "find_chromium"]
 
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 
@@ -157,6 +157,67 @@ def check_report_renders(
             raise RuntimeError(f"chromium --screenshot failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
         coloured = _count_trace_colour(shot)
     return BrowserCheck(n_divs, n_containers, n_svg, shot, coloured)
+
+
+# Runs in the page after load: for every drawn Plotly figure, its title, x-axis range, laid-out width
+# and the width of the box it sits in (a figure wider than its box is clipped on the right).
+_PROBE = """<script>window.addEventListener('load', function () { setTimeout(function () {
+  var out = [];
+  document.querySelectorAll('.plotly-graph-div').forEach(function (g) {
+    var fl = g._fullLayout; if (!fl) { return; }
+    out.push({id: g.id, title: fl.title ? fl.title.text : '', x_range: fl.xaxis ? fl.xaxis.range : null,
+              x_type: fl.xaxis ? fl.xaxis.type : null, width: fl.width,
+              box_width: g.getBoundingClientRect().width});
+  });
+  var pre = document.createElement('pre'); pre.id = 't2dsim-probe'; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+}, 500); });</script>"""
+
+
+def figure_geometry(
+    html_path: str | Path,
+    chromium: str | None = None,
+    window_width: int = 1400,
+    budget_ms: int = 15000,
+    timeout_s: float = 180.0,
+) -> list[dict]:
+    """Each drawn figure's title, x-axis range, laid-out width and box width, as rendered in headless Chromium.
+
+    The report is copied with a small probe script appended (the original is not changed) and opened at
+    ``window_width`` pixels.
+
+    Raises:
+        FileNotFoundError: no Chromium found or report missing.
+        RuntimeError: the browser failed or the probe did not report.
+    """
+    import html as _html
+    import json
+
+    html_path = Path(html_path).resolve()
+    if not html_path.exists():
+        raise FileNotFoundError(html_path)
+    exe = chromium or find_chromium()
+    if exe is None:
+        raise FileNotFoundError("no Chromium/Chrome executable found (Debian: apt-get install -y chromium)")
+    with tempfile.TemporaryDirectory(prefix="t2dsim-chromium-") as tmp:
+        probed = Path(tmp) / "probe.html"
+        probed.write_text(html_path.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"), "utf-8")
+        proc = subprocess.run(
+            [
+                *chromium_command(exe, str(Path(tmp) / "profile"), budget_ms),
+                f"--window-size={window_width},3000",
+                "--dump-dom",
+                probed.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    m = re.search(r'<pre id="t2dsim-probe">(.*?)</pre>', proc.stdout, re.S)
+    if proc.returncode != 0 or m is None:
+        raise RuntimeError(f"chromium probe failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+    return json.loads(_html.unescape(m.group(1)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,6 +67,13 @@ def _table(df: pd.DataFrame, float_fmt: str = "{:.3g}") -> str:
     return df.to_html(index=False, escape=True, classes="t2d", border=0, formatters=fmt, na_rep="")
 
 
+def _readable(v: Any) -> Any:
+    """A float rounded for reading (4 significant digits); anything else unchanged."""
+    if isinstance(v, float | np.floating):
+        return f"{float(v):.4g}"
+    return v
+
+
 def _measure_label(m: str) -> str:
     info = MEASURES.get(m)
     return f"{info.label} ({info.unit})" if info else m
@@ -181,7 +188,7 @@ def _baseline_section(page: _Page, patients: pd.DataFrame, arms: list[str]) -> N
             row = {"characteristic": f"{_measure_label(c) if c in MEASURES else c}, mean (SD)"}
             for a in arms:
                 x = s[patients["arm"] == a].astype(float)
-                row[a] = f"{x.mean():.2f} ({x.std(ddof=1):.2f})" if len(x) > 1 else f"{x.mean():.2f}"
+                row[a] = f"{x.mean():.4g} ({x.std(ddof=1):.3g})" if len(x) > 1 else f"{x.mean():.4g}"
             rows.append(row)
     n_row = {"characteristic": "n"} | {a: str(int((patients["arm"] == a).sum())) for a in arms}
     page.add("baseline", "Baseline characteristics by arm", _table(pd.DataFrame([n_row, *rows])))
@@ -528,9 +535,9 @@ def build_report_html(
     }
     for k, v in (run_meta or {}).items():
         info[str(k)] = (
-            v
+            _readable(v)
             if not isinstance(v, Mapping)
-            else ", ".join(f"{a}={b:.3g}" if isinstance(b, float) else f"{a}={b}" for a, b in v.items())
+            else ", ".join(f"{a}={_readable(b)}" for a, b in v.items())
         )
     arms_html = "".join(
         f"<li><b>{_esc(a.name)}</b> (n={a.n}): "
