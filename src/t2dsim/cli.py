@@ -245,14 +245,17 @@ def trial(
         res = run_protocol_file(
             protocol, out_dir, chunk_size=chunk_size, complications=complications, progress=progress
         )
-    ep = res.endpoints
     out.print(
         f"[bold]{protocol.name}[/]: run {res.run_id}, {len(res.run.patients)} patients, "
         f"{res.run.timings.get('pipeline_s', 0):.1f} s"
     )
-    cols = [c for c in ("endpoint", "arm", "reference", "estimate", "ci_low", "ci_high", "p_value") if c in ep.columns]
-    if cols:
-        out.print(ep[cols].to_string(index=False))
+    level = 100 * (1 - res.analysis.settings["alpha"])
+    for _, r in res.analysis.endpoint_table().iterrows():
+        out.print(
+            f"{r['endpoint']}, {r['arm']} vs {r['reference']}: {r['estimate']:.4g} "
+            f"({level:g}% CI {r['ci_low']:.4g} to {r['ci_high']:.4g}), p = {r['p_value']:.3g}",
+            markup=False,
+        )
     out.print(f"report: {res.report_path.resolve()}")
     out.print(DISCLAIMER)
 

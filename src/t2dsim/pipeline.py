@@ -10,6 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 from t2dsim import __version__
+from t2dsim.report.html import measure_label
+from t2dsim.trial.analysis import TrialAnalysis, analyse_run
+from t2dsim.trial.measurement import MEASURES
 from t2dsim.trial.protocol import load_protocol
 from t2dsim.trial.runner import TrialRun, run_trial
 
@@ -21,7 +24,12 @@ class PipelineOutput:
     results_path: Path
     store_dir: Path
     run: TrialRun
-    endpoints: pd.DataFrame
+    analysis: TrialAnalysis
+
+    @property
+    def endpoints(self) -> pd.DataFrame:
+        """The analysis' endpoint table (ANCOVA rows)."""
+        return self.analysis.endpoints
 
 
 def run_protocol_file(
@@ -36,18 +44,14 @@ def run_protocol_file(
     ``out_dir/<protocol name>-<run id>.html``. Raises ``ProtocolError``/``ValueError`` on bad input."""
     from t2dsim import store
     from t2dsim.report.html import write_report
-    from t2dsim.trial.statistics import analyse_endpoints
 
     t0 = time.perf_counter()
     protocol = load_protocol(path)
     run = run_trial(protocol, chunk_size=chunk_size, progress=progress)
     out_dir = Path(out_dir)
     store_dir = out_dir / "runs"
-    reference = protocol.analysis.reference_arm or protocol.arms[0].name
-    eps = [protocol.endpoints.primary, *protocol.endpoints.secondary]
-    endpoints = analyse_endpoints(
-        run.results, eps, reference, alpha=protocol.analysis.alpha, missing=protocol.analysis.missing
-    )
+    reference = protocol.reference_arm
+    analysis = analyse_run(run.results, run.patients, protocol, labels={m: measure_label(m) for m in MEASURES})
     extra = {}
     if complications:
         from t2dsim.outcomes.trial_link import complications_table
@@ -83,6 +87,7 @@ def run_protocol_file(
         timings=phases,
         name=protocol.name,
         meta={"version": __version__},
+        extra={"analysis": analysis.save},
     )
     report_path = out_dir / f"{protocol.name}-{run_id}.html"
     write_report(
@@ -94,10 +99,11 @@ def run_protocol_file(
         risks=run.risks,
         screening=run.screening,
         run_meta={"run_id": run_id, "version": __version__, **run.timings},
+        analysis=analysis,
     )
     run.timings["pipeline_s"] = time.perf_counter() - t0
     results_path = store_dir / "runs" / run_id / "results.parquet"
-    return PipelineOutput(run_id, report_path, results_path, store_dir, run, endpoints)
+    return PipelineOutput(run_id, report_path, results_path, store_dir, run, analysis)
 
 
 def pooled_simulator(protocol, pool_per_arm: int, chunk_size: int = 512):

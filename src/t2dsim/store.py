@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +40,7 @@ __all__ = [
     "load_run",
     "QueryRefused",
     "query",
+    "run_folder",
     "save_run",
 ]
 
@@ -104,6 +105,7 @@ def save_run(
     name: str | None = None,
     meta: Mapping[str, Any] | None = None,
     run_id: str | None = None,
+    extra: Mapping[str, Callable[[Path], None]] | None = None,
 ) -> str:
     """Write a run's tables to Parquet and register it in the catalogue.
 
@@ -119,6 +121,8 @@ def save_run(
         name: a label (e.g. the protocol name).
         meta: extra JSON-serialisable metadata.
         run_id: explicit id (default: UTC timestamp + random suffix).
+        extra: folder name → writer: ``writer(folder)`` writes more of the run (e.g. its analysis) into
+            ``runs/<run_id>/<name>/``, inside the same all-or-nothing write as the tables.
 
     Returns:
         the run id.
@@ -155,6 +159,10 @@ def save_run(
             pa.Table.from_pandas(pat, preserve_index=False), tmp_dir / "patients.parquet", compression="zstd"
         )
         (tmp_dir / "protocol.toml").write_text(protocol_text, encoding="utf-8")
+        for sub, writer in (extra or {}).items():
+            if not sub or "/" in sub or sub.startswith("."):
+                raise ValueError(f"extra folder name {sub!r}: give a plain folder name")
+            writer(tmp_dir / sub)
         from t2dsim import __version__
 
         con.execute(
@@ -189,6 +197,14 @@ def save_run(
     finally:
         con.close()
     return rid
+
+
+def run_folder(store_dir: str | Path, run_id: str) -> Path:
+    """The folder of a stored run (``<store_dir>/runs/<run_id>``); refuses a run that is not there."""
+    folder = Path(store_dir) / "runs" / run_id
+    if "/" in run_id or run_id.startswith(".") or not folder.is_dir():
+        raise ValueError(f"no run {run_id!r} in the store {store_dir}; list runs with 't2dsim runs'")
+    return folder
 
 
 def list_runs(store_dir: str | Path) -> pd.DataFrame:

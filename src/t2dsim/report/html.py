@@ -29,14 +29,13 @@ from plotly.subplots import make_subplots
 
 from t2dsim import DISCLAIMER, __version__
 from t2dsim.core.registry import therapy_kinds
+from t2dsim.trial.analysis import TrialAnalysis, analyse_run
 from t2dsim.trial.measurement import MEASURES
-from t2dsim.trial.statistics import analyse_endpoints, endpoint_frame, responder_table, trajectory_summary
 
 __all__ = ["SectionContent", "build_report_html", "figure_div", "write_report"]
 
 SectionContent = str | go.Figure | Sequence["str | go.Figure"]
 
-_PATIENT_FLAGS = {"run_id", "arm", "patient_id", "randomised", "completed", "dropout_month"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -74,7 +73,8 @@ def _readable(v: Any) -> Any:
     return v
 
 
-def _measure_label(m: str) -> str:
+def measure_label(m: str) -> str:
+    """Display label of a measure: its name and unit (``HbA1c (%)``)."""
     info = MEASURES.get(m)
     return f"{info.label} ({info.unit})" if info else m
 
@@ -123,46 +123,17 @@ class _Page:
 # ----------------------------------------------------------------------------------------------
 
 
-def _flow_section(
-    page: _Page,
-    results: pd.DataFrame,
-    patients: pd.DataFrame,
-    arms: list[str],
-    protocol: Any,
-    screening: Mapping[str, Any] | None,
-) -> None:
-    prim = protocol.endpoints.primary
-    try:
-        analysed = endpoint_frame(results, prim.measure, prim.visit_month, missing=protocol.analysis.missing)
-        n_an = analysed.groupby("arm").size()
-    except ValueError:
-        n_an = pd.Series(dtype=int)
-    rows = []
-    for a in arms:
-        p = patients.loc[patients["arm"] == a]
-        rand = int(p["randomised"].astype(bool).sum()) if "randomised" in p else len(p)
-        comp = int(p["completed"].astype(bool).sum())
-        drop = p.loc[~p["completed"].astype(bool), "dropout_month"]
-        rows.append(
-            {
-                "arm": a,
-                "planned": protocol.arm(a).n if a in {x.name for x in protocol.arms} else np.nan,
-                "randomised": rand,
-                "completed": comp,
-                "dropped out": rand - comp,
-                "median dropout month": float(drop.median()) if len(drop) else np.nan,
-                "analysed (primary)": int(n_an.get(a, 0)),
-            }
-        )
-    flow = pd.DataFrame(rows)
+def _flow_section(page: _Page, analysis: TrialAnalysis, screening: Mapping[str, Any] | None) -> None:
+    flow = analysis.flow
+    prim = analysis.settings["primary"]
     body = ""
     if screening:
         items = "".join(f"<li>{_esc(k)}: {_esc(v)}</li>" for k, v in screening.items())
         body += f"<h3>Screening</h3><ul>{items}</ul>"
     body += _table(flow, "{:.3g}")
     body += (
-        f'<p class="note">Analysed = baseline and month-{prim.visit_month:g} value of {_esc(prim.measure)} '
-        f"present (missing-data rule: {_esc(protocol.analysis.missing)}).</p>"
+        f'<p class="note">Analysed = baseline and month-{prim["visit_month"]:g} value of {_esc(prim["measure"])} '
+        f"present (missing-data rule: {_esc(analysis.settings['missing'])}).</p>"
     )
     fig = go.Figure()
     fig.add_bar(name="completed", x=flow["arm"], y=flow["completed"], marker_color="#2ca02c")
@@ -172,26 +143,8 @@ def _flow_section(
     page.add("flow", "Patient flow", body)
 
 
-def _baseline_section(page: _Page, patients: pd.DataFrame, arms: list[str]) -> None:
-    cols = [c for c in patients.columns if c not in _PATIENT_FLAGS]
-    rows = []
-    for c in cols:
-        s = patients[c]
-        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
-            for level in sorted(map(str, pd.unique(s.dropna()))):
-                row = {"characteristic": f"{c} = {level}, n (%)"}
-                for a in arms:
-                    x = s[patients["arm"] == a].astype(str)
-                    row[a] = f"{int((x == level).sum())} ({100 * (x == level).mean():.0f}%)"
-                rows.append(row)
-        else:
-            row = {"characteristic": f"{_measure_label(c) if c in MEASURES else c}, mean (SD)"}
-            for a in arms:
-                x = s[patients["arm"] == a].astype(float)
-                row[a] = f"{x.mean():.4g} ({x.std(ddof=1):.3g})" if len(x) > 1 else f"{x.mean():.4g}"
-            rows.append(row)
-    n_row = {"characteristic": "n"} | {a: str(int((patients["arm"] == a).sum())) for a in arms}
-    page.add("baseline", "Baseline characteristics by arm", _table(pd.DataFrame([n_row, *rows])))
+def _baseline_section(page: _Page, analysis: TrialAnalysis) -> None:
+    page.add("baseline", "Baseline characteristics by arm", _table(analysis.baseline))
 
 
 def _band_traces(
@@ -240,9 +193,9 @@ def _band_traces(
 
 
 def _trajectory_section(
-    page: _Page, results: pd.DataFrame, arms: list[str], colours: dict[str, str], measures: list[str]
+    page: _Page, analysis: TrialAnalysis, arms: list[str], colours: dict[str, str], measures: list[str]
 ) -> None:
-    summ = trajectory_summary(results, measures)
+    summ = analysis.trajectories
     parts = []
     for m in measures:
         d = summ.loc[summ["measure"] == m]
@@ -254,9 +207,9 @@ def _trajectory_section(
             if not s.empty:
                 _band_traces(fig, s, a, colours[a])
         fig.update_layout(
-            title=f"{_measure_label(m)}: mean and 95% CI",
+            title=f"{measure_label(m)}: mean and 95% CI",
             xaxis_title="month",
-            yaxis_title=_measure_label(m),
+            yaxis_title=measure_label(m),
             template="plotly_white",
         )
         parts.append(page.fig(fig, 380))
@@ -267,17 +220,14 @@ def _trajectory_section(
     page.add("trajectories", "Mean trajectories", body)
 
 
-def _endpoint_section(page: _Page, results: pd.DataFrame, protocol: Any, arms: list[str]) -> None:
-    eps = [protocol.endpoints.primary, *protocol.endpoints.secondary]
-    ref = protocol.reference_arm
-    try:
-        tab = analyse_endpoints(
-            results, eps, ref, alpha=protocol.analysis.alpha, missing=protocol.analysis.missing, arms=arms
-        )
-    except ValueError as exc:
-        page.add("endpoints", "Endpoints", f'<p class="note">Endpoint analysis not possible: {_esc(exc)}</p>')
+def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
+    ref = analysis.settings["reference_arm"]
+    if "endpoints" in analysis.problems:
+        msg = analysis.problems["endpoints"]
+        page.add("endpoints", "Endpoints", f'<p class="note">Endpoint analysis not possible: {_esc(msg)}</p>')
         return
-    level = 100 * (1 - protocol.analysis.alpha)
+    tab = analysis.endpoints
+    level = 100 * (1 - analysis.settings["alpha"])
     show = pd.DataFrame(
         {
             "endpoint": tab["endpoint"],
@@ -329,17 +279,15 @@ def _endpoint_section(page: _Page, results: pd.DataFrame, protocol: Any, arms: l
     page.add("endpoints", "Endpoints", body)
 
 
-def _responder_section(
-    page: _Page, results: pd.DataFrame, protocol: Any, arms: list[str], colours: dict[str, str]
-) -> None:
-    if not protocol.responders:
+def _responder_section(page: _Page, analysis: TrialAnalysis, arms: list[str], colours: dict[str, str]) -> None:
+    if "responders" in analysis.problems:
+        msg = analysis.problems["responders"]
+        page.add("responders", "Responders", f'<p class="note">Responder analysis not possible: {_esc(msg)}</p>')
+        return
+    if analysis.responders.empty:
         page.add("responders", "Responders", '<p class="note">No responder definitions in the protocol.</p>')
         return
-    try:
-        tab = responder_table(results, protocol.responders, protocol.reference_arm, protocol.analysis.alpha, arms=arms)
-    except ValueError as exc:
-        page.add("responders", "Responders", f'<p class="note">Responder analysis not possible: {_esc(exc)}</p>')
-        return
+    tab = analysis.responders
     show = pd.DataFrame(
         {
             "responder": tab["responder"],
@@ -408,16 +356,17 @@ def _individual_section(
             )
             first = False
     fig.update_layout(
-        title=f"{_measure_label(measure)}: random sample of up to {per_arm} patients per arm",
+        title=f"{measure_label(measure)}: random sample of up to {per_arm} patients per arm",
         xaxis_title="month",
-        yaxis_title=_measure_label(measure),
+        yaxis_title=measure_label(measure),
         template="plotly_white",
     )
     page.add("individuals", "Individual trajectories", page.fig(fig, 420) + '<p class="note">Lines end at dropout.</p>')
 
 
-def _mechanism_section(page: _Page, results: pd.DataFrame, arms: list[str], colours: dict[str, str]) -> None:
-    mech = [m for m, i in MEASURES.items() if i.kind == "mechanism" and (results["measure"] == m).any()]
+def _mechanism_section(page: _Page, analysis: TrialAnalysis, arms: list[str], colours: dict[str, str]) -> None:
+    summ = analysis.trajectories
+    mech = [m for m, i in MEASURES.items() if i.kind == "mechanism" and (summ["measure"] == m).any()]
     if not mech:
         page.add(
             "mechanism",
@@ -425,10 +374,9 @@ def _mechanism_section(page: _Page, results: pd.DataFrame, arms: list[str], colo
             '<p class="note">The engine reported no latent-state measures for this run.</p>',
         )
         return
-    summ = trajectory_summary(results, mech)
     ncol = 2
     nrow = (len(mech) + 1) // ncol
-    fig = make_subplots(rows=nrow, cols=ncol, subplot_titles=[_measure_label(m) for m in mech], vertical_spacing=0.12)
+    fig = make_subplots(rows=nrow, cols=ncol, subplot_titles=[measure_label(m) for m in mech], vertical_spacing=0.12)
     for i, m in enumerate(mech):
         r, c = i // ncol + 1, i % ncol + 1
         for a in arms:
@@ -509,10 +457,12 @@ def build_report_html(
     individual_per_arm: int = 10,
     sample_seed: int = 0,
     title: str | None = None,
+    analysis: TrialAnalysis | None = None,
 ) -> str:
     """Build the report HTML text. See :func:`write_report` for the arguments."""
-    arms = [a.name for a in protocol.arms if (patients["arm"] == a.name).any()]
-    arms += [a for a in pd.unique(patients["arm"]) if a not in arms]
+    if analysis is None:
+        analysis = analyse_run(results, patients, protocol, labels={m: measure_label(m) for m in MEASURES})
+    arms = list(analysis.settings["arms"])
     colours = _arm_colours(arms)
     page = _Page()
 
@@ -552,21 +502,21 @@ def build_report_html(
         _table(pd.DataFrame({"item": list(info), "value": [str(v) for v in info.values()]})) + f"<ul>{arms_html}</ul>",
     )
 
-    _flow_section(page, results, patients, arms, protocol, screening)
-    _baseline_section(page, patients, arms)
+    _flow_section(page, analysis, screening)
+    _baseline_section(page, analysis)
     clinical = [m for m in protocol.measurements if MEASURES[m].kind == "clinical"]
     clinical += [
         m
         for m in pd.unique(results["measure"])
         if m in MEASURES and MEASURES[m].kind == "clinical" and m not in clinical
     ]
-    _trajectory_section(page, results, arms, colours, clinical)
-    _endpoint_section(page, results, protocol, arms)
-    _responder_section(page, results, protocol, arms, colours)
+    _trajectory_section(page, analysis, arms, colours, clinical)
+    _endpoint_section(page, analysis)
+    _responder_section(page, analysis, arms, colours)
     _individual_section(
         page, results, arms, colours, protocol.endpoints.primary.measure, individual_per_arm, sample_seed
     )
-    _mechanism_section(page, results, arms, colours)
+    _mechanism_section(page, analysis, arms, colours)
     _risks_section(page, protocol, risks)
 
     extra = dict(extra_sections or {})
@@ -616,6 +566,7 @@ def write_report(
     individual_per_arm: int = 10,
     sample_seed: int = 0,
     title: str | None = None,
+    analysis: TrialAnalysis | None = None,
 ) -> Path:
     """Write the self-contained HTML report.
 
@@ -637,6 +588,8 @@ def write_report(
         individual_per_arm: patients per arm in the individual-trajectory sample.
         sample_seed: seed of that sample.
         title: page title.
+        analysis: the run's :class:`~t2dsim.trial.analysis.TrialAnalysis` (computed here if not given); the
+            report renders it and computes no statistics itself.
 
     Returns:
         the path written.
@@ -653,6 +606,7 @@ def write_report(
         individual_per_arm=individual_per_arm,
         sample_seed=sample_seed,
         title=title,
+        analysis=analysis,
     )
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,180 @@
+"""The analysis of a trial run, computed once: endpoints (ANCOVA), responders, trajectories, flow and
+baseline characteristics.
+
+:func:`analyse_run` builds a :class:`TrialAnalysis` from a run's long results and patient tables; the run
+store keeps it beside the run (Parquet tables + JSON), the CLI prints its endpoint table and the report
+renders it, so all three show the same numbers and the report holds no statistics code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from t2dsim.trial.statistics import analyse_endpoints, endpoint_frame, responder_table, trajectory_summary
+
+__all__ = ["ENDPOINT_COLUMNS", "TrialAnalysis", "analyse_run"]
+
+#: Columns of the endpoint table shown by the CLI (and the report's endpoint table).
+ENDPOINT_COLUMNS = ("endpoint", "arm", "reference", "estimate", "ci_low", "ci_high", "p_value")
+#: Per-patient columns that are flags, not baseline characteristics.
+PATIENT_FLAGS = frozenset({"run_id", "arm", "patient_id", "randomised", "completed", "dropout_month"})
+_TABLES = ("endpoints", "responders", "trajectories", "flow", "baseline")
+
+
+@dataclass
+class TrialAnalysis:
+    """Everything the report and the CLI show of a trial's statistics.
+
+    Attributes:
+        endpoints: one row per (endpoint, non-reference arm): ANCOVA of change from baseline
+            (:func:`t2dsim.trial.statistics.analyse_endpoints` columns, units of the measure).
+        responders: responder shares with Wilson CIs and differences vs the reference arm.
+        trajectories: mean, SD, n and t-based CI per arm, measure and visit (observed values).
+        flow: per arm: planned, randomised, completed, dropped out, median dropout month, analysed.
+        baseline: baseline characteristics by arm (mean and SD, or n and % per level), as text cells.
+        settings: reference arm, alpha, missing-data rule, primary endpoint.
+        problems: analyses that could not be done (name → reason), shown instead of a table.
+    """
+
+    endpoints: pd.DataFrame
+    responders: pd.DataFrame
+    trajectories: pd.DataFrame
+    flow: pd.DataFrame
+    baseline: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+    def endpoint_table(self) -> pd.DataFrame:
+        """The endpoint columns the CLI prints (:data:`ENDPOINT_COLUMNS` present in the table)."""
+        return self.endpoints[[c for c in ENDPOINT_COLUMNS if c in self.endpoints.columns]]
+
+    def save(self, folder: str | Path) -> None:
+        """Write the tables as Parquet and the settings as JSON into ``folder`` (created)."""
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in _TABLES:
+            getattr(self, name).to_parquet(out / f"{name}.parquet", index=False)
+        (out / "analysis.json").write_text(
+            json.dumps({"settings": self.settings, "problems": self.problems}, indent=1, default=str), encoding="utf-8"
+        )
+
+    @classmethod
+    def load(cls, folder: str | Path) -> TrialAnalysis:
+        """Read an analysis written by :meth:`save`."""
+        src = Path(folder)
+        if not (src / "analysis.json").is_file():
+            raise FileNotFoundError(f"no stored analysis in {src} (runs saved before analyses were stored have none)")
+        meta = json.loads((src / "analysis.json").read_text(encoding="utf-8"))
+        tables = {name: pd.read_parquet(src / f"{name}.parquet") for name in _TABLES}
+        return cls(**tables, settings=meta.get("settings", {}), problems=meta.get("problems", {}))
+
+
+def _flow(results: pd.DataFrame, patients: pd.DataFrame, protocol: Any, arms: list[str]) -> tuple[pd.DataFrame, str]:
+    prim = protocol.endpoints.primary
+    problem = ""
+    try:
+        n_an = endpoint_frame(results, prim.measure, prim.visit_month, missing=protocol.analysis.missing).groupby(
+            "arm"
+        ).size()
+    except ValueError as exc:
+        n_an, problem = pd.Series(dtype=int), str(exc)
+    rows = []
+    names = {x.name for x in protocol.arms}
+    for a in arms:
+        p = patients.loc[patients["arm"] == a]
+        rand = int(p["randomised"].astype(bool).sum()) if "randomised" in p else len(p)
+        comp = int(p["completed"].astype(bool).sum())
+        drop = p.loc[~p["completed"].astype(bool), "dropout_month"]
+        rows.append(
+            {
+                "arm": a,
+                "planned": protocol.arm(a).n if a in names else np.nan,
+                "randomised": rand,
+                "completed": comp,
+                "dropped out": rand - comp,
+                "median dropout month": float(drop.median()) if len(drop) else np.nan,
+                "analysed (primary)": int(n_an.get(a, 0)),
+            }
+        )
+    return pd.DataFrame(rows), problem
+
+
+def _baseline(patients: pd.DataFrame, arms: list[str], labels: Mapping[str, str]) -> pd.DataFrame:
+    rows = [{"characteristic": "n"} | {a: str(int((patients["arm"] == a).sum())) for a in arms}]
+    for c in (c for c in patients.columns if c not in PATIENT_FLAGS):
+        s = patients[c]
+        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            for level in sorted(map(str, pd.unique(s.dropna()))):
+                row = {"characteristic": f"{c} = {level}, n (%)"}
+                for a in arms:
+                    x = s[patients["arm"] == a].astype(str)
+                    row[a] = f"{int((x == level).sum())} ({100 * (x == level).mean():.0f}%)"
+                rows.append(row)
+        else:
+            row = {"characteristic": f"{labels.get(c, c)}, mean (SD)"}
+            for a in arms:
+                x = s[patients["arm"] == a].astype(float)
+                row[a] = f"{x.mean():.4g} ({x.std(ddof=1):.3g})" if len(x) > 1 else f"{x.mean():.4g}"
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def arm_order(protocol: Any, patients: pd.DataFrame) -> list[str]:
+    """Arms in protocol order, then any other arm present in the patients table."""
+    arms = [a.name for a in protocol.arms if (patients["arm"] == a.name).any()]
+    return arms + [a for a in pd.unique(patients["arm"]) if a not in arms]
+
+
+def analyse_run(
+    results: pd.DataFrame, patients: pd.DataFrame, protocol: Any, labels: Mapping[str, str] | None = None
+) -> TrialAnalysis:
+    """Analyse a run's observed results once (see :class:`TrialAnalysis`).
+
+    Args:
+        results: observed long table ``arm, patient_id, visit_month, measure, value``.
+        patients: per-patient table (arm, flags and baseline covariates).
+        protocol: the validated protocol (endpoints, responders, analysis settings, arms).
+        labels: measure name → display label for the baseline table.
+    """
+    arms = arm_order(protocol, patients)
+    ref = protocol.reference_arm
+    alpha, missing = protocol.analysis.alpha, protocol.analysis.missing
+    problems: dict[str, str] = {}
+    eps = [protocol.endpoints.primary, *protocol.endpoints.secondary]
+    try:
+        endpoints = analyse_endpoints(results, eps, ref, alpha=alpha, missing=missing, arms=arms)
+    except ValueError as exc:
+        endpoints, problems["endpoints"] = pd.DataFrame(columns=list(ENDPOINT_COLUMNS)), str(exc)
+    responders = pd.DataFrame()
+    if protocol.responders:
+        try:
+            responders = responder_table(results, protocol.responders, ref, alpha, arms=arms)
+        except ValueError as exc:
+            problems["responders"] = str(exc)
+    flow, flow_problem = _flow(results, patients, protocol, arms)
+    if flow_problem:
+        problems["flow"] = flow_problem
+    prim = protocol.endpoints.primary
+    settings = {
+        "reference_arm": ref,
+        "alpha": float(alpha),
+        "missing": str(missing),
+        "primary": {"measure": prim.measure, "visit_month": float(prim.visit_month)},
+        "arms": arms,
+    }
+    return TrialAnalysis(
+        endpoints=endpoints,
+        responders=responders,
+        trajectories=trajectory_summary(results),
+        flow=flow,
+        baseline=_baseline(patients, arms, labels or {}),
+        settings=settings,
+        problems=problems,
+    )

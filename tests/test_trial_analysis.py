@@ -1,0 +1,70 @@
+"""The analysis is computed once (trial/analysis.py): the CLI's endpoint table, the analysis stored with the
+run and the report's endpoint table show the same numbers (issue 13, acceptance 2)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from t2dsim import store
+from t2dsim.cli import app
+from t2dsim.trial.analysis import TrialAnalysis
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "stem-cells-vs-standard-care.toml"
+
+
+_CLI_LINE = re.compile(
+    r"^(?P<endpoint>.+), (?P<arm>\S+) vs (?P<reference>\S+): (?P<estimate>\S+) "
+    r"\(95% CI (?P<ci_low>\S+) to (?P<ci_high>\S+)\), p = (?P<p>\S+)$"
+)
+
+
+def _cli_rows(output: str) -> pd.DataFrame:
+    """The endpoint lines the CLI printed."""
+    rows = [m.groupdict() for m in map(_CLI_LINE.match, output.splitlines()) if m]
+    return pd.DataFrame(rows)
+
+
+def _report_rows(html: str) -> list[list[str]]:
+    """Rows (cell texts) of the report's endpoint table."""
+    section = html[html.index('<section id="endpoints">') :]
+    table = section[: section.index("</table>")]
+    return [re.findall(r"<td>(.*?)</td>", tr, flags=re.S) for tr in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)]
+
+
+def test_cli_store_and_report_show_the_same_endpoint_numbers(tmp_path):
+    proto = tmp_path / "small.toml"
+    proto.write_text(re.sub(r"(?m)^n = \d+", "n = 10", EXAMPLE.read_text()))
+    res = CliRunner().invoke(app, ["trial", str(proto), "--out", str(tmp_path / "o"), "--no-complications"])
+    assert res.exit_code == 0, res.output
+    cli = _cli_rows(res.output)
+    run_id = store.list_runs(tmp_path / "o" / "runs")["run_id"].iloc[0]
+    stored = TrialAnalysis.load(store.run_folder(tmp_path / "o" / "runs", run_id) / "analysis")
+    table = stored.endpoint_table()
+    assert len(cli) == len(table) == 6  # 3 endpoints x 2 comparisons with placebo
+    # the CLI prints the stored numbers at 4 significant digits
+    for c in ("estimate", "ci_low", "ci_high"):
+        assert cli[c].tolist() == [f"{v:.4g}" for v in table[c]], c
+    assert cli["endpoint"].tolist() == table["endpoint"].tolist()
+    # the report shows the same numbers at its 3 significant digits
+    html = next((tmp_path / "o").glob("*.html")).read_text()
+    rows = _report_rows(html)
+    assert len(rows) == len(table)
+    for row, (_, ref) in zip(rows, table.iterrows(), strict=True):
+        assert row[6] == f"{ref['estimate']:.3g}", (row, ref)
+        assert row[7] == f"{ref['ci_low']:.3g} to {ref['ci_high']:.3g}", (row, ref)
+
+
+def test_report_package_has_no_statistics_code():
+    """report/ renders a TrialAnalysis: it imports no statistics module (nor scipy/statsmodels)."""
+    for path in (ROOT / "src" / "t2dsim" / "report").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        bad = [m for m in names if m.startswith(("t2dsim.trial.statistics", "scipy", "statsmodels"))]
+        assert not bad, f"{path.name} imports {bad}"
