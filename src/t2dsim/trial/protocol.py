@@ -17,14 +17,11 @@ is registered, so a plug-in kind is accepted at once.
 from __future__ import annotations
 
 import hashlib
-import math
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from annotated_types import Ge, Gt, Le, Lt
 from pydantic import (
-    BaseModel,
     Field,
     PrivateAttr,
     ValidationError,
@@ -35,8 +32,15 @@ from pydantic import (
 import t2dsim.therapies  # noqa: F401  (importing the package registers every built-in therapy kind)
 from t2dsim.core.registry import TherapySpec, on_change, therapy_kinds
 from t2dsim.core.specs import StrictModel, TherapySpecBase, spec_error
-from t2dsim.population.presets import PRESETS
 from t2dsim.trial.measurement import MEASURES
+from t2dsim.trial.population_spec import (
+    CATEGORICAL_COVARIATES,
+    COVARIATES,
+    Bounds,
+    InclusionCriteria,
+    PopulationSpec,
+)
+from t2dsim.trial.protocol_errors import format_validation_error
 
 __all__ = [
     "AnalysisSpec",
@@ -73,193 +77,6 @@ class ProtocolError(ValueError):
         self.problems = problems or []
 
 
-# ----------------------------------------------------------------------------------------------
-# Covariates (baseline characteristics) and plausibility ranges for input checking
-# ----------------------------------------------------------------------------------------------
-
-#: Baseline covariates a protocol may give distributions for or filter on: name -> (unit, lo, hi).
-#: The ranges are plausibility bounds for input checking (adult T2D), not population statistics.
-COVARIATES: dict[str, tuple[str, float, float]] = {
-    "age_years": ("years", 18.0, 100.0),
-    "bmi_kg_m2": ("kg/m²", 15.0, 70.0),
-    "weight_kg": ("kg", 35.0, 250.0),
-    "diabetes_duration_years": ("years", 0.0, 60.0),
-    "hba1c_percent": ("%", 4.0, 16.0),
-    "fpg_mgdl": ("mg/dL", 50.0, 500.0),
-    "fasting_cpeptide_pmol_l": ("pmol/L", 0.0, 5000.0),
-    "fasting_insulin_pmol_l": ("pmol/L", 0.0, 3000.0),
-    "insulin_u_per_kg_day": ("U/kg/day", 0.0, 3.0),
-    "insulin_u_per_day": ("U/day", 0.0, 300.0),
-}
-#: Categorical covariates and their levels.
-CATEGORICAL_COVARIATES: dict[str, tuple[str, ...]] = {
-    "sex": ("female", "male"),
-    "insulin_use": ("no", "yes"),
-}
-
-
-def _covariate_range(name: str) -> str:
-    unit, lo, hi = COVARIATES[name]
-    return f"[{lo:g}, {hi:g}] {unit}"
-
-
-class Bounds(StrictModel):
-    """A closed interval ``[min, max]``; either end may be omitted (unbounded)."""
-
-    min: float | None = None
-    max: float | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Bounds:
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise spec_error("max", f"max ({self.max:g}) must be >= min ({self.min:g})")
-        return self
-
-    def contains(self, lo: float, hi: float) -> bool:
-        """Whether this interval lies inside ``[lo, hi]``."""
-        return (self.min is None or lo <= self.min <= hi) and (self.max is None or lo <= self.max <= hi)
-
-
-# ----------------------------------------------------------------------------------------------
-# Population
-# ----------------------------------------------------------------------------------------------
-
-
-class NormalDist(StrictModel):
-    """Normal distribution (``mean``, ``sd`` in the covariate's unit), optionally truncated to [low, high]."""
-
-    dist: Literal["normal"]
-    mean: float
-    sd: float = Field(gt=0)
-    low: float | None = None
-    high: float | None = None
-
-
-class LogNormalDist(StrictModel):
-    """Log-normal: ``median`` in the covariate's unit, ``sigma_log`` the SD of the natural log."""
-
-    dist: Literal["lognormal"]
-    median: float = Field(gt=0)
-    sigma_log: float = Field(gt=0, le=3)
-    low: float | None = None
-    high: float | None = None
-
-
-class UniformDist(StrictModel):
-    """Uniform on ``[low, high]``."""
-
-    dist: Literal["uniform"]
-    low: float
-    high: float
-
-    @model_validator(mode="after")
-    def _ordered(self) -> UniformDist:
-        if not self.low < self.high:
-            raise spec_error("high", f"high ({self.high:g}) must be > low ({self.low:g})")
-        return self
-
-
-class FixedDist(StrictModel):
-    """Every patient gets ``value``."""
-
-    dist: Literal["fixed"]
-    value: float
-
-
-class CategoricalDist(StrictModel):
-    """Categorical covariate: ``probabilities`` maps level -> probability (sums to 1)."""
-
-    dist: Literal["categorical"]
-    probabilities: dict[str, Annotated[float, Field(ge=0, le=1)]]
-
-    @field_validator("probabilities")
-    @classmethod
-    def _sums_to_one(cls, v: dict[str, float]) -> dict[str, float]:
-        if not math.isclose(sum(v.values()), 1.0, abs_tol=1e-6):
-            raise ValueError(f"probabilities must sum to 1 (got {sum(v.values()):g})")
-        return v
-
-
-Distribution = Annotated[
-    NormalDist | LogNormalDist | UniformDist | FixedDist | CategoricalDist, Field(discriminator="dist")
-]
-
-
-class InclusionCriteria(StrictModel):
-    """Inclusion/exclusion on baseline covariates; a patient is eligible if inside every given interval."""
-
-    age_years: Bounds | None = None
-    bmi_kg_m2: Bounds | None = None
-    diabetes_duration_years: Bounds | None = None
-    hba1c_percent: Bounds | None = None
-    fasting_cpeptide_pmol_l: Bounds | None = None
-    insulin_u_per_kg_day: Bounds | None = None
-    insulin_use: Literal["any", "required", "excluded"] = "any"
-
-    @model_validator(mode="after")
-    def _plausible(self) -> InclusionCriteria:
-        for name in COVARIATES:
-            b = getattr(self, name, None)
-            if b is not None:
-                _, lo, hi = COVARIATES[name]
-                for end in ("min", "max"):
-                    v = getattr(b, end)
-                    if v is not None and not lo <= v <= hi:
-                        allowed = _covariate_range(name)
-                        raise spec_error(f"{name}.{end}", f"{v:g} is outside the allowed range {allowed}")
-        return self
-
-
-class PopulationSpec(StrictModel):
-    """Who is simulated: a named preset and/or explicit covariate distributions, then inclusion criteria."""
-
-    preset: str | None = Field(default=None, min_length=1, max_length=80)
-    distributions: dict[str, Distribution] = Field(default_factory=dict)
-    inclusion: InclusionCriteria = Field(default_factory=InclusionCriteria)
-    max_screening_factor: float = Field(
-        default=20.0, ge=1, le=1000, description="screen at most this many candidates per randomised patient"
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> PopulationSpec:
-        if self.preset is None and not self.distributions:
-            raise spec_error("population", "give a preset name or [population.distributions] (both are allowed)")
-        if self.preset is not None:
-            known = set(PRESETS)
-            if known is not None and self.preset not in known:
-                raise spec_error(
-                    "population.preset",
-                    f"unknown preset {self.preset!r}; allowed: {', '.join(sorted(known))}",
-                )
-        for name, d in self.distributions.items():
-            path = f"population.distributions.{name}"
-            if name in CATEGORICAL_COVARIATES:
-                if not isinstance(d, CategoricalDist):
-                    raise spec_error(path, f"{name} is categorical: use dist = 'categorical'")
-                bad = set(d.probabilities) - set(CATEGORICAL_COVARIATES[name])
-                if bad:
-                    raise spec_error(
-                        path + ".probabilities",
-                        f"unknown level(s) {sorted(bad)}; allowed: {', '.join(CATEGORICAL_COVARIATES[name])}",
-                    )
-                continue
-            if name not in COVARIATES:
-                allowed = sorted(COVARIATES) + sorted(CATEGORICAL_COVARIATES)
-                raise spec_error(path, f"unknown covariate {name!r}; allowed: {', '.join(allowed)}")
-            if isinstance(d, CategoricalDist):
-                raise spec_error(path, f"{name} is continuous: use normal, lognormal, uniform or fixed")
-            _, lo, hi = COVARIATES[name]
-            centre = {"normal": "mean", "lognormal": "median", "fixed": "value"}.get(d.dist)
-            checks = [centre] if centre else []
-            checks += [k for k in ("low", "high") if getattr(d, k, None) is not None]
-            for key in checks:
-                v = getattr(d, key)
-                if not lo <= v <= hi:
-                    raise spec_error(f"{path}.{key}", f"{v:g} is outside the allowed range {_covariate_range(name)}")
-        return self
-
-
-# ----------------------------------------------------------------------------------------------
 # Arms, randomisation, measurements, endpoints, analysis
 # ----------------------------------------------------------------------------------------------
 
@@ -510,169 +327,6 @@ def protocol_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _loc_to_path(loc: tuple[Any, ...], data: Any) -> str:
-    """``('arms', 0, 'treatment', 1, 'metformin', 'dose')`` -> ``arms[0].treatment[1].dose``.
-
-    Union tags that pydantic inserts in the location (not keys of the input) are dropped.
-    """
-    parts: list[str] = []
-    node = data
-    for key in loc:
-        if isinstance(key, int):
-            parts.append(f"[{key}]")
-            node = node[key] if isinstance(node, list) and 0 <= key < len(node) else None
-            continue
-        if isinstance(node, dict) and key not in node and (node.get("kind") == key or node.get("dist") == key):
-            continue  # discriminator tag inserted by pydantic
-        if isinstance(key, str) and key.startswith(("function-", "tagged-union")):
-            continue
-        parts.append(("." if parts else "") + str(key))
-        node = node.get(key) if isinstance(node, dict) else None
-    return "".join(parts) or "(top level)"
-
-
-def _constraint_text(ctx: dict[str, Any] | None, field_bounds: tuple[Any, Any, Any, Any]) -> str:
-    ge, gt, le, lt = field_bounds
-    if ctx:
-        ge = ctx.get("ge", ge)
-        gt = ctx.get("gt", gt)
-        le = ctx.get("le", le)
-        lt = ctx.get("lt", lt)
-    if all(x is None for x in (ge, gt, le, lt)):
-        return ""
-    lo = f"[{ge:g}" if ge is not None else (f"({gt:g}" if gt is not None else "(-inf")
-    hi = f"{le:g}]" if le is not None else (f"{lt:g})" if lt is not None else "inf)")
-    return f"allowed range {lo}, {hi}"
-
-
-def _resolve_model(ann: Any, node: Any) -> tuple[type[BaseModel] | None, Any]:
-    """From an annotation and the input at that place, the model class to descend into (or the
-    value type of a ``dict[str, X]``): returns ``(model, dict_value_annotation)``."""
-    import typing
-
-    stack = [ann]
-    while stack:
-        a = stack.pop(0)
-        if a is TherapySpec:
-            kind = node.get("kind") if isinstance(node, dict) else None
-            return (therapy_kinds().get(kind) if isinstance(kind, str) else None), None
-        if isinstance(a, type) and issubclass(a, BaseModel):
-            if isinstance(node, dict) and "dist" in a.model_fields and "dist" in node:
-                for cand in (NormalDist, LogNormalDist, UniformDist, FixedDist, CategoricalDist):
-                    if cand.model_fields["dist"].annotation.__args__[0] == node["dist"]:
-                        return cand, None
-            return a, None
-        if typing.get_origin(a) is dict:
-            return None, typing.get_args(a)[1]
-        stack.extend(typing.get_args(a))
-    return None, None
-
-
-def _field_info_for(loc: tuple[Any, ...], data: Any) -> Any:
-    """Walk the model tree along ``loc`` and return the FieldInfo of the last named field (or None)."""
-    ann: Any = Protocol
-    node = data
-    info = None
-    for key in loc:
-        if isinstance(key, int):
-            node = node[key] if isinstance(node, list) and 0 <= key < len(node) else None
-            continue
-        if isinstance(node, dict) and key not in node and (node.get("kind") == key or node.get("dist") == key):
-            continue  # union tag inserted by pydantic
-        model, dict_value = _resolve_model(ann, node)
-        if model is not None and key in model.model_fields:
-            info = model.model_fields[key]
-            ann = info.annotation
-        elif dict_value is not None:
-            ann = dict_value
-        else:
-            return None
-        node = node.get(key) if isinstance(node, dict) else None
-    return info
-
-
-def _bounds_of(info: Any) -> tuple[Any, Any, Any, Any]:
-    ge = gt = le = lt = None
-    for m in getattr(info, "metadata", []) or []:
-        if isinstance(m, Ge):
-            ge = m.ge
-        elif isinstance(m, Gt):
-            gt = m.gt
-        elif isinstance(m, Le):
-            le = m.le
-        elif isinstance(m, Lt):
-            lt = m.lt
-    return ge, gt, le, lt
-
-
-def _short(value: Any) -> str:
-    s = repr(value)
-    return s if len(s) <= 60 else s[:57] + "..."
-
-
-def format_validation_error(err: ValidationError, data: Any) -> list[tuple[str, str]]:
-    """Turn a pydantic ValidationError into ``[(field_path, message)]`` with value and allowed range."""
-    out: list[tuple[str, str]] = []
-    for e in err.errors(include_url=False):
-        loc = tuple(e.get("loc", ()))
-        ctx = e.get("ctx") or {}
-        if e["type"] == "protocol_consistency":
-            prefix = _loc_to_path(loc, data)
-            path = str(ctx["path"])
-            if prefix != "(top level)" and not path.startswith(prefix.split("[")[0].split(".")[0]):
-                path = f"{prefix}.{path}"
-            out.append((path, str(ctx["detail"])))
-            continue
-        path = _loc_to_path(loc, data)
-        msg = str(e["msg"])
-        msg = msg.removeprefix("Value error, ")
-        value = e.get("input")
-        if e["type"] == "missing":
-            info = _field_info_for(loc, data)
-            desc = f" ({info.description})" if info is not None and info.description else ""
-            out.append((path, f"required field is missing{desc}"))
-            continue
-        if e["type"] == "extra_forbidden":
-            parent = loc[:-1]
-            allowed = _allowed_keys(parent, data)
-            hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
-            out.append((path, f"unknown field (got {_short(value)}){hint}"))
-            continue
-        info = _field_info_for(loc, data)
-        rng = _constraint_text(ctx, _bounds_of(info)) if info is not None or ctx else ""
-        if e["type"] == "literal_error" and "expected" in ctx:
-            rng = f"allowed: {ctx['expected']}"
-            msg = "invalid choice"
-        if e["type"] == "unknown_therapy_kind" and isinstance(value, dict):
-            got = f"kind = {_short(value.get('kind'))}"
-        else:
-            got = _short(value)
-        if "(got " in msg:
-            detail = msg
-        else:
-            detail = f"{msg} (got {got}"
-            detail += f"; {rng})" if rng and rng not in msg else ")"
-        out.append((path, detail))
-    return out
-
-
-def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
-    """Field names accepted at ``loc`` (for 'unknown field' hints)."""
-    if not loc:
-        return list(Protocol.model_fields)
-    info = _field_info_for(loc, data)
-    if info is None:
-        return []
-    node = data
-    for key in loc:
-        if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-            node = node[key]
-        elif isinstance(node, dict) and key in node:
-            node = node[key]
-    model, _ = _resolve_model(info.annotation, node)
-    return list(model.model_fields) if model is not None else []
-
-
 def parse_protocol(text: str, source: str = "<protocol>") -> Protocol:
     """Parse and validate protocol TOML text.
 
@@ -686,7 +340,7 @@ def parse_protocol(text: str, source: str = "<protocol>") -> Protocol:
     try:
         proto = Protocol.model_validate(data)
     except ValidationError as exc:
-        problems = format_validation_error(exc, data)
+        problems = format_validation_error(exc, data, Protocol)
         lines = [f"{source}: invalid protocol ({len(problems)} problem{'s' if len(problems) != 1 else ''}):"]
         lines += [f"  - {p}: {m}" for p, m in problems]
         raise ProtocolError("\n".join(lines), problems) from None
