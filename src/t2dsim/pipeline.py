@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from t2dsim import __version__
-from t2dsim.report.html import measure_label
+from t2dsim.report.page import measure_label
 from t2dsim.trial.analysis import TrialAnalysis, analyse_run
 from t2dsim.trial.measurement import MEASURES
 from t2dsim.trial.protocol import load_protocol

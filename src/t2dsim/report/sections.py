@@ -1,0 +1,343 @@
+"""Report sections, each rendering part of a :class:`~t2dsim.trial.analysis.TrialAnalysis` (no statistics here)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from t2dsim.core.registry import therapy_kinds
+from t2dsim.report.page import (
+    _esc,
+    _fmt_p,
+    _Page,
+    _rgba,
+    _table,
+    measure_label,
+)
+from t2dsim.trial.analysis import TrialAnalysis
+from t2dsim.trial.measurement import MEASURES
+
+# sections
+# ----------------------------------------------------------------------------------------------
+
+
+def _flow_section(page: _Page, analysis: TrialAnalysis, screening: Mapping[str, Any] | None) -> None:
+    flow = analysis.flow
+    prim = analysis.settings["primary"]
+    body = ""
+    if screening:
+        items = "".join(f"<li>{_esc(k)}: {_esc(v)}</li>" for k, v in screening.items())
+        body += f"<h3>Screening</h3><ul>{items}</ul>"
+    body += _table(flow, "{:.3g}")
+    body += (
+        f'<p class="note">Analysed = baseline and month-{prim["visit_month"]:g} value of {_esc(prim["measure"])} '
+        f"present (missing-data rule: {_esc(analysis.settings['missing'])}).</p>"
+    )
+    fig = go.Figure()
+    fig.add_bar(name="completed", x=flow["arm"], y=flow["completed"], marker_color="#2ca02c")
+    fig.add_bar(name="dropped out", x=flow["arm"], y=flow["dropped out"], marker_color="#d62728")
+    fig.update_layout(barmode="stack", title="Patient flow", yaxis_title="patients", template="plotly_white")
+    body += page.fig(fig, 320)
+    page.add("flow", "Patient flow", body)
+
+
+def _baseline_section(page: _Page, analysis: TrialAnalysis) -> None:
+    page.add("baseline", "Baseline characteristics by arm", _table(analysis.baseline))
+
+
+def _band_traces(
+    fig: go.Figure,
+    s: pd.DataFrame,
+    arm: str,
+    colour: str,
+    row: int | None = None,
+    col: int | None = None,
+    legend: bool = True,
+) -> None:
+    kw = {"row": row, "col": col} if row is not None else {}
+    x = s["visit_month"].to_numpy()
+    lo, hi = s["ci_low"].to_numpy(), s["ci_high"].to_numpy()
+    fig.add_trace(
+        go.Scatter(
+            x=np.concatenate([x, x[::-1]]),
+            y=np.concatenate([hi, lo[::-1]]),
+            fill="toself",
+            mode="lines",
+            fillcolor=_rgba(colour, 0.18),
+            line={"width": 0},
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=arm,
+        ),
+        **kw,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=s["mean"],
+            mode="lines+markers",
+            name=arm,
+            line={"color": colour},
+            legendgroup=arm,
+            showlegend=legend,
+            customdata=np.column_stack([s["n"], lo, hi]),
+            hovertemplate="month %{x}: mean %{y:.3g} "
+            "(95% CI %{customdata[1]:.3g} to %{customdata[2]:.3g}), n=%{customdata[0]}<extra>"
+            + html.escape(arm)
+            + "</extra>",
+        ),
+        **kw,
+    )
+
+
+def _trajectory_section(
+    page: _Page, analysis: TrialAnalysis, arms: list[str], colours: dict[str, str], measures: list[str]
+) -> None:
+    summ = analysis.trajectories
+    parts = []
+    for m in measures:
+        d = summ.loc[summ["measure"] == m]
+        if d.empty:
+            continue
+        fig = go.Figure()
+        for a in arms:
+            s = d.loc[d["arm"] == a].sort_values("visit_month")
+            if not s.empty:
+                _band_traces(fig, s, a, colours[a])
+        fig.update_layout(
+            title=f"{measure_label(m)}: mean and 95% CI",
+            xaxis_title="month",
+            yaxis_title=measure_label(m),
+            template="plotly_white",
+        )
+        parts.append(page.fig(fig, 380))
+    body = '<div class="grid2">' + "".join(parts) + "</div>"
+    body += (
+        '<p class="note">Observed values at each visit (patients still in the trial); t-based 95% CI of the mean.</p>'
+    )
+    page.add("trajectories", "Mean trajectories", body)
+
+
+def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
+    ref = analysis.settings["reference_arm"]
+    if "endpoints" in analysis.problems:
+        msg = analysis.problems["endpoints"]
+        page.add("endpoints", "Endpoints", f'<p class="note">Endpoint analysis not possible: {_esc(msg)}</p>')
+        return
+    tab = analysis.endpoints
+    level = 100 * (1 - analysis.settings["alpha"])
+    show = pd.DataFrame(
+        {
+            "endpoint": tab["endpoint"],
+            "role": tab["role"],
+            "comparison": tab["arm"] + " vs " + tab["reference"],
+            "n (arm / ref)": tab["n"].astype(str) + " / " + tab["n_reference"].astype(str),
+            "adj. mean change, arm": tab["arm_adj_mean_change"],
+            "adj. mean change, ref": tab["ref_adj_mean_change"],
+            "difference": tab["estimate"],
+            f"{level:g}% CI": [f"{lo:.3g} to {hi:.3g}" for lo, hi in zip(tab["ci_low"], tab["ci_high"], strict=True)],
+            "p-value": [_fmt_p(p) for p in tab["p_value"]],
+        }
+    )
+    body = _table(show)
+    body += (
+        '<p class="note">ANCOVA of change from baseline with baseline as covariate (change ~ arm + baseline), '
+        f"treatment coding against <b>{_esc(ref)}</b>; adjusted means at the overall mean baseline; "
+        f"two-sided {level:g}% CIs and p-values, not adjusted for multiplicity.</p>"
+    )
+    endpoints = list(pd.unique(tab["endpoint"]))
+    fig = make_subplots(
+        rows=len(endpoints), cols=1, subplot_titles=endpoints, vertical_spacing=0.5 / max(len(endpoints), 1)
+    )
+    for i, e in enumerate(endpoints):
+        d = tab.loc[tab["endpoint"] == e]
+        fig.add_trace(
+            go.Scatter(
+                x=d["estimate"],
+                y=d["arm"] + " vs " + d["reference"],
+                mode="markers",
+                marker={"size": 9, "color": "#22324a"},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": d["ci_high"] - d["estimate"],
+                    "arrayminus": d["estimate"] - d["ci_low"],
+                },
+                showlegend=False,
+                hovertemplate="%{y}: %{x:.3g}<extra></extra>",
+            ),
+            row=i + 1,
+            col=1,
+        )
+        fig.add_vline(x=0, line_dash="dot", row=i + 1, col=1)
+    fig.update_layout(
+        title=f"Treatment effects: difference in change from baseline ({level:g}% CI)", template="plotly_white"
+    )
+    body += page.fig(fig, 110 + 150 * len(endpoints))
+    page.add("endpoints", "Endpoints", body)
+
+
+def _responder_section(page: _Page, analysis: TrialAnalysis, arms: list[str], colours: dict[str, str]) -> None:
+    if "responders" in analysis.problems:
+        msg = analysis.problems["responders"]
+        page.add("responders", "Responders", f'<p class="note">Responder analysis not possible: {_esc(msg)}</p>')
+        return
+    if analysis.responders.empty:
+        page.add("responders", "Responders", '<p class="note">No responder definitions in the protocol.</p>')
+        return
+    tab = analysis.responders
+    show = pd.DataFrame(
+        {
+            "responder": tab["responder"],
+            "arm": tab["arm"],
+            "k / n": tab["k"].astype(str) + " / " + tab["n"].astype(str),
+            "share": [f"{100 * s:.1f}%" for s in tab["share"]],
+            "95% CI (Wilson)": [
+                f"{100 * lo:.1f} to {100 * hi:.1f}%" for lo, hi in zip(tab["ci_low"], tab["ci_high"], strict=True)
+            ],
+            "difference vs ref": ["" if pd.isna(d) else f"{100 * d:+.1f} pts" for d in tab["diff_vs_reference"]],
+            "95% CI (Newcombe)": [
+                "" if pd.isna(lo) else f"{100 * lo:.1f} to {100 * hi:.1f}"
+                for lo, hi in zip(tab["diff_ci_low"], tab["diff_ci_high"], strict=True)
+            ],
+            "p (Fisher)": [_fmt_p(p) for p in tab["p_value"]],
+        }
+    )
+    fig = go.Figure()
+    for a in arms:
+        d = tab.loc[tab["arm"] == a]
+        fig.add_bar(
+            name=a,
+            x=d["responder"],
+            y=100 * d["share"],
+            marker_color=colours[a],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": 100 * (d["ci_high"] - d["share"]),
+                "arrayminus": 100 * (d["share"] - d["ci_low"]),
+            },
+        )
+    fig.update_layout(
+        barmode="group", title="Responder shares (95% Wilson CI)", yaxis_title="% of patients", template="plotly_white"
+    )
+    body = _table(show) + page.fig(fig, 380)
+    body += '<p class="note">Patients without a value at the responder visit count as non-responders.</p>'
+    page.add("responders", "Responders", body)
+
+
+def _individual_section(
+    page: _Page, results: pd.DataFrame, arms: list[str], colours: dict[str, str], measure: str, per_arm: int, seed: int
+) -> None:
+    d = results.loc[(results["measure"] == measure) & results["value"].notna()]
+    fig = go.Figure()
+    rng = np.random.default_rng(seed)
+    for a in arms:
+        ids = np.sort(pd.unique(d.loc[d["arm"] == a, "patient_id"]))
+        pick = np.sort(rng.choice(ids, size=min(per_arm, ids.size), replace=False)) if ids.size else ids
+        first = True
+        for pid in pick:
+            s = d.loc[(d["arm"] == a) & (d["patient_id"] == pid)].sort_values("visit_month")
+            fig.add_trace(
+                go.Scatter(
+                    x=s["visit_month"],
+                    y=s["value"],
+                    mode="lines+markers",
+                    line={"color": colours[a], "width": 1},
+                    marker={"size": 4},
+                    opacity=0.7,
+                    name=a,
+                    legendgroup=a,
+                    showlegend=first,
+                    hovertemplate=f"patient {pid}: " + "%{y:.3g} at month %{x}<extra>" + html.escape(a) + "</extra>",
+                )
+            )
+            first = False
+    fig.update_layout(
+        title=f"{measure_label(measure)}: random sample of up to {per_arm} patients per arm",
+        xaxis_title="month",
+        yaxis_title=measure_label(measure),
+        template="plotly_white",
+    )
+    page.add("individuals", "Individual trajectories", page.fig(fig, 420) + '<p class="note">Lines end at dropout.</p>')
+
+
+def _mechanism_section(page: _Page, analysis: TrialAnalysis, arms: list[str], colours: dict[str, str]) -> None:
+    summ = analysis.trajectories
+    mech = [m for m, i in MEASURES.items() if i.kind == "mechanism" and (summ["measure"] == m).any()]
+    if not mech:
+        page.add(
+            "mechanism",
+            "Mechanism view",
+            '<p class="note">The engine reported no latent-state measures for this run.</p>',
+        )
+        return
+    ncol = 2
+    nrow = (len(mech) + 1) // ncol
+    fig = make_subplots(rows=nrow, cols=ncol, subplot_titles=[measure_label(m) for m in mech], vertical_spacing=0.12)
+    for i, m in enumerate(mech):
+        r, c = i // ncol + 1, i % ncol + 1
+        for a in arms:
+            s = summ.loc[(summ["measure"] == m) & (summ["arm"] == a)].sort_values("visit_month")
+            if not s.empty:
+                _band_traces(fig, s, a, colours[a], row=r, col=c, legend=(i == 0))
+    fig.update_layout(title="Mechanism: latent model states (mean and 95% CI)", template="plotly_white")
+    fig.update_xaxes(title_text="month")
+    body = page.fig(fig, 320 * nrow)
+    body += (
+        '<p class="note">Model states that cannot be measured in a real trial: native beta-cell mass and function, '
+        "insulin sensitivity, inflammation and graft beta-cell mass. They show why the clinical measures move.</p>"
+    )
+    page.add("mechanism", "Mechanism view", body)
+
+
+def _risk_html(x: Any) -> str:
+    """A risk given as text or as an object with ``name``, ``description`` and optional ``rate``,
+    ``rate_low``, ``rate_high``, ``period``, ``severity``, ``source`` (e.g. ``therapies.base.Risk``)."""
+    if isinstance(x, str):
+        return _esc(x)
+    name = getattr(x, "name", None) or str(x)
+    out = f"<b>{_esc(name)}</b>"
+    desc = getattr(x, "description", "")
+    if desc:
+        out += f": {_esc(desc)}"
+    rate = getattr(x, "rate", None)
+    if rate is not None:
+        lo, hi = getattr(x, "rate_low", None), getattr(x, "rate_high", None)
+        ci = f" (95% CI {100 * lo:.2g} to {100 * hi:.2g}%)" if lo is not None and hi is not None else ""
+        period = getattr(x, "period", "")
+        out += f" &mdash; {100 * rate:.2g}%{ci}" + (f" per {_esc(period)}" if period else "")
+    sev = getattr(x, "severity", "")
+    if sev:
+        out += f" [{_esc(sev)}]"
+    src = getattr(x, "source", "")
+    if src:
+        out += f' <span class="note">({_esc(src)})</span>'
+    return out
+
+
+def _risks_section(page: _Page, protocol: Any, risks: Mapping[str, Sequence[Any]] | None) -> None:
+    reg = therapy_kinds()
+    body = ""
+    for arm in protocol.arms:
+        items = []
+        for t in arm.treatment:
+            lst = list((risks or {}).get(t.kind, getattr(reg.get(t.kind), "risks", ()) or ()))
+            txt = (
+                "<ul>" + "".join(f"<li>{_risk_html(x)}</li>" for x in lst) + "</ul>"
+                if lst
+                else " <i>no risks listed</i>"
+            )
+            items.append(f"<li><b>{_esc(t.kind)}</b>{txt}</li>")
+        body += f"<h3>{_esc(arm.name)}</h3><ul class='risks'>{''.join(items) or '<li>no treatment</li>'}</ul>"
+    body += (
+        '<p class="note">Known or theoretical risks of each therapy, listed for context. Not exhaustive, not simulated '
+        "unless stated elsewhere, and not a safety assessment.</p>"
+    )
+    page.add("risks", "Risks by therapy", body)
