@@ -17,13 +17,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import write_result  # noqa: E402
 
 from t2dsim.outcomes.compare import compare_arms  # noqa: E402
-from t2dsim.outcomes.ukpds_om2 import OM2Cohort, simulate  # noqa: E402
+from t2dsim.outcomes.ukpds_om2 import OM2Inputs, simulate  # noqa: E402
 
 
-def cohort(n: int, shift: float = 0.0) -> OM2Cohort:
+def cohort(n: int, shift: float = 0.0) -> OM2Inputs:
     g = np.random.default_rng(1)
     i = np.arange(n)
-    return OM2Cohort(
+    return OM2Inputs(
         age=g.uniform(45, 70, n),
         duration=g.uniform(0, 10, n),
         female=i % 2,

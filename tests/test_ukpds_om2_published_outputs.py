@@ -75,7 +75,7 @@ import math
 import numpy as np
 import pytest
 
-from t2dsim.outcomes.ukpds_om2 import OM2Cohort, OM2Result, simulate
+from t2dsim.outcomes.ukpds_om2 import OM2Inputs, OM2Result, simulate
 
 N_PATIENTS = 2000
 N_MC = 50
@@ -143,7 +143,7 @@ def ukpds33_cohort(
     post_trial: str = "converge",
     seed: int = COHORT_SEED,
     **overrides: float,
-) -> OM2Cohort:
+) -> OM2Inputs:
     """UKPDS 33 glucose-control cohort as described in the module docstring.
 
     ``arm``: "conventional" or "intensive"; ``post_trial``: "converge" or "persist";
@@ -168,7 +168,7 @@ def ukpds33_cohort(
     def hba1c(t: int) -> np.ndarray:
         return np.full(n, trial if t < TRIAL_YEARS else after)
 
-    return OM2Cohort(
+    return OM2Inputs(
         age=age,
         duration=np.zeros(n),
         female=female,

@@ -17,7 +17,7 @@ from t2dsim.outcomes.ukpds_om2 import (
     EVENT_GROUPS,
     HYPOTHESIS_LABEL,
     HazardModifiers,
-    OM2Cohort,
+    OM2Inputs,
     rf_coefficients,
     row_keys,
     simulate,
@@ -37,7 +37,7 @@ def test_mortality_only_matches_closed_form_gompertz():
     """All complications switched off: survival is the 'no history, no event' Gompertz equation
     (Hayes 2013 ESM: lambda -10.908, phi 0.098; male non-smoker), computed here by hand."""
     n_mc = 20000
-    c = OM2Cohort(female=0, hazard_modifiers=HazardModifiers(NO_EVENTS), **R)
+    c = OM2Inputs(female=0, hazard_modifiers=HazardModifiers(NO_EVENTS), **R)
     res = simulate(c, None, n_mc=n_mc, seed=11, max_age=100.0, extend="constant", discount_rate=0.035)
     s, le, le_d, dead10 = 1.0, 0.0, 0.0, None
     for t in range(40):  # ages 60..99 (simulation censors at age 100)
@@ -66,7 +66,7 @@ def test_single_complication_recursion_with_mortality_switch():
     blindness, with-history Gompertz (yhne) afterwards. Coefficients: Hayes 2013 ESM Tables 5-6."""
     mult = 20.0
     mods = HazardModifiers({**NO_EVENTS, "blindness": mult})
-    c = OM2Cohort(female=0, hazard_modifiers=mods, **R)
+    c = OM2Inputs(female=0, hazard_modifiers=mods, **R)
     n_mc = 20000
     res = simulate(c, None, n_mc=n_mc, seed=5, extend="constant", discount_rate=0.0)
     xb_b = -11.607 + 0.047 * 52 + 0.171 * 7.5 + 0.080 * 7.5 + 0.068 * 14.0 + 0.052 * 7.0
@@ -91,7 +91,7 @@ def test_event_year_mortality_after_first_mi():
     year is the logistic 'first event, no history' equation (Hayes 2013 ESM: -6.916 + 0.058 age
     + 0.042 duration + 0.124 HR/10 + 1.309 MI_EVENT), here 0.29713 (complication-models.md 6.4)."""
     mods = HazardModifiers({**NO_EVENTS, "mi": 200.0})
-    c = OM2Cohort(female=0, hazard_modifiers=mods, **R)
+    c = OM2Inputs(female=0, hazard_modifiers=mods, **R)
     n_mc = 20000
     res = simulate(c, 1, n_mc=n_mc, seed=8, extend="constant")
     p_mi = 1 - (1 - 0.008938) ** 200
@@ -103,11 +103,11 @@ def test_event_year_mortality_after_first_mi():
     assert q_ev == pytest.approx(0.297130, abs=1e-6)
 
 
-def _cohort(n: int, shift: float = 0.0, ids=None, mods=None) -> OM2Cohort:
+def _cohort(n: int, shift: float = 0.0, ids=None, mods=None) -> OM2Inputs:
     g = np.random.default_rng(12345)
     i = np.arange(n)
     hb = g.uniform(6.5, 9.5, n)
-    return OM2Cohort(
+    return OM2Inputs(
         age=g.uniform(45, 70, n),
         duration=g.uniform(0, 10, n),
         female=(i % 2),
@@ -151,14 +151,14 @@ def _arrays(n: int) -> dict:
 
 def test_results_do_not_depend_on_chunking_and_follow_the_seed():
     d = _arrays(8)
-    a = simulate(OM2Cohort(**d), None, n_mc=50, seed=3)
+    a = simulate(OM2Inputs(**d), None, n_mc=50, seed=3)
     chunks = (np.arange(0, 3), np.arange(3, 8))
-    parts = [simulate(OM2Cohort(**{k: v[idx] for k, v in d.items()}), None, n_mc=50, seed=3) for idx in chunks]
+    parts = [simulate(OM2Inputs(**{k: v[idx] for k, v in d.items()}), None, n_mc=50, seed=3) for idx in chunks]
     for o in a.first_year:
         np.testing.assert_array_equal(a.first_year[o], np.concatenate([p.first_year[o] for p in parts]))
     np.testing.assert_array_equal(a.life_years, np.concatenate([p.life_years for p in parts]))
     np.testing.assert_array_equal(a.qalys_disc, np.concatenate([p.qalys_disc for p in parts]))
-    b = simulate(OM2Cohort(**d), None, n_mc=50, seed=4)
+    b = simulate(OM2Inputs(**d), None, n_mc=50, seed=4)
     assert not np.array_equal(a.life_years, b.life_years)
 
 
@@ -206,18 +206,18 @@ def test_given_path_array_and_callable_are_equivalent():
             "ethnicity",
         )
     }
-    a = simulate(OM2Cohort(hba1c=path, **kw), 12, n_mc=30, seed=1)
-    b = simulate(OM2Cohort(hba1c=lambda t: path[:, t], **kw), 12, n_mc=30, seed=1)
+    a = simulate(OM2Inputs(hba1c=path, **kw), 12, n_mc=30, seed=1)
+    b = simulate(OM2Inputs(hba1c=lambda t: path[:, t], **kw), 12, n_mc=30, seed=1)
     np.testing.assert_array_equal(a.life_years, b.life_years)
-    c = simulate(OM2Cohort(hba1c=path + 2.0, **kw), 12, n_mc=30, seed=1)
+    c = simulate(OM2Inputs(hba1c=path + 2.0, **kw), 12, n_mc=30, seed=1)
     assert c.incidence("mi", 12).mean() > a.incidence("mi", 12).mean()
 
 
 def test_callable_path_shape_is_checked_and_censoring_at_max_age():
-    c = OM2Cohort(female=[0, 1], **{**R, "hba1c": lambda t: np.full(3, 7.0)})
+    c = OM2Inputs(female=[0, 1], **{**R, "hba1c": lambda t: np.full(3, 7.0)})
     with pytest.raises(ValueError, match="hba1c: callable returned shape"):
         simulate(c, 5, n_mc=2)
-    old = OM2Cohort(female=0, hazard_modifiers=HazardModifiers(NO_EVENTS), **{**R, "age": 99.0, "duration": 20.0})
+    old = OM2Inputs(female=0, hazard_modifiers=HazardModifiers(NO_EVENTS), **{**R, "age": 99.0, "duration": 20.0})
     res = simulate(old, None, n_mc=2000, seed=1, max_age=100.0)
     assert res.n_years == 1
     # one cycle at age 99: Gompertz death probability (Hayes 2013 ESM, male non-smoker)
@@ -242,7 +242,7 @@ def test_life_expectancy_vs_published_ukpds_outcomes_model_tables(profile, om1_l
     (TC = ratio x HDL); BMI 30, eGFR 75, heart rate 75, WBC 7, Hb 14.5 (t2dsim choice).
     Measured (seed 3, 20000 replicates, risk factors constant): 24.8 y and 14.5 y.
     """
-    c = OM2Cohort(
+    c = OM2Inputs(
         age=55.0, duration=5.0, female=0, bmi=30.0, heart_rate=75.0, wbc=7.0, haemoglobin=14.5, egfr=75.0, **profile
     )
     le = simulate(c, None, n_mc=20000, seed=3, extend="constant").life_years.mean()
@@ -292,11 +292,11 @@ def test_tissue_regeneration_hypothesis_is_off_by_default_and_labelled():
 )
 def test_bad_input_names_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        OM2Cohort(**{**R, "female": 0, **kwargs})
+        OM2Inputs(**{**R, "female": 0, **kwargs})
 
 
 def test_bad_run_options():
-    c = OM2Cohort(female=0, **R)
+    c = OM2Inputs(female=0, **R)
     with pytest.raises(ValueError, match="n_mc"):
         simulate(c, 10, n_mc=0)
     with pytest.raises(ValueError, match="hazard modifier"):
@@ -309,9 +309,9 @@ def test_from_frame_and_report_formatting():
     d = _arrays(35)
     frame = pd.DataFrame({k: v for k, v in d.items()})
     frame["history_mi"] = (np.arange(35) % 7 == 0).astype(int)
-    c = OM2Cohort.from_frame(frame)
+    c = OM2Inputs.from_frame(frame)
     assert c.history_arr["mi"].sum() == 5
-    c2 = OM2Cohort.from_frame(frame, hba1c=d["hba1c"] - 1.0)
+    c2 = OM2Inputs.from_frame(frame, hba1c=d["hba1c"] - 1.0)
     df = compare_arms({"control": c, "lower A1c": c2}, 12, n_mc=10, seed=1, n_boot=200)
     wide = format_comparison(df)
     assert list(wide.columns[:3]) == ["unit", "control", "lower A1c"]
@@ -319,7 +319,7 @@ def test_from_frame_and_report_formatting():
     cell = wide.loc["cumulative incidence 10 y: first myocardial infarction", "lower A1c - control (95% interval)"]
     assert cell.startswith(("-", "+")) and "[" in cell
     with pytest.raises(ValueError, match="missing columns"):
-        OM2Cohort.from_frame(frame.drop(columns=["wbc"]))
+        OM2Inputs.from_frame(frame.drop(columns=["wbc"]))
 
 
 def test_incidence_curve_is_consistent_with_per_patient_incidence():

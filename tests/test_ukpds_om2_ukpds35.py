@@ -48,7 +48,7 @@ import numpy as np
 import pytest
 
 from t2dsim.outcomes.rates import first_event_rates, rate_ratio
-from t2dsim.outcomes.ukpds_om2 import EVENT_GROUPS, HazardModifiers, OM2Cohort, simulate
+from t2dsim.outcomes.ukpds_om2 import EVENT_GROUPS, HazardModifiers, OM2Inputs, simulate
 
 YEARS = 10
 N_PATIENTS = 1000
@@ -66,7 +66,7 @@ def ukpds_like_cohort(n: int, shift: float = 0.0, female_share: float = 0.41, se
     g = np.random.default_rng(seed)
     hb = np.clip(g.normal(7.4, 1.2, n), 5.5, 11.0)
     eth = g.choice(["white", "asian_indian", "afro_caribbean"], size=n, p=[0.82, 0.10, 0.08])
-    return OM2Cohort(
+    return OM2Inputs(
         age=np.clip(g.normal(53.0, 8.6, n), 25.0, 65.0),
         duration=np.zeros(n),
         female=(g.random(n) < female_share),

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from t2dsim.outcomes.ukpds_om2 import OUTCOME_LABELS, OUTCOMES, OM2Cohort, OM2Result, simulate
+from t2dsim.outcomes.ukpds_om2 import OUTCOME_LABELS, OUTCOMES, OM2Inputs, OM2Result, simulate
 
 
 def _measures(res: OM2Result, horizon_label: str, at_years: int | None) -> tuple[list[tuple[str, str]], np.ndarray]:
@@ -54,7 +54,7 @@ def _boot(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarr
 
 
 def compare_arms(
-    arms: Mapping[str, OM2Cohort],
+    arms: Mapping[str, OM2Inputs],
     horizon_years: int | None = None,
     n_mc: int = 100,
     seed: int = 0,

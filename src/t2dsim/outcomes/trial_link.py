@@ -22,7 +22,7 @@ import pandas as pd
 
 from t2dsim.core.rng import keyed_normal, keyed_uniform
 from t2dsim.outcomes.compare import compare_arms, format_comparison
-from t2dsim.outcomes.ukpds_om2 import OM2Cohort, tissue_regeneration_modifiers
+from t2dsim.outcomes.ukpds_om2 import OM2Inputs, tissue_regeneration_modifiers
 
 RISK_FACTORS_U = {
     "sbp": (135.0, 16.0, 90.0, 220.0),
@@ -43,7 +43,7 @@ def om2_cohorts(
     duration_months: float,
     regeneration: str | None = None,
     arm_order: list[str] | None = None,
-) -> dict[str, OM2Cohort]:
+) -> dict[str, OM2Inputs]:
     """Standardised OM2 cohorts per arm from a trial's true (model) HbA1c (see module docstring)."""
     hb = results[results["measure"] == "hba1c_percent"]
     last_visit = hb["visit_month"].max()
@@ -65,10 +65,10 @@ def om2_cohorts(
         kw[name] = np.clip(mu + sd * z, lo, hi)
     kw["smoker"] = (keyed_uniform(seed, ids, "om2:smoker") < SMOKER_SHARE_U).astype(int)
     arms = arm_order or list(dict.fromkeys(patients["arm"]))
-    out: dict[str, OM2Cohort] = {}
+    out: dict[str, OM2Inputs] = {}
     for arm in arms:
         a1c = np.clip(base + float(mean_change.get(arm, 0.0)), 4.0, 16.0)
-        out[str(arm)] = OM2Cohort(
+        out[str(arm)] = OM2Inputs(
             age=age,
             female=(patients["sex"] == "female").to_numpy().astype(int),
             duration=np.maximum(duration, 0.0),

@@ -25,7 +25,7 @@ Cycle logic (one year, all rows at once):
 4. Histories updated, age and duration + 1.
 
 Random numbers: uniform ``u(seed, patient_id, replicate, year, slot)`` from a counter-based
-SplitMix64 hash, so each patient's draws depend only on its key, never on chunking or on the
+hash (:mod:`t2dsim.core.rng`), so each patient's draws depend only on its key, never on chunking or on the
 other patients. Two arms run with the same seed and patient ids share random numbers (common
 random numbers), which makes between-arm differences precise.
 
@@ -35,26 +35,28 @@ Units: age/duration years; HbA1c %; SBP mmHg; LDL/HDL mmol/L; BMI kg/m^2; eGFR m
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
 
 from t2dsim.core.rng import keyed_state, uniform_from_state
+from t2dsim.outcomes.equations import (
+    Equation,
+    annual_probability,
+    equation_probability,
+    linear_predictor,
+    load_coefficients,
+    model_covariates,
+    rf_coefficients,
+)
+from t2dsim.outcomes.inputs import OM2Inputs
 from t2dsim.outcomes.risk_factors import (
-    ALL_FACTORS,
     BINARY_FACTORS,
-    FactorSource,
-    PathSpec,
     RiskFactorPaths,
-    normalise_factor,
 )
 from t2dsim.outcomes.utilities import CONDITIONS, UtilitySet, utility_set
 from t2dsim.therapies.stemcells.regeneration import (
@@ -64,177 +66,6 @@ from t2dsim.therapies.stemcells.regeneration import (
     HazardModifiers,
     tissue_regeneration_modifiers,
 )
-
-# --------------------------------------------------------------------------------------------
-# Coefficients
-# --------------------------------------------------------------------------------------------
-
-FORMS = ("weibull", "exponential", "gompertz", "logistic", "linear")
-
-
-@dataclass(frozen=True)
-class Equation:
-    """One OM2 equation: parametric form, intercept ``lambda``, shape, covariate coefficients."""
-
-    name: str
-    form: str
-    intercept: float
-    shape: float  # rho (Weibull; 1 for exponential) or phi (Gompertz); nan for logistic/linear
-    beta: Mapping[str, float]
-
-
-@lru_cache(maxsize=1)
-def load_coefficients() -> Mapping[str, Equation]:
-    """Read ``parameters/om2_coefficients.csv`` into immutable :class:`Equation` records."""
-    text = resources.files("t2dsim.outcomes").joinpath("parameters/om2_coefficients.csv").read_text()
-    rows: dict[str, dict] = {}
-    for row in csv.DictReader(text.splitlines()):
-        eq = rows.setdefault(row["equation"], {"form": row["form"], "terms": {}})
-        if row["form"] != eq["form"]:
-            raise ValueError(f"coefficient file: equation {row['equation']} has mixed forms")
-        eq["terms"][row["term"]] = float(row["value"])
-    out: dict[str, Equation] = {}
-    for name, eq in rows.items():
-        terms = dict(eq["terms"])
-        form = eq["form"]
-        if form not in FORMS:
-            raise ValueError(f"coefficient file: unknown form {form!r} for {name}")
-        intercept = terms.pop("lambda", terms.pop("CONST", 0.0)) if form != "linear" else 0.0
-        if form == "weibull":
-            shape = terms.pop("rho")
-        elif form == "exponential":
-            shape = 1.0
-        elif form == "gompertz":
-            shape = terms.pop("phi")
-        else:
-            shape = math.nan
-        out[name] = Equation(name, form, intercept, shape, MappingProxyType(terms))
-    return MappingProxyType(out)
-
-
-def rf_coefficients() -> Mapping[str, Mapping[str, float]]:
-    """Risk-factor time-path coefficients (equations ``rf_*``) as plain mappings."""
-    return {k: v.beta for k, v in load_coefficients().items() if v.form == "linear"}
-
-
-# --------------------------------------------------------------------------------------------
-# Covariates and probabilities
-# --------------------------------------------------------------------------------------------
-
-
-def model_covariates(
-    *,
-    age: ArrayLike,
-    duration: ArrayLike,
-    female: ArrayLike,
-    afro: ArrayLike = 0,
-    indian: ArrayLike = 0,
-    hba1c: ArrayLike,
-    sbp: ArrayLike,
-    ldl: ArrayLike,
-    hdl: ArrayLike,
-    bmi: ArrayLike,
-    egfr: ArrayLike,
-    heart_rate: ArrayLike,
-    wbc: ArrayLike,
-    haemoglobin: ArrayLike,
-    smoker: ArrayLike = 0,
-    mmalb: ArrayLike = 0,
-    atfib: ArrayLike = 0,
-    pvd: ArrayLike = 0,
-    history: Mapping[str, ArrayLike] | None = None,
-    events: Mapping[str, ArrayLike] | None = None,
-) -> dict[str, np.ndarray]:
-    """Map natural-unit risk factors to the OM2 covariates (Hayes 2013 ESM variable definitions).
-
-    Scalings: SBP/10, HDL x10, LDL x10, heart rate/10, eGFR/10; splines (resolved, see docs):
-    ``EGFR_LT60 = min(eGFR, 60)/10``, ``EGFR_GE60 = max(eGFR - 60, 0)/10``,
-    ``LDL_GT35 = max(10 LDL - 35, 0)``. ``history`` keys: the 8 :data:`CONDITIONS`
-    (``mi`` etc.); ``events`` keys: ``mi, ihd, stroke, renal, amputation1, amputation2``.
-    """
-    f = lambda x: np.asarray(x, dtype=np.float64)  # noqa: E731
-    age_a, dur_a, egfr_a, ldl_a, bmi_a = f(age), f(duration), f(egfr), f(ldl), f(bmi)
-    cov = {
-        "AGE": age_a,
-        "DURATION": dur_a,
-        "AGE_DIAG": age_a - dur_a,
-        "FEMALE": f(female),
-        "AFRO": f(afro),
-        "INDIAN": f(indian),
-        "HBA1C": f(hba1c),
-        "SBP10": f(sbp) / 10.0,
-        "LDL10": ldl_a * 10.0,
-        "LDL_GT35": np.maximum(ldl_a * 10.0 - 35.0, 0.0),
-        "HDL10": f(hdl) * 10.0,
-        "BMI": bmi_a,
-        "BMI_LT_18_5": (bmi_a < 18.5).astype(np.float64),
-        "BMI_GE_25": (bmi_a >= 25.0).astype(np.float64),
-        "EGFR10": egfr_a / 10.0,
-        "EGFR_LT60": np.minimum(egfr_a, 60.0) / 10.0,
-        "EGFR_GE60": np.maximum(egfr_a - 60.0, 0.0) / 10.0,
-        "HR10": f(heart_rate) / 10.0,
-        "WBC": f(wbc),
-        "HAEM": f(haemoglobin),
-        "SMOKER": f(smoker),
-        "MMALB": f(mmalb),
-        "ATFIB": f(atfib),
-        "PVD": f(pvd),
-    }
-    history = history or {}
-    for c in CONDITIONS:
-        cov[f"{c.upper()}_HIST"] = f(history.get(c, 0))
-    cov["AMP_HIST"] = cov.pop("AMPUTATION_HIST")
-    cov["BLIND_HIST"] = cov.pop("BLINDNESS_HIST")
-    events = events or {}
-    for key, name in (
-        ("mi", "MI_EVENT"),
-        ("ihd", "IHD_EVENT"),
-        ("stroke", "STROKE_EVENT"),
-        ("renal", "RENAL_EVENT"),
-        ("amputation1", "AMP_EVENT"),
-        ("amputation2", "AMP2_EVENT"),
-    ):
-        cov[name] = f(events.get(key, 0))
-    return cov
-
-
-def linear_predictor(eq: Equation, cov: Mapping[str, np.ndarray]) -> np.ndarray:
-    """``xb = lambda + sum_k beta_k x_k`` (KeyError if a covariate is missing)."""
-    xb = np.asarray(eq.intercept, dtype=np.float64)
-    for term, beta in eq.beta.items():
-        xb = xb + beta * cov[term]
-    return xb
-
-
-def annual_probability(eq: Equation, xb: np.ndarray, time: ArrayLike) -> np.ndarray:
-    """Probability of the event within ``[time, time + 1]`` years.
-
-    ``time`` is diabetes duration (Weibull/exponential) or current age (Gompertz); ignored for
-    the logistic form.
-    """
-    t = np.asarray(time, dtype=np.float64)
-    if eq.form in ("weibull", "exponential"):
-        rho = eq.shape
-        dh = np.exp(xb) * ((t + 1.0) ** rho - np.maximum(t, 0.0) ** rho)
-        return -np.expm1(-dh)
-    if eq.form == "gompertz":
-        phi = eq.shape
-        dh = np.exp(xb) / phi * (np.exp(phi * (t + 1.0)) - np.exp(phi * t))
-        return -np.expm1(-dh)
-    if eq.form == "logistic":
-        return 1.0 / (1.0 + np.exp(-xb))
-    raise ValueError(f"{eq.name}: form {eq.form!r} is not an event equation")
-
-
-def equation_probability(name: str, cov: Mapping[str, np.ndarray], time: ArrayLike) -> np.ndarray:
-    """Annual probability from the named OM2 equation (e.g. ``"mi1_female"``, ``"death_nhne"``)."""
-    eqs = load_coefficients()
-    if name not in eqs or eqs[name].form == "linear":
-        allowed = sorted(k for k, v in eqs.items() if v.form != "linear")
-        raise ValueError(f"unknown OM2 event equation {name!r}; allowed: {allowed}")
-    eq = eqs[name]
-    return annual_probability(eq, linear_predictor(eq, cov), time)
-
 
 # --------------------------------------------------------------------------------------------
 # Counter-based random numbers keyed by (seed, patient_id, replicate, year, slot)
@@ -300,133 +131,6 @@ OUTCOME_LABELS: Mapping[str, str] = MappingProxyType(
         "death": "death (any cause)",
     }
 )
-_ETHNICITY = {"white": 0, "afro_caribbean": 1, "asian_indian": 2}
-
-@dataclass
-class OM2Cohort:
-    """Per-patient inputs (arrays of length n; scalars broadcast).
-
-    Time-varying factors (``hba1c, sbp, ldl, hdl, bmi, egfr, heart_rate, wbc, haemoglobin,
-    smoker, mmalb, atfib, pvd``) accept a baseline ``(n,)``, a path ``(n, n_years)`` (column j =
-    value during cycle j, e.g. HbA1c from the progression model) or a callable ``f(cycle)``
-    returning ``(n,)`` (or None to hand over to the extension rule).
-    ``age`` (years) and ``duration`` (years since diagnosis) are at simulation start.
-    ``history``: prior complications at start, keys from :data:`CONDITIONS` (``mi``, ...).
-    """
-
-    age: ArrayLike
-    female: ArrayLike
-    duration: ArrayLike
-    hba1c: PathSpec | ArrayLike
-    sbp: PathSpec | ArrayLike
-    ldl: PathSpec | ArrayLike
-    hdl: PathSpec | ArrayLike
-    bmi: PathSpec | ArrayLike
-    egfr: PathSpec | ArrayLike
-    heart_rate: PathSpec | ArrayLike
-    wbc: PathSpec | ArrayLike
-    haemoglobin: PathSpec | ArrayLike
-    smoker: PathSpec | ArrayLike = 0
-    mmalb: PathSpec | ArrayLike = 0
-    atfib: PathSpec | ArrayLike = 0
-    pvd: PathSpec | ArrayLike = 0
-    ethnicity: ArrayLike = "white"
-    patient_id: ArrayLike | None = None
-    history: Mapping[str, ArrayLike] = field(default_factory=dict)
-    hazard_modifiers: HazardModifiers | None = None
-
-    @classmethod
-    def from_frame(cls, frame: pd.DataFrame, **overrides) -> OM2Cohort:
-        """Build a cohort from a DataFrame with one row per patient.
-
-        Columns named like the fields (``age, female, duration, hba1c, ...``, optional
-        ``ethnicity, patient_id, smoker, mmalb, atfib, pvd`` and ``history_<condition>``) are used;
-        keyword ``overrides`` (e.g. ``hba1c=path_array``) replace columns.
-        """
-        fields = (
-            "age",
-            "female",
-            "duration",
-            *ALL_FACTORS,
-            "ethnicity",
-            "patient_id",
-        )
-        kw: dict = {k: frame[k].to_numpy() for k in fields if k in frame.columns}
-        hist = {c: frame[f"history_{c}"].to_numpy() for c in CONDITIONS if f"history_{c}" in frame.columns}
-        if hist:
-            kw["history"] = hist
-        kw.update(overrides)
-        missing = [k for k in ("age", "female", "duration", *ALL_FACTORS[:9]) if k not in kw]
-        if missing:
-            raise ValueError(f"from_frame: missing columns {missing}")
-        return cls(**kw)
-
-    def __post_init__(self) -> None:
-        n = 1
-        for name in ("age", "female", "duration", "patient_id", *ALL_FACTORS):
-            val = getattr(self, name)
-            if val is not None and not callable(val) and np.ndim(val) >= 1:
-                n = max(n, np.shape(val)[0])
-        self.n = n
-        age = np.asarray(self.age, dtype=np.float64)
-        age = np.full(n, float(age)) if age.ndim == 0 else age
-        if age.shape != (n,):
-            raise ValueError(f"age: expected shape ({n},), got {age.shape}")
-
-        def vec(name: str, x: ArrayLike, dtype=np.float64) -> np.ndarray:
-            a = np.asarray(x, dtype=dtype)
-            if a.ndim == 0:
-                a = np.full(n, a, dtype=dtype)
-            if a.shape != (n,):
-                raise ValueError(f"{name}: expected shape ({n},), got {a.shape}")
-            return a
-
-        if np.any(~np.isfinite(age) | (age < 18) | (age > 110)):
-            raise ValueError("age: values must be in [18, 110] years")
-        dur = vec("duration", self.duration)
-        if np.any(~np.isfinite(dur) | (dur < 0) | (dur > age - 10)):
-            raise ValueError("duration: values must be in [0, age - 10] years since diagnosis")
-        fem = vec("female", self.female)
-        if np.any((fem != 0) & (fem != 1)):
-            raise ValueError("female: must be 0/1 (or bool)")
-        eth = np.asarray(self.ethnicity)
-        if eth.ndim == 0:
-            eth = np.full(n, eth.item())
-        if eth.dtype.kind in "UO":
-            bad = [e for e in np.unique(eth) if e not in _ETHNICITY]
-            if bad:
-                raise ValueError(
-                    f"ethnicity: {bad[0]!r} not allowed; allowed: {list(_ETHNICITY)} "
-                    "(OM2 was estimated for these three groups only)"
-                )
-            eth = np.array([_ETHNICITY[e] for e in eth], dtype=np.int64)
-        eth = vec("ethnicity", eth, np.int64)
-        if np.any((eth < 0) | (eth > 2)):
-            raise ValueError("ethnicity: integer codes must be 0 white, 1 afro_caribbean, 2 asian_indian")
-        if self.patient_id is None:
-            pid = np.arange(n, dtype=np.int64)
-        else:
-            pid = vec("patient_id", self.patient_id, np.int64)
-        if np.any(pid < 0) or np.unique(pid).size != n:
-            raise ValueError("patient_id: must be unique non-negative integers")
-        hist = {}
-        for k, v in self.history.items():
-            if k not in CONDITIONS:
-                raise ValueError(f"history: unknown condition {k!r}; allowed: {list(CONDITIONS)}")
-            h = vec(f"history[{k}]", v)
-            if np.any((h != 0) & (h != 1)):
-                raise ValueError(f"history[{k}]: must be 0/1")
-            hist[k] = h.astype(bool)
-        for k in CONDITIONS:
-            hist.setdefault(k, np.zeros(n, dtype=bool))
-        self.sources: dict[str, FactorSource] = {
-            name: normalise_factor(name, getattr(self, name), n) for name in ALL_FACTORS
-        }
-        self.age_arr, self.duration_arr, self.female_arr = age, dur, fem.astype(bool)
-        self.afro_arr, self.indian_arr = eth == 1, eth == 2
-        self.patient_id_arr, self.history_arr = pid, hist
-
-
 # --------------------------------------------------------------------------------------------
 # Simulation
 # --------------------------------------------------------------------------------------------
@@ -515,7 +219,7 @@ def _p_mod(p: np.ndarray, mods: HazardModifiers | None, group: str) -> np.ndarra
 
 
 def simulate(
-    cohort: OM2Cohort,
+    cohort: OM2Inputs,
     horizon_years: int | None = None,
     n_mc: int = 100,
     seed: int = 0,
@@ -687,7 +391,7 @@ __all__ = [
     "OUTCOME_LABELS",
     "Equation",
     "HazardModifiers",
-    "OM2Cohort",
+    "OM2Inputs",
     "OM2Result",
     "TISSUE_REGENERATION_RANGES",
     "annual_probability",

@@ -60,7 +60,7 @@ class HazardModifiers:
 
 #: Tissue-regeneration hypothesis of the stem-cell issue: NOT evidence-based. Central values and
 #: ranges are illustrative assumptions chosen by t2dsim (no human outcome data exist); the range
-#: includes 1.0 (no effect). Off by default: pass explicitly via ``OM2Cohort.hazard_modifiers``.
+#: includes 1.0 (no effect). Off by default: pass explicitly via ``OM2Inputs.hazard_modifiers``.
 TISSUE_REGENERATION_RANGES: Mapping[str, tuple[float, float, float]] = MappingProxyType(
     {
         # group: (optimistic, central, null)
