@@ -13,14 +13,14 @@ import pytest
 
 from t2dsim.calibration import acceptance_summary, default_results_path, validate
 from t2dsim.calibration.benefits import BenefitSummary, benefit_summaries
+from t2dsim.calibration.cases import run_case
 from t2dsim.calibration.evidence import T2D_CASES, evidence_rows, t2d_targets
 from t2dsim.calibration.fit import fit_cases, params_from_theta, prior_log
+from t2dsim.calibration.populations import population_for
 from t2dsim.calibration.trials import (
     _g_for_a1c,
     background_insulin,
     insulin_need,
-    population_for,
-    run_case,
     total_insulin_u_per_day,
 )
 from t2dsim.physiology.progression import Effects, simulate_progression
@@ -125,7 +125,7 @@ def test_populations_meet_the_published_inclusion_criteria():
     # (≥0.7 U/kg/day)"; Wu 2014 NCT00767260 eligibility "Basal C-peptide 0.3-2.0 ng/mL", "total insulin daily
     # dose ... should not exceed 1.0 units/day/kg", exclusion "BMI >35"; 1 ng/mL C-peptide = 331 pmol/L.
     # Doses are total daily doses (basal-equivalent background / basal share, trials.BASAL_SHARE_OF_TDD).
-    from t2dsim.calibration.trials import fasting_cpeptide
+    from t2dsim.calibration.populations import fasting_cpeptide
 
     b09 = population_for("bhansali2009", 20, seed=0)
     assert np.all(total_insulin_u_per_day(b09) / b09.ctx.body_weight_kg >= 0.7 - 1e-9)
@@ -170,7 +170,7 @@ def test_virtual_insulin_dose_rises_with_bmi_and_falls_with_c_peptide():
     # 7:e38962, 2012). The virtual pool at HbA1c ≈ 8.1 % must show the same signs, BMI the stronger one.
     import statsmodels.api as sm
 
-    from t2dsim.calibration.trials import build_population, fasting_cpeptide
+    from t2dsim.calibration.populations import build_population, fasting_cpeptide
 
     pool = build_population(240, 0, 8.1, 0.5, 7.0, 9.5, first_id=900_000)
     dose = total_insulin_u_per_day(pool) / pool.ctx.body_weight_kg

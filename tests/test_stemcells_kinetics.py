@@ -150,7 +150,8 @@ def test_tissue_regeneration_is_off_by_default_and_labelled():
 def test_engine_runs_a_stem_cell_arm_like_the_calibration_path():
     # the engine (weekly segments, effects at segment start) and the calibration's daily-effect path
     # must agree on HbA1c at week 12 for an MSC arm with a fixed background (tolerance 0.05 %-points)
-    from t2dsim.calibration.trials import background_insulin, population_for, simulate_arm
+    from t2dsim.calibration.populations import population_for
+    from t2dsim.calibration.trials import background_insulin, simulate_arm
     from t2dsim.engine import ArmState, advance
     from t2dsim.therapies.base import Therapy
 

@@ -29,6 +29,7 @@ from t2dsim.calibration.beta_replacement import (
     run_beta_case,
     t1d_population,
 )
+from t2dsim.calibration.cases import run_case
 from t2dsim.calibration.evidence import CASE_LABELS, T2D_CASES, t2d_targets
 from t2dsim.calibration.fit import (
     EFFICACY_OF_CASE,
@@ -42,7 +43,8 @@ from t2dsim.calibration.fit import (
     theta_names,
     trial_offset,
 )
-from t2dsim.calibration.trials import population_for, replication_settings, run_case
+from t2dsim.calibration.populations import population_for
+from t2dsim.calibration.trials import replication_settings
 
 __all__ = [
     "calibrate",

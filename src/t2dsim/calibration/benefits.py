@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from t2dsim.calibration.fit import bounds_log, efficacy_index, laplace_draws, params_from_theta
-from t2dsim.calibration.trials import population_for, simulate_arm
+from t2dsim.calibration.populations import population_for
+from t2dsim.calibration.trials import simulate_arm
 from t2dsim.therapies.base import Risk
 from t2dsim.therapies.stemcells import BMMNCTherapy, MSCTherapy, PlaceboTrialEffect
 from t2dsim.therapies.stemcells.risks import UNREGULATED_CLINIC_WARNING

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
+from t2dsim.calibration.cases import run_case
 from t2dsim.calibration.evidence import Target
-from t2dsim.calibration.trials import run_case
 from t2dsim.engine.cohort import Cohort
 from t2dsim.therapies.stemcells.params import BMMNCParams, MSCParams, PlaceboParams
 

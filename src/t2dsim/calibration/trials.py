@@ -21,13 +21,12 @@ exogenous_insulin_ha_units is linear in dose).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from t2dsim.core.units import GLUCOSE_MGDL_PER_MMOLL
 from t2dsim.engine.cohort import Cohort
 from t2dsim.physiology import glycation
 from t2dsim.physiology.coupling import (
@@ -36,7 +35,7 @@ from t2dsim.physiology.coupling import (
     insulin_scale,
     meal_params_from_progression,
 )
-from t2dsim.physiology.markers import auc_trapezoid, homa1_b_pct
+from t2dsim.physiology.markers import auc_trapezoid
 from t2dsim.physiology.progression import (
     EFFECT_NAMES,
     Effects,
@@ -47,10 +46,8 @@ from t2dsim.physiology.progression import (
     simulate_progression,
     state_from_outputs,
 )
-from t2dsim.population.presets import make_cohort
 from t2dsim.simulate import mmtt
 from t2dsim.therapies.base import ADDITIVE, FRACTION, MULTIPLICATIVE, PatientContext
-from t2dsim.therapies.stemcells import BMMNCTherapy, MSCTherapy, PlaceboTrialEffect
 
 __all__ = [
     "background_insulin",
@@ -58,20 +55,11 @@ __all__ = [
     "total_insulin_u_per_day",
     "ArmResult",
     "EndpointStat",
-    "build_population",
     "insulin_need",
     "simulate_arm",
-    "run_case",
-    "CASE_RUNNERS",
-    "population_for",
     "glucose_for_a1c",
     "unaided_glucose",
     "model_hba1c_steady",
-    "fasting_cpeptide",
-    "CPEPTIDE_INCLUSION_PMOL_L",
-    "INCLUSION",
-    "Inclusion",
-    "screening_violation",
     "cpeptide_auc",
     "mmtt_cpeptide",
     "meal_params_at",
@@ -244,50 +232,6 @@ def model_hba1c_steady(
     g0 = unaided_glucose(params, state, age, bmi, eff)
     g_eff = np.where(exog > 0, g0 - _phi(params) * (g0 - g), g)
     return glycation.steady_state_hba1c_from_fpg(g_eff)
-
-
-def build_population(
-    n: int, seed: int, a1c_mean: float, a1c_sd: float, a1c_lo: float, a1c_hi: float, first_id: int = 0
-) -> Cohort:
-    """Insulin-requiring preset cohort re-titrated so that baseline HbA1c ~ N(mean, sd) clipped."""
-    c = make_cohort("insulin-requiring", n, seed=seed, first_id=first_id)
-    if "insulin_mean_fraction" in c.params.values:
-        # The background effect stands for mixed glucose-lowering therapy (oral agents ± insulin), so HbA1c
-        # follows fasting glucose through the Wei 2014 line (measured in treated T2D) with φ = 1; the
-        # progression model's basal-insulin correction (φ 0.6, Riddle 2003) is for added basal insulin.
-        c.params = c.params.replace(insulin_mean_fraction=1.0)
-    ctx = PatientContext(
-        n=n,
-        body_weight_kg=c.bmi_kg_m2 * (HEIGHT_CM / 100) ** 2,
-        age_years=c.age_years,
-        female=np.zeros(n, dtype=bool),
-        seed=seed,
-        patient_ids=c.patient_id,
-    )
-    # truncated normal by inverse CDF (no probability mass piled up at the inclusion limits)
-    from scipy.stats import norm
-
-    lo_p, hi_p = norm.cdf((a1c_lo - a1c_mean) / a1c_sd), norm.cdf((a1c_hi - a1c_mean) / a1c_sd)
-    a1c = a1c_mean + a1c_sd * norm.ppf(lo_p + ctx.uniform("baseline_hba1c") * (hi_p - lo_p))
-    state, neutral = c.state, {k: np.full(n, v) for k, v in _NEUTRAL.items()}
-    iexo = c.effects.exog_insulin_uuml
-    # fixed point: dose for the target glucose, then let σ and γ settle; the last step is short because
-    # the disease keeps progressing (glucose drifts up ~3 mg/dL per 6 months at a fixed dose). HbA1c is
-    # then put at its steady state (patients stable on their dose for months).
-    for days in (120, 120, 120, 120, 30):
-        g_t = glucose_for_a1c(c.params, state, c.age_years, c.bmi_kg_m2, neutral, a1c)
-        iexo = np.clip(insulin_need(c.params, state, c.age_years, c.bmi_kg_m2, neutral, g_t), 0.0, 1000.0)
-        state = simulate_progression(
-            c.params,
-            state,
-            days,
-            age_years=c.age_years,
-            bmi_kg_m2=c.bmi_kg_m2,
-            effects=Effects(exog_insulin_uuml=iexo),
-            record_days="end",
-        ).state
-    state.hba1c_pct = model_hba1c_steady(c.params, state, c.age_years, c.bmi_kg_m2, neutral, iexo)
-    return trial_cohort(c.params, state, ctx, c.bmi_kg_m2, iexo)
 
 
 @dataclass
@@ -516,282 +460,3 @@ def _below(x: np.ndarray, thr: float, width: float, soft: bool) -> np.ndarray:
     if soft:
         return 1.0 / (1.0 + np.exp(-(thr - x) / width))
     return (x < thr).astype(float)
-
-
-# --------------------------------------------------------------------------------------------------
-# Cases
-# --------------------------------------------------------------------------------------------------
-
-_POP_SPECS: dict[str, tuple[float, float, float, float]] = {
-    # HbA1c mean, SD, low, high at baseline (evidence CSV / note §2.2; SDs D where not reported)
-    "bhansali2014_rct": (6.9, 0.3, 6.0, 7.5),  # median 6.9, inclusion HbA1c < 7.5 (V)
-    "bhansali2009": (8.1, 0.5, 7.0, 9.5),  # responders 8.1 ± 0.5 (V), whole cohort assumed alike
-    "bhansali2017": (7.0, 0.35, 6.2, 7.5),  # inclusion HbA1c ≤ 7.5 (V)
-    "wu2014": (8.5, 0.5, 7.5, 9.5),  # inclusion 7.5-9.5 (V)
-    "skyler2015": (8.3, 1.0, 7.0, 10.5),  # 8.3 ± 1.0 (V)
-    "lian2022": (7.9, 0.6, 7.0, 10.0),  # median 7.80 (IQR 7.53-8.68) (V)
-    "hu2016": (8.5, 1.0, 7.0, 10.5),  # not reported (D)
-}
-_CASE_INDEX = {k: i for i, k in enumerate(_POP_SPECS)}
-
-
-@dataclass(frozen=True)
-class Inclusion:
-    """Screening criteria of a trial applied to virtual patients at baseline (bounds inclusive; None = none).
-
-    ``cpeptide_pmol_l``: fasting C-peptide from the meal model's basal state (1 ng/mL = 331 pmol/L);
-    ``insulin_u_kg_day``: total daily insulin dose in U/kg/day (Cohort.total_insulin_u_per_day / body weight:
-    the basal-equivalent background over BASAL_SHARE_OF_TDD, as the trials state total doses);
-    ``bmi``: kg/m². ``screen_factor``: candidates built per patient needed (the criteria can be rare in the
-    preset). ``source``: where each criterion comes from (V: read in the trial's abstract or registry entry)."""
-
-    cpeptide_pmol_l: tuple[float, float] | None = None
-    insulin_u_kg_day: tuple[float, float] | None = None
-    bmi: tuple[float, float] | None = None
-    screen_factor: int = 8
-    source: str = ""
-
-
-_INF = float("inf")
-#: Bhansali-group trials (same centre and inclusion profile: triple-OAD failure, insulin ≥ 0.4-0.7 U/kg/d).
-#: Their patients kept substantial endogenous secretion: fasting C-peptide 1.1-3.0 ng/mL and stimulated
-#: 2.1-4.3 ng/mL across the arms of Sood 2017 (V, baseline table). Virtual patients are included only
-#: with fasting C-peptide ≥ 1.1 ng/mL (364 pmol/L) — a virtual inclusion criterion (D). The insulin-dose
-#: criteria are the trials' own (V, abstracts): Bhansali 2009 Stem Cells Dev 18:1407 "currently on insulin
-#: (≥0.7 U/kg/day) at least for 1 year"; Bhansali 2014 Cell Transplant "requiring insulin ≥0.4 IU per kg per
-#: day"; Bhansali 2017 (PMC5496640) "insulin (≥0.4 IU per kg per day)". Wu 2014 (NCT00767260 eligibility,
-#: registry text, V): basal C-peptide 0.3-2.0 ng/mL, total daily insulin ≤ 1.0 U/kg/day, BMI ≤ 35 kg/m²
-#: (also age 40-65 and duration 3-20 years, not applied: the preset's ages and durations are not screened).
-#: Doses are total daily doses (BASAL_SHARE_OF_TDD). Upper dose bound of the Bhansali 2014 RCT and 2017 cohorts
-#: (D): their published baseline doses are narrow — RCT median 42.0 and 40.5 IU/day (abstract, V); the same
-#: centre's four arms of Sood 2017 (World J Diabetes 8:381, Table 1, V) 39.7 ± 3.8 to 45.0 ± 6.6 IU/day at
-#: 72.1 ± 8.4 to 79.0 ± 18.9 kg, i.e. 0.55-0.59 U/kg/day by arm with a between-patient CV ≈ 0.2 (CV of dose
-#: ≈ 0.12 and of weight ≈ 0.17 combined) → mean + 2 SD ≈ 0.8 U/kg/day. Without it the virtual RCT cohort took a
-#: median 0.83 U/kg/day (measured, population_for seed 0) against the trial's ≈ 0.56. The 2009 cohort's dose
-#: has only the published floor.
-INCLUSION: dict[str, Inclusion] = {
-    "bhansali2014_rct": Inclusion((364.0, _INF), (0.4, 0.8), source="C-peptide D (Sood 2017); insulin ≥0.4 V, ≤0.8 D"),
-    "bhansali2009": Inclusion((364.0, _INF), (0.7, _INF), screen_factor=16, source="C-peptide D; insulin V"),
-    "bhansali2017": Inclusion((364.0, _INF), (0.4, 0.8), source="C-peptide D (Sood 2017); insulin ≥0.4 V, ≤0.8 D"),
-    "wu2014": Inclusion((0.3 * 331.0, 2.0 * 331.0), (0.0, 1.0), (0.0, 35.0), source="V: NCT00767260 eligibility"),
-}
-#: Fasting C-peptide lower bounds (pmol/L) of the Bhansali-group virtual inclusion (kept for callers).
-CPEPTIDE_INCLUSION_PMOL_L = {k: v.cpeptide_pmol_l[0] for k, v in INCLUSION.items() if k.startswith("bhansali")}
-
-
-def fasting_cpeptide(pop: Cohort) -> np.ndarray:
-    """Fasting C-peptide (pmol/L) of each patient at baseline, from the meal model's basal state."""
-    arm = ArmResult(
-        np.array([0]),
-        {
-            "glucose": pop.state.glucose_mgdl[:, None],
-            "insulin_endo": pop.state.insulin_uuml[:, None],
-            "si_eff": effective_si(pop.params, pop.state, pop.age_years, pop.bmi_kg_m2)[:, None],
-            "beta_mass": pop.state.beta_mass_mg[:, None],
-            "sigma": pop.state.sigma[:, None],
-        },
-        {k: _neutral_column(pop, k) for k in _NEUTRAL},
-    )
-    return mmtt_cpeptide(pop, arm, 0, minutes=1)[:, 0]
-
-
-def _violation(x: np.ndarray, bounds: tuple[float, float] | None) -> np.ndarray:
-    """Relative distance of ``x`` outside ``bounds`` (0 inside)."""
-    if bounds is None:
-        return np.zeros_like(x)
-    lo, hi = bounds
-    scale = max(abs(lo) if np.isfinite(lo) and lo > 0 else abs(hi), 1e-9)
-    return (np.maximum(lo - x, 0.0) + np.maximum(x - hi, 0.0)) / scale
-
-
-def screening_violation(pop: Cohort, inc: Inclusion) -> np.ndarray:
-    """Sum of each patient's relative violations of ``inc`` (0: eligible)."""
-    v = np.zeros(pop.n)
-    if inc.cpeptide_pmol_l is not None:
-        v += _violation(fasting_cpeptide(pop), inc.cpeptide_pmol_l)
-    if inc.insulin_u_kg_day is not None:
-        v += _violation(total_insulin_u_per_day(pop) / pop.ctx.body_weight_kg, inc.insulin_u_kg_day)
-    if inc.bmi is not None:
-        v += _violation(pop.bmi_kg_m2, inc.bmi)
-    return v
-
-
-def _match_hba1c(hba1c: np.ndarray, cand: np.ndarray, n: int, spec: tuple[float, float, float, float]) -> np.ndarray:
-    """``n`` of the candidates ``cand`` whose baseline HbA1c follows the trial's published distribution ``spec``
-    (mean, SD, low, high: truncated normal): each of the n quantiles (k + ½)/n, in order of distance from the
-    median, takes the nearest unused candidate. Screening on dose shifts HbA1c, because in the virtual cohort
-    the dose that holds a patient at a lower HbA1c is larger (Bhansali 2009: median 7.8 % after the dose screen
-    against 8.1 ± 0.5 %, docs/stem_cells.md §4); matching keeps the baseline table's HbA1c."""
-    from scipy.stats import norm
-
-    m, s, lo, hi = spec
-    lo_p, hi_p = norm.cdf((lo - m) / s), norm.cdf((hi - m) / s)
-    q = (np.arange(n) + 0.5) / n
-    target = m + s * norm.ppf(lo_p + q * (hi_p - lo_p))
-    free = np.ones(cand.size, dtype=bool)
-    out = np.empty(n, dtype=np.int64)
-    for k in np.argsort(np.abs(q - 0.5), kind="stable"):  # n ≤ a few hundred: a loop over patients, once
-        d = np.where(free, np.abs(hba1c[cand] - target[k]), np.inf)
-        j = int(np.argmin(d))
-        out[k], free[j] = cand[j], False
-    return out
-
-
-def population_for(case: str, n: int, seed: int) -> Cohort:
-    """The virtual population of ``case``: ``n`` patients meeting its inclusion criteria (``INCLUSION``), with
-    the published baseline HbA1c distribution (``_match_hba1c``)."""
-    spec = _POP_SPECS[case]
-    m, s, lo, hi = spec
-    first = 10_000 * _CASE_INDEX[case]
-    inc = INCLUSION.get(case)
-    if inc is None:
-        return build_population(n, seed, m, s, lo, hi, first_id=first)
-    pool = build_population(inc.screen_factor * n, seed, m, s, lo, hi, first_id=first)
-    viol = screening_violation(pool, inc)
-    ok = np.flatnonzero(viol <= 0.0)
-    if ok.size < n:  # not enough: fill with the patients closest to eligibility
-        rest = np.setdiff1d(np.arange(pool.n), ok)
-        return pool.select(np.sort(np.concatenate([ok, rest[np.argsort(viol[rest], kind="stable")][: n - ok.size]])))
-    return pool.select(np.sort(_match_hba1c(pool.state.hba1c_pct, ok, n, spec)))
-
-
-def _pl(P: dict[str, Any]) -> PlaceboTrialEffect:
-    return PlaceboTrialEffect(params=P["placebo"])
-
-
-def _case_bhansali2014_rct(P, pop, soft):
-    ctl = simulate_arm(pop, [_pl(P)], [364], "reduce_only")
-    trt = simulate_arm(
-        pop,
-        [_pl(P), BMMNCTherapy([1e9, 1e9], [0, 84], ["pancreatic_artery", "iv"], params=P["bmmnc"])],
-        [364],
-        "reduce_only",
-    )
-    out = {}
-    u0 = insulin_u_per_day(pop)
-    for name, arm, n in (("treated", trt, 11), ("control", ctl, 10)):
-        d, a = arm.at("dose_rel", 364), arm.at("hba1c", 364)
-        # reported as the change of the arm's median dose: 42.0 → 14.0 IU/day "decreased by 66.7 %" and
-        # 40.5 → 27.5 "by 32.1 %" (abstract, V: 14/42 − 1 = −66.7 %), not as a mean of per-patient changes
-        out[f"insulin_pct_{name}_w52"] = EndpointStat("pct_of_medians", u0 * d, (n,), y=u0)
-        out[f"responder_{name}_w52"] = EndpointStat(
-            "mean", _below(d, 0.5, 0.04, soft) * _below(a, 7.0, 0.1, soft), (n,)
-        )
-        out[f"hba1c_change_{name}_w52"] = EndpointStat("mean", a - arm.at("hba1c", 0), (n,))
-    return out
-
-
-def _case_bhansali2009(P, pop, soft):
-    # per protocol: insulin halved without an HbA1c condition (TITRATION_RULE, CASE_TITRATION_RULE)
-    trt = simulate_arm(
-        pop,
-        [_pl(P), BMMNCTherapy(1e9, [0], params=P["bmmnc"])],
-        [182, 455],
-        "reduce_only",
-        goal_rule=CASE_TITRATION_RULE.get("bhansali2009"),
-    )
-    out = {}
-    for wk, d in (("w26", 182), ("w65", 455)):
-        rel = trt.at("dose_rel", d)
-        out[f"responder_{wk}"] = EndpointStat("mean", _below(rel, 0.5, 0.04, soft), (10,))
-        out[f"insulin_free_{wk}"] = EndpointStat("mean", _below(rel, 0.1, 0.04, soft), (10,))
-    rel = trt.at("dose_rel", 455)
-    out["hba1c_change_responders_w65"] = EndpointStat(
-        "cond_mean", trt.at("hba1c", 455) - trt.at("hba1c", 0), (10,), w=_below(rel, 0.5, 0.04, soft)
-    )
-    return out
-
-
-def _case_bhansali2017(P, pop, soft):
-    trt = simulate_arm(pop, [_pl(P), BMMNCTherapy(1e9, [0], params=P["bmmnc"])], [182], "reduce_only")
-    d, a = trt.at("dose_rel", 182), trt.at("hba1c", 182)
-    u0 = insulin_u_per_day(pop)
-    return {
-        "responder_w26": EndpointStat("mean", _below(d, 0.5, 0.04, soft) * _below(a, 7.0, 0.1, soft), (7,)),
-        # "reduction in insulin requirement by 51 % as compared to baseline" (abstract): the change of the
-        # group's mean daily dose, the group's convention ("reduction in mean insulin requirement by 74 %",
-        # Bhansali 2014 IJEM abstract, V); the per-patient data are not in the abstract (D)
-        "insulin_pct_w26": EndpointStat("pct_of_means", u0 * d, (7,), y=u0),
-    }
-
-
-def _case_wu2014(P, pop, soft):
-    th = [_pl(P), BMMNCTherapy(1e9, [0], params=P["bmmnc"])]
-    trt = simulate_arm(pop, th, [364], "fixed")
-    auc0 = cpeptide_auc(pop, trt, 0)
-    auc1 = cpeptide_auc(pop, trt, 364)
-    # "the area under the curve of C-peptide (ng/mL per 180 min) of ... the BM-MNC group [was] significantly
-    # improved (... 43.8 % from the baseline)" (abstract, V): the change of the group's mean total AUC 0-180 min
-    # (D: the per-patient changes are not in the abstract), not the mean of per-patient % changes, which
-    # weights patients with little secretion at baseline heavily
-    return {"cpeptide_auc_pct_w52": EndpointStat("pct_of_means", auc1, (20,), y=auc0)}
-
-
-def _case_skyler2015(P, pop, soft):
-    plc = simulate_arm(pop, [_pl(P)], [56, 84], "fixed")
-    lo = simulate_arm(pop, [_pl(P), MSCTherapy(0.3e6, [0], "MPC", params=P["msc"])], [56, 84], "fixed")
-    hi = simulate_arm(pop, [_pl(P), MSCTherapy(2.0e6, [0], "MPC", params=P["msc"])], [56, 84], "fixed")
-
-    def ch(arm, d):
-        return arm.at("hba1c", d) - arm.at("hba1c", 0)
-
-    def reached(arm):
-        return 1.0 - (1.0 - _below(arm.at("hba1c", 56), 7.0, 0.1, soft)) * (
-            1.0 - _below(arm.at("hba1c", 84), 7.0, 0.1, soft)
-        )
-
-    return {
-        "hba1c_vs_placebo_2e6_w8": EndpointStat("diff", ch(hi, 56), (15, 16), y=ch(plc, 56)),
-        "hba1c_vs_placebo_2e6_w12": EndpointStat("diff", ch(hi, 84), (15, 16), y=ch(plc, 84)),
-        "hba1c_vs_placebo_0p3e6_w8": EndpointStat("diff", ch(lo, 56), (15, 16), y=ch(plc, 56)),
-        "a1c_below7_2e6_w12": EndpointStat("mean", reached(hi), (15,)),
-        "a1c_below7_placebo_w12": EndpointStat("mean", reached(plc), (16,)),
-    }
-
-
-def _case_lian2022(P, pop, soft):
-    # Background held fixed; ``dose_halved_w12`` is the share whose background need (to hold their baseline
-    # glucose) fell below half. The paper reports that doses were cut in all patients, so a titrated arm
-    # ("reduce_only") would be closer to the protocol, but its goal is not reported; titrating to the
-    # protocols' HbA1c goal (6.9 %) was examined and is NOT used: it cuts doses in only ~2/3 and halves them in
-    # < 10 % of virtual patients, and in the joint fit it lets the early FPG fall (−2.8 mmol/L at day 14) be
-    # explained by a fast, large trial effect (onset ~25 d) that then predicts 55 % of Skyler 2015's placebo
-    # arm below 7 % HbA1c (observed 0/16). See docs/stem_cells.md §4.
-    trt = simulate_arm(pop, [_pl(P), MSCTherapy(1e6, [0, 7, 14], "UC-MSC", params=P["msc"])], [14, 28, 84], "fixed")
-    hb0 = homa1_b_pct(trt.at("glucose", 0), trt.at("insulin_total", 0))
-    hb28 = homa1_b_pct(trt.at("glucose", 28), trt.at("insulin_total", 28))
-    return {
-        "hba1c_change_w12": EndpointStat("mean", trt.at("hba1c", 84) - trt.at("hba1c", 0), (16,)),
-        "fpg_change_mmol_d14": EndpointStat(
-            "mean", (trt.at("glucose", 14) - trt.at("glucose", 0)) / GLUCOSE_MGDL_PER_MMOLL, (16,)
-        ),
-        "homa_b_pct_d28": EndpointStat("mean", 100 * (hb28 / hb0 - 1), (16,)),
-        "dose_halved_w12": EndpointStat("mean", _below(trt.at("need_rel", 84), 0.5, 0.04, soft), (12,)),
-    }
-
-
-def _case_hu2016(P, pop, soft):
-    ctl = simulate_arm(pop, [_pl(P)], [728], "reduce_only")
-    trt = simulate_arm(pop, [_pl(P), MSCTherapy(1e6, [0, 28], "WJ-MSC", params=P["msc"])], [728], "reduce_only")
-    dose0 = 0.6 * pop.ctx.body_weight_kg  # D: 0.6 U/kg/day baseline (not reported)
-    return {
-        "insulin_iu_vs_control_w104": EndpointStat(
-            "diff", dose0 * (trt.at("dose_rel", 728) - 1), (31, 30), y=dose0 * (ctl.at("dose_rel", 728) - 1)
-        )
-    }
-
-
-CASE_RUNNERS: dict[str, Callable[[dict[str, Any], Cohort, bool], dict[str, EndpointStat]]] = {
-    "bhansali2014_rct": _case_bhansali2014_rct,
-    "bhansali2009": _case_bhansali2009,
-    "bhansali2017": _case_bhansali2017,
-    "wu2014": _case_wu2014,
-    "skyler2015": _case_skyler2015,
-    "lian2022": _case_lian2022,
-    "hu2016": _case_hu2016,
-}
-
-
-def run_case(case: str, P: dict[str, Any], pop: Cohort, soft: bool = False) -> dict[str, EndpointStat]:
-    """Endpoint statistics of ``case`` under parameter sets ``P`` (keys msc, bmmnc, placebo)."""
-    return CASE_RUNNERS[case](P, pop, soft)
