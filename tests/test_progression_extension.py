@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from t2dsim.physiology.glycation import WEI2014_FASTING_TABLE
 from t2dsim.physiology.progression import (
     EFFECT_NAMES,
     Effects,
@@ -87,14 +86,33 @@ def test_pure_ha_ignores_bmi_and_age() -> None:
     np.testing.assert_array_equal(r["glucose_mgdl"][0], r["glucose_mgdl"][1])
 
 
-def test_steady_state_hba1c_within_adag_interval_and_wei_bands() -> None:
-    """Hold patients at different glucose levels (via hgp_mult) for 2 years. The kinetic HbA1c state
-    must sit inside the ADAG 95 % interval for the model's mean glucose: Nathan 2008 regression
-    AG = 28.7·A1C − 46.7 with interval width growing linearly from 44 mg/dL at A1C 5 % to 107 mg/dL
-    at 12 % (Diabetes Care 32:e10, 2009, on the heteroscedastic ADAG model; 123–185 mg/dL at 7 %).
-    And with FPG at the Wei 2014 fasting targets the HbA1c falls in the published band."""
-    n = 5
-    fpg_targets = np.array([row[2] for row in WEI2014_FASTING_TABLE])
+# UKPDS 16 (UK Prospective Diabetes Study Group, Diabetes 44:1249-1258, 1995, abstract; PMID 7589820; read in
+# the pages corpus and tagged V in reference physiology-models.md 6.6): median fasting plasma glucose (mmol/L) and
+# median HbA1c (%) of newly diagnosed T2D, conventional vs intensive therapy, at 1 and 6 years.
+UKPDS16_FPG_MMOL_HBA1C = (
+    (6.8, 6.1),  # intensive, 1 y
+    (8.2, 6.8),  # conventional, 1 y
+    (7.8, 7.1),  # intensive, 6 y
+    (9.5, 8.0),  # conventional, 6 y
+)
+
+
+def test_steady_state_hba1c_at_ukpds16_fasting_glucose_matches_ukpds16_hba1c() -> None:
+    """Hold patients at the UKPDS 16 median fasting glucoses (via hgp_mult) for 2 years: the simulated HbA1c
+    state must match the UKPDS 16 median HbA1c at that fasting glucose within 0.5 %-point.
+
+    Independent of the model's construction: the fasting -> mean glucose line was fitted to Wei, Zheng & Nathan
+    2014 (ADAG participants' fasting SMBG against the ADAG regression, glycation.py), and the HbA1c steady
+    state is the ADAG regression; UKPDS 16 is a different cohort (UK, newly diagnosed, 1977-1991, laboratory FPG),
+    so nothing here was fitted to it. A test against the Wei 2014 table itself (removed) only re-read the fit
+    points. Tolerance 0.5 %-point: UKPDS measured HbA1c by HPLC with a non-diabetic range of 4.5-6.2 % (UKPDS 33,
+    Lancet 352:837, 1998) against 4.0-6.0 % for the DCCT/NGSP scale used by ADAG (offset up to ~0.3-0.5 %-point),
+    the values are group medians rounded to 0.1, and FPG is converted at 18.0 mg/dL per mmol/L.
+    Measured (simulated, 2 y): 5.98, 7.01, 6.72, 7.96 vs 6.1, 6.8, 7.1, 8.0
+    (largest gap -0.38 at intensive 6 y)."""
+    fpg_targets = np.array([row[0] * 18.0 for row in UKPDS16_FPG_MMOL_HBA1C])
+    ukpds_a1c = np.array([row[1] for row in UKPDS16_FPG_MMOL_HBA1C])
+    n = len(fpg_targets)
     p, st = _t2d(n)
     # choose hgp_mult so that the quasi-steady G equals each target with today's insulin/SI (approx.)
     r0 = simulate_progression(p, st, 1, bmi_kg_m2=30.0, record_days="end")
@@ -115,11 +133,7 @@ def test_steady_state_hba1c_within_adag_interval_and_wei_bands() -> None:
     g = r["glucose_mgdl"][:, 0].astype(float)
     a1c = r["hba1c_pct"][:, 0].astype(float)
     np.testing.assert_allclose(g, fpg_targets, atol=3.0)
-    mean_g = 1.1502 * g - 15.24  # documented FPG → mean glucose line (glycation.py)
-    half_width = (44.0 + (a1c - 5.0) * (107.0 - 44.0) / 7.0) / 2.0
-    assert np.all(np.abs(mean_g - (28.7 * a1c - 46.7)) < half_width)
-    for (lo, hi, _), a in zip(WEI2014_FASTING_TABLE, a1c, strict=True):
-        assert lo - 0.05 <= a <= hi + 0.05
+    np.testing.assert_allclose(a1c, ukpds_a1c, atol=0.5)
 
 
 def test_effect_validation_names_field() -> None:

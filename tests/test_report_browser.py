@@ -2,23 +2,21 @@
 Chromium draws every Plotly figure at 1400 px, every trajectory panel shows the whole follow-up, and table
 numbers are rounded for reading.
 
-Needs a Chromium binary (Debian: `apt-get install -y chromium`). Without one the test fails in CI
-(environment variable CI set, as `.ci/run` does) and is skipped elsewhere, after the CLI checks ran.
+Needs the system Chromium (Debian: `apt-get install -y chromium`, which `.ci/run` installs) and Playwright for
+Python (dev extra), which drives it; the test fails, never skips, when either is missing.
 Negative controls: the same page without the inline plotly.js renders no plot; the x-range and
 rounding checks are shown to flag a clipped panel and a raw float (`test_checks_can_fail`).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from t2dsim.cli import app
-from t2dsim.report.browser import check_report_renders, figure_geometry, find_chromium
+from t2dsim.report.browser import check_report_renders, figure_geometry, open_browser
 from t2dsim.trial.protocol import load_protocol
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "stem-cells-vs-standard-care.toml"
@@ -77,25 +75,21 @@ def test_default_report_as_a_user_sees_it(tmp_path: Path) -> None:
     listing = CliRunner().invoke(app, ["runs", "--store", str(tmp_path / "out" / "runs")])
     assert listing.exit_code == 0 and "stem-cells-vs-standard-care" in listing.output
 
-    if find_chromium() is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium not installed in CI (.ci/run installs it: apt-get install -y chromium)")
-        pytest.skip("Chromium not installed (Debian: apt-get install -y chromium)")
     last_visit = max(load_protocol(proto_path).visit_months)
-    geometry = figure_geometry(report, window_width=1400)
-    assert sum(bool(TRAJECTORY_TITLE.search(g["title"] or "")) for g in geometry) >= 4
-    assert clipped_or_short(geometry, last_visit) == []
-
-    check = check_report_renders(report, screenshot=tmp_path / "report.png")
-    assert check.n_figure_divs == len(geometry) >= 8
-    assert check.n_plot_containers == check.n_figure_divs, check
-    assert check.coloured_pixels is not None and check.coloured_pixels > 50  # trace colour visible
-    assert check.ok
-
     # negative control: strip the inline plotly.js -> nothing is drawn
     start = html.index('<script type="text/javascript">') + len('<script type="text/javascript">')
     end = html.index("</script>", start)
     broken = tmp_path / "broken.html"
     broken.write_text(html[:start] + html[end:])
-    bad = check_report_renders(broken)
-    assert bad.n_plot_containers == 0 and not bad.ok
+    with open_browser() as browser:  # system Chromium through Playwright; FileNotFoundError if either is missing
+        geometry = figure_geometry(report, window_width=1400, browser=browser)
+        check = check_report_renders(report, screenshot=tmp_path / "report.png", window=(1400, 900), browser=browser)
+        bad = check_report_renders(broken, browser=browser)
+    assert sum(bool(TRAJECTORY_TITLE.search(g["title"] or "")) for g in geometry) >= 4
+    assert clipped_or_short(geometry, last_visit) == []
+
+    assert check.n_figure_divs == len(geometry) >= 8
+    assert check.n_plot_containers == check.n_figure_divs, check
+    assert check.coloured_pixels is not None and check.coloured_pixels > 50  # trace colour visible
+    assert check.ok
+    assert bad.n_figure_divs == check.n_figure_divs and bad.n_plot_containers == 0 and not bad.ok

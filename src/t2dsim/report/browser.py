@@ -1,12 +1,15 @@
-"""Check in headless Chromium that a report's Plotly figures render (offline).
+"""Check in headless Chromium, driven by Playwright, that a report's Plotly figures render (offline).
 
 Usage as a script::
 
     python -m t2dsim.report.browser out/report.html [--screenshot shot.png]
 
 exits 0 when every figure ``<div>`` of the page became a rendered Plotly plot (``.plot-container``
-with ``.main-svg`` layers), 1 otherwise, 2 when no Chromium is installed (Debian:
-``apt-get install -y chromium``).
+with ``.main-svg`` layers), 1 otherwise, 2 when no Chromium or no Playwright is installed (Debian:
+``apt-get install -y chromium``; ``pip install playwright``, part of the ``dev`` extra).
+
+Playwright drives the *system* Chromium (``executable_path``); ``playwright install`` is never needed and never
+run, so nothing downloads a browser.
 """
 
 from __future__ import annotations
@@ -14,15 +17,37 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import subprocess
 import sys
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["BrowserCheck", "check_report_renders", "chromium_command", "figure_geometry", "find_chromium"]
+__all__ = ["BrowserCheck", "check_report_renders", "figure_geometry", "find_chromium", "open_browser"]
 
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+# Headless, offline-friendly flags (no sandbox: CI containers run as root; no GPU; no background traffic).
+_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+]
+# Resolves when every Plotly div is drawn, or at once when plotly.js is absent (nothing will ever be drawn).
+_DRAWN = """() => typeof Plotly === 'undefined' ||
+  document.querySelectorAll('.plot-container').length >= document.querySelectorAll('.plotly-graph-div').length"""
+# Each drawn figure's title, x-axis range, laid-out width and the width of its box (wider = clipped on the right).
+_GEOMETRY = """() => Array.from(document.querySelectorAll('.plotly-graph-div')).filter(g => g._fullLayout).map(g => {
+  const fl = g._fullLayout;
+  return {id: g.id, title: fl.title ? fl.title.text : '', x_range: fl.xaxis ? fl.xaxis.range : null,
+          x_type: fl.xaxis ? fl.xaxis.type : null, width: fl.width, box_width: g.getBoundingClientRect().width};
+})"""
 
 
 def find_chromium() -> str | None:
@@ -34,23 +59,42 @@ def find_chromium() -> str | None:
     return None
 
 
-def chromium_command(chromium: str, user_data_dir: str, budget_ms: int = 15000) -> list[str]:
-    """Headless, offline-friendly Chromium command prefix (no sandbox, no GPU, no background traffic)."""
-    return [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",
-        f"--user-data-dir={user_data_dir}",
-        f"--virtual-time-budget={budget_ms}",
-    ]
+@contextmanager
+def open_browser(chromium: str | None = None) -> Iterator[Any]:
+    """Headless system Chromium launched through Playwright (one browser for several pages).
+
+    Raises:
+        FileNotFoundError: no Chromium executable or Playwright not installed.
+    """
+    exe = chromium or find_chromium()
+    if exe is None:
+        raise FileNotFoundError("no Chromium/Chrome executable found (Debian: apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # dev extra
+        raise FileNotFoundError("Playwright for Python is not installed (pip install -e '.[dev]')") from exc
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, headless=True, args=_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def _page(html_path: Path, browser: Any, chromium: str | None, viewport: tuple[int, int], timeout_s: float):
+    if browser is None:
+        with open_browser(chromium) as own, _page(html_path, own, None, viewport, timeout_s) as page:
+            yield page
+        return
+    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+    try:
+        page.set_default_timeout(timeout_s * 1000)
+        page.goto(html_path.as_uri(), wait_until="load")
+        page.wait_for_function(_DRAWN)
+        yield page
+    finally:
+        page.close()
 
 
 @dataclass(frozen=True)
@@ -91,133 +135,65 @@ def _count_trace_colour(png: Path, rgb: tuple[int, int, int] = (31, 119, 180), t
     return int(np.all(np.abs(img - np.array(rgb)) <= tol, axis=-1).sum())
 
 
+def _existing(html_path: str | Path) -> Path:
+    path = Path(html_path).resolve()
+    if not path.exists():
+        raise FileNotFoundError(path)
+    return path
+
+
 def check_report_renders(
     html_path: str | Path,
     chromium: str | None = None,
     screenshot: str | Path | None = None,
-    budget_ms: int = 15000,
-    timeout_s: float = 180.0,
-    window: tuple[int, int] = (1300, 6000),
+    timeout_s: float = 60.0,
+    window: tuple[int, int] = (1300, 900),
+    browser: Any = None,
 ) -> BrowserCheck:
-    """Open a report in headless Chromium, dump the DOM and count the rendered Plotly elements.
+    """Open a report in headless Chromium and count the rendered Plotly elements.
 
     Args:
         html_path: report file.
-        chromium: browser executable (default: :func:`find_chromium`).
-        screenshot: optional PNG to write (page of size ``window``).
-        budget_ms: virtual time given to scripts before the DOM is dumped.
-        timeout_s: wall-clock limit per browser call.
-        window: screenshot size (width, height) in pixels.
+        chromium: browser executable (default: :func:`find_chromium`); ignored when ``browser`` is given.
+        screenshot: optional PNG to write (whole page at ``window`` width).
+        timeout_s: limit for loading the page and drawing the figures.
+        window: viewport (width, height) in pixels.
+        browser: a browser from :func:`open_browser` to reuse (default: launch one for this call).
 
     Raises:
-        FileNotFoundError: no Chromium found or report missing.
-        RuntimeError: the browser failed.
+        FileNotFoundError: no Chromium or Playwright found, or report missing.
     """
-    html_path = Path(html_path).resolve()
-    if not html_path.exists():
-        raise FileNotFoundError(html_path)
-    exe = chromium or find_chromium()
-    if exe is None:
-        raise FileNotFoundError("no Chromium/Chrome executable found (Debian: apt-get install -y chromium)")
-    source = html_path.read_text(encoding="utf-8")
-    n_divs = len(re.findall(r'class="plotly-graph-div"', source))
-    url = html_path.as_uri()
-    with tempfile.TemporaryDirectory(prefix="t2dsim-chromium-") as tmp:
-        proc = subprocess.run(
-            [*chromium_command(exe, tmp, budget_ms), "--dump-dom", url],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    if proc.returncode != 0 or not proc.stdout:
-        raise RuntimeError(f"chromium --dump-dom failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
-    dom = proc.stdout
-    n_containers = len(re.findall(r'<div class="plot-container[ "]', dom))
-    n_svg = len(re.findall(r'<svg class="main-svg"', dom))
+    path = _existing(html_path)
+    n_divs = len(re.findall(r'class="plotly-graph-div"', path.read_text(encoding="utf-8")))
     shot: Path | None = None
     coloured: int | None = None
-    if screenshot is not None:
-        shot = Path(screenshot).resolve()
-        shot.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="t2dsim-chromium-") as tmp:
-            proc = subprocess.run(
-                [
-                    *chromium_command(exe, tmp, budget_ms),
-                    f"--window-size={window[0]},{window[1]}",
-                    f"--screenshot={shot}",
-                    url,
-                ],
-                capture_output=True,
-                text=True,
-                timeout=timeout_s,
-                check=False,
-            )
-        if proc.returncode != 0 or not shot.exists():
-            raise RuntimeError(f"chromium --screenshot failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
-        coloured = _count_trace_colour(shot)
+    with _page(path, browser, chromium, window, timeout_s) as page:
+        n_containers = page.locator("div.plot-container").count()
+        n_svg = page.locator("svg.main-svg").count()
+        if screenshot is not None:
+            shot = Path(screenshot).resolve()
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+            coloured = _count_trace_colour(shot)
     return BrowserCheck(n_divs, n_containers, n_svg, shot, coloured)
-
-
-# Runs in the page after load: for every drawn Plotly figure, its title, x-axis range, laid-out width
-# and the width of the box it sits in (a figure wider than its box is clipped on the right).
-_PROBE = """<script>window.addEventListener('load', function () { setTimeout(function () {
-  var out = [];
-  document.querySelectorAll('.plotly-graph-div').forEach(function (g) {
-    var fl = g._fullLayout; if (!fl) { return; }
-    out.push({id: g.id, title: fl.title ? fl.title.text : '', x_range: fl.xaxis ? fl.xaxis.range : null,
-              x_type: fl.xaxis ? fl.xaxis.type : null, width: fl.width,
-              box_width: g.getBoundingClientRect().width});
-  });
-  var pre = document.createElement('pre'); pre.id = 't2dsim-probe'; pre.textContent = JSON.stringify(out);
-  document.body.appendChild(pre);
-}, 500); });</script>"""
 
 
 def figure_geometry(
     html_path: str | Path,
     chromium: str | None = None,
     window_width: int = 1400,
-    budget_ms: int = 15000,
-    timeout_s: float = 180.0,
+    timeout_s: float = 60.0,
+    browser: Any = None,
 ) -> list[dict]:
-    """Each drawn figure's title, x-axis range, laid-out width and box width, as rendered in headless Chromium.
-
-    The report is copied with a small probe script appended (the original is not changed) and opened at
-    ``window_width`` pixels.
+    """Each drawn figure's title, x-axis range, laid-out width and box width, as rendered in headless Chromium
+    at ``window_width`` pixels (read from Plotly's ``_fullLayout`` in the page; the report is not changed).
 
     Raises:
-        FileNotFoundError: no Chromium found or report missing.
-        RuntimeError: the browser failed or the probe did not report.
+        FileNotFoundError: no Chromium or Playwright found, or report missing.
     """
-    import html as _html
-    import json
-
-    html_path = Path(html_path).resolve()
-    if not html_path.exists():
-        raise FileNotFoundError(html_path)
-    exe = chromium or find_chromium()
-    if exe is None:
-        raise FileNotFoundError("no Chromium/Chrome executable found (Debian: apt-get install -y chromium)")
-    with tempfile.TemporaryDirectory(prefix="t2dsim-chromium-") as tmp:
-        probed = Path(tmp) / "probe.html"
-        probed.write_text(html_path.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"), "utf-8")
-        proc = subprocess.run(
-            [
-                *chromium_command(exe, str(Path(tmp) / "profile"), budget_ms),
-                f"--window-size={window_width},3000",
-                "--dump-dom",
-                probed.as_uri(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    m = re.search(r'<pre id="t2dsim-probe">(.*?)</pre>', proc.stdout, re.S)
-    if proc.returncode != 0 or m is None:
-        raise RuntimeError(f"chromium probe failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
-    return json.loads(_html.unescape(m.group(1)))
+    path = _existing(html_path)
+    with _page(path, browser, chromium, (window_width, 3000), timeout_s) as page:
+        return page.evaluate(_GEOMETRY)
 
 
 def main(argv: list[str] | None = None) -> int:
