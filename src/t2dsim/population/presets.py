@@ -1,6 +1,6 @@
 """Cohort presets: virtual patients placed on a consistent point of their disease course.
 
-Each patient j gets its own random numbers from ``np.random.default_rng([seed, patient_id])`` (a fixed
+Each patient j gets its own random numbers from ``core.rng.patient_generators(seed, [patient_id])`` (a fixed
 number of draws per patient), so a patient's physiology and baseline do not depend on cohort size or
 chunking. Physiology: the t2dsim-calibrated Ha 2016 progression model (physiology/progression.py)
 with between-patient variability in the intrinsic insulin-sensitivity course (SI_target, tSI), in
