@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 
 from t2dsim.core.rng import keyed_normal, keyed_uniform
+from t2dsim.engine.arm import ArmState, run_meal_day
 from t2dsim.engine.cohort import Cohort
 from t2dsim.physiology.coupling import dose_for_exogenous_insulin, insulin_scale
+from t2dsim.population.baseline_targets import TARGETABLE, match_targets, place_glycaemia
 from t2dsim.population.demographics import FEMALE_SHARE_DEFAULT, sex_and_height
 from t2dsim.population.presets import make_cohort
 from t2dsim.therapies.base import PatientContext
@@ -37,23 +39,29 @@ def screen(protocol: Any, n_needed: int, seed: int) -> tuple[Cohort, pd.DataFram
     pop = protocol.population
     if pop.preset is None:
         raise ValueError("population.preset is required by this version (explicit-only populations are not built)")
-    supported = {"age_years", "sex"}
+    targets = pop.baseline_targets
+    supported = {"age_years", "sex", *TARGETABLE}
     extra = set(pop.distributions) - supported
     if extra:
         raise ValueError(
             f"population.distributions.{sorted(extra)[0]}: not supported with preset {pop.preset!r} "
-            f"(the preset places physiology itself); supported overrides: {', '.join(sorted(supported))}"
+            f"(the preset places physiology itself); supported: {', '.join(sorted(supported))}"
         )
     max_n = int(np.ceil(pop.max_screening_factor * n_needed))
-    batch = max(n_needed, min(max_n, int(n_needed * 1.5) + 16))
+    # with baseline targets the cohort is matched from a pool of eligible candidates (the first by id)
+    want = min(max_n, int(np.ceil(pop.baseline_pool_factor * n_needed))) if targets else n_needed
+    need_cpeptide = "fasting_cpeptide_pmol_l" in targets or pop.inclusion.fasting_cpeptide_pmol_l is not None
+    batch = max(want, min(max_n, int(want * 1.5) + 16))
     screened = 0
     chosen: list[pd.DataFrame] = []
     cohorts: list[Cohort] = []
     n_ok = 0
-    while n_ok < n_needed and screened < max_n:
+    while n_ok < want and screened < max_n:
         size = min(batch, max_n - screened)
         c = make_cohort(pop.preset, size, seed=seed, first_id=screened)
-        base = baseline_covariates(c, pop, seed)
+        if targets:
+            c = place_glycaemia(c, targets, seed)
+        base = baseline_covariates(c, pop, seed, cpeptide=need_cpeptide)
         ok = eligible(base, pop.inclusion)
         chosen.append(base[ok])
         cohorts.append(c)
@@ -65,17 +73,21 @@ def screen(protocol: Any, n_needed: int, seed: int) -> tuple[Cohort, pd.DataFram
             f"{n_needed} are needed; widen the criteria or raise population.max_screening_factor "
             f"(now {pop.max_screening_factor:g})"
         )
-    enrolled = pd.concat(chosen, ignore_index=True).sort_values("patient_id").head(n_needed)
+    pool = pd.concat(chosen, ignore_index=True).sort_values("patient_id").head(want).reset_index(drop=True)
+    enrolled = pool.iloc[match_targets(pool, targets, n_needed, seed)] if targets else pool.head(n_needed)
     full = Cohort.concat(cohorts)
     pos = np.searchsorted(full.patient_id, enrolled["patient_id"].to_numpy())
     base = enrolled.reset_index(drop=True)
     screening = {"screened": screened, "eligible": n_ok, "enrolled": n_needed, "preset": pop.preset}
+    if targets:
+        screening["matching_pool"] = len(pool)
     return _for_engine(full.select(pos), base, seed), base, screening
 
 
-def baseline_covariates(c: Cohort, pop: Any, seed: int) -> pd.DataFrame:
+def baseline_covariates(c: Cohort, pop: Any, seed: int, cpeptide: bool = False) -> pd.DataFrame:
     """Baseline table of candidates (one row each): demographics with the protocol's overrides, HbA1c,
-    FPG, duration, insulin dose (U/day and U/kg/day) from the cohort's background insulin effect."""
+    FPG, duration, insulin dose (U/day and U/kg/day) from the cohort's background insulin effect, and with
+    ``cpeptide`` the fasting C-peptide (pmol/L, the meal model's basal state)."""
     ids = c.patient_id
     b = c.baseline
     age = c.age_years.copy()
@@ -91,7 +103,7 @@ def baseline_covariates(c: Cohort, pop: Any, seed: int) -> pd.DataFrame:
     kappa = insulin_scale(c.params)
     exog = c.background_effects.exog_insulin_uuml
     dose = dose_for_exogenous_insulin(exog, weight, kappa)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "patient_id": ids,
             "age_years": age,
@@ -108,6 +120,15 @@ def baseline_covariates(c: Cohort, pop: Any, seed: int) -> pd.DataFrame:
             "exog_insulin": exog,
         }
     )
+    if cpeptide:
+        out["fasting_cpeptide_pmol_l"] = fasting_cpeptide(c)
+    return out
+
+
+def fasting_cpeptide(c: Cohort) -> np.ndarray:
+    """Fasting C-peptide (pmol/L) of each patient at its current state: minute 0 of the meal model."""
+    res = run_meal_day(ArmState(c, []), np.zeros((c.n, 1)))
+    return np.asarray(res["cpeptide_pmol_l"][:, 0], dtype=float)
 
 
 def _draw(d, seed: int, ids: np.ndarray, stream: str) -> np.ndarray:
@@ -131,7 +152,8 @@ def _draw(d, seed: int, ids: np.ndarray, stream: str) -> np.ndarray:
 def eligible(base: pd.DataFrame, inc: Any) -> np.ndarray:
     """Which rows of a baseline table meet the inclusion criteria (bounds and insulin use)."""
     ok = np.ones(len(base), dtype=bool)
-    for name in ("age_years", "bmi_kg_m2", "diabetes_duration_years", "hba1c_percent", "insulin_u_per_kg_day"):
+    for name in ("age_years", "bmi_kg_m2", "diabetes_duration_years", "hba1c_percent", "insulin_u_per_kg_day",
+                 "fasting_cpeptide_pmol_l"):
         b = getattr(inc, name, None)
         if b is None:
             continue
