@@ -44,6 +44,8 @@ class UsualCareInsulin(BasalInsulin):
     Titrated up by the Riddle 2003 rules above the target, cut by 10 % a week more than 20 mg/dL below it."""
 
     kind = "usual_care_insulin"
+    #: continues the cohort's baseline regimen (a background run-in then holds no separate baseline effect)
+    continues_baseline = True
 
     def __init__(self, *args, intensify: bool = True, **kw) -> None:
         super().__init__(*args, **kw)
