@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from t2dsim.engine.cohort import Cohort
-from t2dsim.physiology import glycation
 from t2dsim.physiology.coupling import (
     basal_insulin_u_per_day_to_pmol_kg_min,
     exogenous_insulin_ha_units,
@@ -39,12 +38,16 @@ from t2dsim.physiology.markers import auc_trapezoid
 from t2dsim.physiology.progression import (
     EFFECT_NAMES,
     Effects,
-    ProgressionParams,
-    ProgressionState,
     effective_si,
-    endogenous_insulin_qss,
     simulate_progression,
     state_from_outputs,
+)
+from t2dsim.population.placement import g_for_a1c as _g_for_a1c  # noqa: F401 (re-exported)
+from t2dsim.population.placement import (  # the one copy of the placement rules (re-exported here)
+    glucose_for_a1c,
+    insulin_need,
+    model_hba1c_steady,
+    unaided_glucose,
 )
 from t2dsim.simulate import mmtt
 from t2dsim.therapies.base import ADDITIVE, FRACTION, MULTIPLICATIVE, PatientContext
@@ -124,11 +127,6 @@ HEIGHT_CM = 170.0
 _NEUTRAL = dict(zip(EFFECT_NAMES, (1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0), strict=True))
 
 
-def _g_for_a1c(a1c: np.ndarray | float) -> np.ndarray:
-    """Fasting-like glucose (mg/dL) whose steady state is HbA1c ``a1c`` (glycation.py ADAG + Wei 2014)."""
-    return glycation.fpg_from_mean_glucose(glycation.mean_glucose_from_hba1c(np.asarray(a1c, dtype=float)))
-
-
 def background_insulin(pop: Cohort) -> np.ndarray:
     """Baseline background effect of a calibration cohort: plasma insulin (µU/mL, Ha units)."""
     return pop.covariates["exog_insulin"]
@@ -160,78 +158,6 @@ def total_insulin_u_per_day(pop: Cohort, exog: np.ndarray | None = None) -> np.n
     doses are total daily doses; only the basal part acts on the progression model's fasting-like state
     (the engine's convention, therapies/insulin.py BasalBolus: TDD = basal / basal_share)."""
     return insulin_u_per_day(pop, exog) / BASAL_SHARE_OF_TDD
-
-
-def insulin_need(
-    params: ProgressionParams,
-    state: ProgressionState,
-    age: np.ndarray,
-    bmi: np.ndarray,
-    eff: dict[str, np.ndarray],
-    g_star: np.ndarray,
-) -> np.ndarray:
-    """Plasma insulin from background therapy (µU/mL) that holds quasi-steady glucose at ``g_star``."""
-    si_e = effective_si(params, state, age, bmi, eff["si_mult"])
-    r0e = params["R0"] * eff["hgp_mult"]
-    clear = params["EG0"] + eff["glucose_loss_per_day"]
-    endo = endogenous_insulin_qss(params, state, g_star, eff["secretion_mult"], eff["graft_beta_mass_mg"])
-    return (r0e / g_star - clear) / si_e - endo
-
-
-def unaided_glucose(
-    params: ProgressionParams, state: ProgressionState, age: np.ndarray, bmi: np.ndarray, eff: dict[str, np.ndarray]
-) -> np.ndarray:
-    """Quasi-steady fasting glucose (mg/dL) without background therapy: the root of insulin_need(G) = 0
-    (need falls monotonically with G), by vectorised bisection on [1, 3000] mg/dL."""
-    n = state.n
-    lo, hi = np.full(n, 1.0), np.full(n, 3000.0)
-    for _ in range(48):
-        mid = 0.5 * (lo + hi)
-        pos = insulin_need(params, state, age, bmi, eff, mid) > 0
-        lo, hi = np.where(pos, mid, lo), np.where(pos, hi, mid)
-    return 0.5 * (lo + hi)
-
-
-def _phi(params: ProgressionParams) -> np.ndarray:
-    v = params.values.get("insulin_mean_fraction")
-    return np.ones(params.n) if v is None else np.asarray(v, dtype=float)
-
-
-#: Lowest fasting-like glucose a titration aims at (mg/dL; no titrating into hypoglycaemia).
-MIN_TARGET_MGDL = 70.0
-
-
-def glucose_for_a1c(
-    params: ProgressionParams,
-    state: ProgressionState,
-    age: np.ndarray,
-    bmi: np.ndarray,
-    eff: dict[str, np.ndarray],
-    a1c: np.ndarray | float,
-) -> np.ndarray:
-    """Fasting-like glucose (mg/dL) at which the progression model's HbA1c settles at ``a1c`` when
-    background insulin closes the gap. The model's HbA1c follows the Wei line at G0 − φ·(G0 − G) under
-    exogenous insulin (progression.py, ``insulin_mean_fraction`` φ; G0 = glucose without it), so
-    G = G0 − (G0 − G_Wei)/φ; patients below target unaided need nothing (G = G0)."""
-    g_t = _g_for_a1c(a1c)
-    g0 = unaided_glucose(params, state, age, bmi, eff)
-    g = np.where(g0 > g_t, g0 - (g0 - g_t) / _phi(params), g0)
-    return np.maximum(g, MIN_TARGET_MGDL)
-
-
-def model_hba1c_steady(
-    params: ProgressionParams,
-    state: ProgressionState,
-    age: np.ndarray,
-    bmi: np.ndarray,
-    eff: dict[str, np.ndarray],
-    exog: np.ndarray,
-) -> np.ndarray:
-    """HbA1c (%) in equilibrium with the state's glucose under background ``exog`` (kernel's rule)."""
-    g = state.glucose_mgdl
-    g0 = unaided_glucose(params, state, age, bmi, eff)
-    g_eff = np.where(exog > 0, g0 - _phi(params) * (g0 - g), g)
-    return glycation.steady_state_hba1c_from_fpg(g_eff)
 
 
 @dataclass

@@ -50,8 +50,8 @@ def meal_matrix(n_minutes: int, starts: Sequence[int], grams: np.ndarray, rate_g
 
 def find_insulin(arm: ArmState) -> BasalInsulin | None:
     """The arm's insulin therapy, also when it is a step of a treatment plan."""
-    pool = [*arm.active()]
-    pool += [s for t in arm.active() for s in getattr(t, "steps", ())]
+    pool = [getattr(t, "inner", t) for t in arm.active()]  # background therapies are wrapped (engine.background)
+    pool += [s for t in list(pool) for s in getattr(t, "steps", ())]
     found = [t for t in pool if isinstance(t, BasalInsulin)]
     return found[0] if found else None
 

@@ -34,6 +34,15 @@ so that HbA1c settles near a drawn target N(8.5, 0.5) clipped
 clipped 0.4–1.0 (Bhansali 2009/2014: ≥ 0.4–0.7 U/kg/d) is recorded in the baseline table; converting a
 dose to the progression model's plasma-insulin effect (``exog_insulin_uuml``) belongs to the therapy
 layer, so the preset carries the titrated effect itself.
+
+``type-1`` (β-cell replacement trials: islet transplantation, SC-islets; the T1D cohort of
+``calibration/beta_replacement.py``): the t2dsim progression model with β-cell mass 0.5 mg (C-peptide
+undetectable: the trials' inclusion), normal-range insulin sensitivity (median 0.6 in Ha units, log-SD 0.3,
+no decline: H, T1D adults are moderately insulin resistant), no inflammation offset; weight N(72, 12) clipped
+50–110 kg and age N(45, 10) clipped 20–70 y (D: adult T1D trial populations); BMI log-normal median 25 kg/m²
+(D); duration N(25, 10) clipped 5–50 y (D: the trials require ≥ 5 y); exogenous insulin titrated so HbA1c
+settles at a drawn N(7.5, 0.6) clipped 6.5–10 % (HbA1c follows fasting glucose with φ = 1: the basal-insulin
+correction is for T2D; population/placement.py). A protocol's baseline targets re-place it as any preset.
 """
 
 from __future__ import annotations
@@ -59,11 +68,12 @@ from t2dsim.physiology.progression import (
     t2dsim_params,
 )
 from t2dsim.population.demographics import sex_and_height
+from t2dsim.population.placement import g_for_a1c, insulin_need
 from t2dsim.therapies.base import PatientContext
 
 __all__ = ["PRESETS", "make_cohort", "patient_draws"]
 
-PRESETS = ("newly-diagnosed", "insulin-requiring")
+PRESETS = ("newly-diagnosed", "insulin-requiring", "type-1")
 #: Lowest fasting glucose the baseline insulin titration aims for (mg/dL): treat-to-target regimens titrate
 #: to FPG ≤ 100 mg/dL and not below (Riddle et al. Diabetes Care 2003). Patients whose HbA1c target would
 #: need a lower FPG stay above their target on a high dose — the poorly controlled, insulin-resistant tail.
@@ -190,6 +200,8 @@ def make_cohort(preset: str, n: int, seed: int = 0, first_id: int = 0, chunk: in
         raise ValueError("first_id must be ≥ 0 and chunk ≥ 1")
     ids = np.arange(first_id, first_id + n, dtype=np.int64)
     z, u = patient_draws(seed, ids)
+    if preset == "type-1":
+        return _type_1(seed, ids, z)
     params = _physiology(n, z, u)
     if preset == "newly-diagnosed":
         age = np.clip(53.0 + 8.6 * z[:, 5], 25.0, 65.0)
@@ -260,3 +272,34 @@ def make_cohort(preset: str, n: int, seed: int = 0, first_id: int = 0, chunk: in
     eff = Effects.neutral(n)
     eff.exog_insulin_uuml = iexo
     return _cohort(preset, seed, ids, params, state, age, bmi, eff, baseline)
+
+
+def _type_1(seed: int, ids: np.ndarray, z: np.ndarray) -> Cohort:
+    """The ``type-1`` preset (see the module text for every number and its source tag)."""
+    n = ids.size
+    si = _lognormal(0.6, 0.3, z[:, 0], 0.15, 2.4) / T2DSIM_INSULIN_SCALE
+    params = t2dsim_params(n).replace(SI_target=si, tSI=1e-6, infl_offset=0.0)
+    if "insulin_mean_fraction" in params.values:
+        params = params.replace(insulin_mean_fraction=1.0)
+    age = np.clip(45.0 + 10.0 * z[:, 5], 20.0, 70.0)
+    bmi = _lognormal(25.0, 0.12, z[:, 6], 18.0, 35.0)
+    duration = np.clip(25.0 + 10.0 * z[:, 8], 5.0, 50.0)
+    a1c = np.clip(7.5 + 0.6 * z[:, 9], 6.5, 10.0)
+    st = t2dsim_initial_state(n)
+    st.beta_mass_mg = np.full(n, 0.5)
+    st.si_state = si.copy()
+    neutral = {"si_mult": np.ones(n), "hgp_mult": np.ones(n), "secretion_mult": np.ones(n),
+               "glucose_loss_per_day": np.zeros(n), "graft_beta_mass_mg": np.zeros(n)}  # fmt: skip
+    iexo = np.zeros(n)
+    for days in (60, 60, 60, 180):
+        iexo = np.clip(insulin_need(params, st, age, bmi, neutral, g_for_a1c(a1c)), 0.0, 1000.0)
+        st = simulate_progression(
+            params, st, days, age_years=age, bmi_kg_m2=bmi, effects=Effects(exog_insulin_uuml=iexo), record_days="end"
+        ).state
+    st.hba1c_pct = glycation.steady_state_hba1c_from_fpg(st.glucose_mgdl)  # stable on this dose for months
+    baseline = _baseline_frame("type-1", ids, age, bmi, st, iexo)
+    baseline["duration_years"] = duration
+    baseline["hba1c_target_pct"] = a1c
+    eff = Effects.neutral(n)
+    eff.exog_insulin_uuml = iexo
+    return _cohort("type-1", seed, ids, params, st, age, bmi, eff, baseline)

@@ -12,14 +12,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from t2dsim.core.calendar import month_to_day
+from t2dsim.core.registry import BuildContext
 from t2dsim.core.rng import keyed_normal, keyed_uniform
+from t2dsim.engine.arm import ArmState, run_meal_day
+from t2dsim.engine.background import run_in
 from t2dsim.engine.cohort import Cohort
 from t2dsim.physiology.coupling import dose_for_exogenous_insulin, insulin_scale
+from t2dsim.population.baseline_targets import TARGETABLE, match_targets, place_glycaemia
 from t2dsim.population.demographics import FEMALE_SHARE_DEFAULT, sex_and_height
 from t2dsim.population.presets import make_cohort
 from t2dsim.therapies.base import PatientContext
+from t2dsim.therapies.specs import build_arm
 
-__all__ = ["baseline_covariates", "eligible", "screen"]
+__all__ = ["after_run_in", "background_of", "background_therapies", "baseline_covariates", "eligible", "screen"]
 
 
 def screen(protocol: Any, n_needed: int, seed: int) -> tuple[Cohort, pd.DataFrame, dict]:
@@ -37,23 +43,33 @@ def screen(protocol: Any, n_needed: int, seed: int) -> tuple[Cohort, pd.DataFram
     pop = protocol.population
     if pop.preset is None:
         raise ValueError("population.preset is required by this version (explicit-only populations are not built)")
-    supported = {"age_years", "sex"}
+    targets = pop.baseline_targets
+    supported = {"age_years", "sex", *TARGETABLE}
     extra = set(pop.distributions) - supported
     if extra:
         raise ValueError(
             f"population.distributions.{sorted(extra)[0]}: not supported with preset {pop.preset!r} "
-            f"(the preset places physiology itself); supported overrides: {', '.join(sorted(supported))}"
+            f"(the preset places physiology itself); supported: {', '.join(sorted(supported))}"
         )
     max_n = int(np.ceil(pop.max_screening_factor * n_needed))
-    batch = max(n_needed, min(max_n, int(n_needed * 1.5) + 16))
+    # with baseline targets the cohort is matched from a pool of eligible candidates (the first by id)
+    want = min(max_n, int(np.ceil(pop.baseline_pool_factor * n_needed))) if targets else n_needed
+    background_specs, run_in_days = background_of(protocol)
+    background = bool(background_specs)
+    need_cpeptide = "fasting_cpeptide_pmol_l" in targets or pop.inclusion.fasting_cpeptide_pmol_l is not None
+    batch = max(want, min(max_n, int(want * 1.5) + 16))
     screened = 0
     chosen: list[pd.DataFrame] = []
     cohorts: list[Cohort] = []
     n_ok = 0
-    while n_ok < n_needed and screened < max_n:
+    while n_ok < want and screened < max_n:
         size = min(batch, max_n - screened)
         c = make_cohort(pop.preset, size, seed=seed, first_id=screened)
-        base = baseline_covariates(c, pop, seed)
+        if targets:
+            c = place_glycaemia(c, targets, seed)
+        base = baseline_covariates(c, pop, seed, cpeptide=need_cpeptide and not run_in_days)
+        if run_in_days or background:
+            base = after_run_in(_for_engine(c, base, seed), base, background_specs, run_in_days, need_cpeptide)
         ok = eligible(base, pop.inclusion)
         chosen.append(base[ok])
         cohorts.append(c)
@@ -65,17 +81,63 @@ def screen(protocol: Any, n_needed: int, seed: int) -> tuple[Cohort, pd.DataFram
             f"{n_needed} are needed; widen the criteria or raise population.max_screening_factor "
             f"(now {pop.max_screening_factor:g})"
         )
-    enrolled = pd.concat(chosen, ignore_index=True).sort_values("patient_id").head(n_needed)
+    pool = pd.concat(chosen, ignore_index=True).sort_values("patient_id").head(want).reset_index(drop=True)
+    enrolled = pool.iloc[match_targets(pool, targets, n_needed, seed)] if targets else pool.head(n_needed)
     full = Cohort.concat(cohorts)
     pos = np.searchsorted(full.patient_id, enrolled["patient_id"].to_numpy())
     base = enrolled.reset_index(drop=True)
     screening = {"screened": screened, "eligible": n_ok, "enrolled": n_needed, "preset": pop.preset}
+    if targets:
+        screening["matching_pool"] = len(pool)
     return _for_engine(full.select(pos), base, seed), base, screening
 
 
-def baseline_covariates(c: Cohort, pop: Any, seed: int) -> pd.DataFrame:
+def background_of(protocol: Any) -> tuple[list, int]:
+    """The protocol's background therapy specs and run-in length (days); none without ``[background]``."""
+    bg = getattr(protocol, "background", None)
+    if bg is None:
+        return [], 0
+    return list(bg.treatment), int(round(month_to_day(bg.run_in_months) or 0))
+
+
+def background_therapies(specs: list, run_in_days: int, duration_days: int = 36525) -> list:
+    """The background therapy objects (their day 0 = start of the run-in)."""
+    return build_arm(specs, BuildContext(duration_days=run_in_days + duration_days), "background")
+
+
+def after_run_in(
+    c: Cohort, base: pd.DataFrame, specs: list, run_in_days: int, cpeptide: bool = False
+) -> pd.DataFrame:
+    """The baseline table after the run-in on the background (engine.background): HbA1c, FPG, BMI, weight and
+    insulin dose (the cohort's background plus any background insulin) at randomisation."""
+    arm = run_in(c, background_therapies(specs, run_in_days), run_in_days)
+    out = base.copy()
+    last = arm.last
+    out["hba1c_percent"] = last["hba1c_pct"]
+    out["fpg_mgdl"] = last["glucose_mgdl"]
+    out["bmi_kg_m2"] = arm.bmi_kg_m2
+    out["weight_kg"] = base["weight_kg"].to_numpy() * arm.bmi_kg_m2 / c.bmi_kg_m2
+    out["ctx_weight_kg"] = base["weight_kg"].to_numpy()  # what therapies read during the run-in (replayed by arms)
+    out["ctx_insulin_u_per_day"] = base["insulin_u_per_day"].to_numpy()
+    held = not any(getattr(getattr(t, "inner", t), "continues_baseline", False) for t in arm.therapies)
+    dose = base["insulin_u_per_day"].to_numpy(float).copy() if held else np.zeros(c.n)
+    for t in arm.active():
+        rep = getattr(t, "report", None)
+        if callable(rep):
+            dose = dose + np.asarray(rep(c.ctx, arm.day).get("insulin_dose_u_per_day", 0.0), float)
+    out["insulin_u_per_day"] = dose
+    out["insulin_u_per_kg_day"] = dose / out["weight_kg"].to_numpy()
+    out["insulin_use"] = np.where(dose > 0.5, "yes", "no")
+    if cpeptide:
+        res = run_meal_day(arm, np.zeros((c.n, 1)))
+        out["fasting_cpeptide_pmol_l"] = np.asarray(res["cpeptide_pmol_l"][:, 0], dtype=float)
+    return out
+
+
+def baseline_covariates(c: Cohort, pop: Any, seed: int, cpeptide: bool = False) -> pd.DataFrame:
     """Baseline table of candidates (one row each): demographics with the protocol's overrides, HbA1c,
-    FPG, duration, insulin dose (U/day and U/kg/day) from the cohort's background insulin effect."""
+    FPG, duration, insulin dose (U/day and U/kg/day) from the cohort's background insulin effect, and with
+    ``cpeptide`` the fasting C-peptide (pmol/L, the meal model's basal state)."""
     ids = c.patient_id
     b = c.baseline
     age = c.age_years.copy()
@@ -91,7 +153,7 @@ def baseline_covariates(c: Cohort, pop: Any, seed: int) -> pd.DataFrame:
     kappa = insulin_scale(c.params)
     exog = c.background_effects.exog_insulin_uuml
     dose = dose_for_exogenous_insulin(exog, weight, kappa)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "patient_id": ids,
             "age_years": age,
@@ -108,6 +170,15 @@ def baseline_covariates(c: Cohort, pop: Any, seed: int) -> pd.DataFrame:
             "exog_insulin": exog,
         }
     )
+    if cpeptide:
+        out["fasting_cpeptide_pmol_l"] = fasting_cpeptide(c)
+    return out
+
+
+def fasting_cpeptide(c: Cohort) -> np.ndarray:
+    """Fasting C-peptide (pmol/L) of each patient at its current state: minute 0 of the meal model."""
+    res = run_meal_day(ArmState(c, []), np.zeros((c.n, 1)))
+    return np.asarray(res["cpeptide_pmol_l"][:, 0], dtype=float)
 
 
 def _draw(d, seed: int, ids: np.ndarray, stream: str) -> np.ndarray:
@@ -131,7 +202,8 @@ def _draw(d, seed: int, ids: np.ndarray, stream: str) -> np.ndarray:
 def eligible(base: pd.DataFrame, inc: Any) -> np.ndarray:
     """Which rows of a baseline table meet the inclusion criteria (bounds and insulin use)."""
     ok = np.ones(len(base), dtype=bool)
-    for name in ("age_years", "bmi_kg_m2", "diabetes_duration_years", "hba1c_percent", "insulin_u_per_kg_day"):
+    for name in ("age_years", "bmi_kg_m2", "diabetes_duration_years", "hba1c_percent", "insulin_u_per_kg_day",
+                 "fasting_cpeptide_pmol_l"):
         b = getattr(inc, name, None)
         if b is None:
             continue
@@ -150,15 +222,18 @@ def eligible(base: pd.DataFrame, inc: Any) -> np.ndarray:
 def _for_engine(c: Cohort, base: pd.DataFrame, seed: int) -> Cohort:
     """The enrolled cohort with the screened demographics and the covariates therapies read."""
     n = c.n
+    # after a run-in, therapies read the covariates the run-in started from (so an arm's replay of it is exact)
+    weight = base.get("ctx_weight_kg", base["weight_kg"]).to_numpy(float)
+    dose = base.get("ctx_insulin_u_per_day", base["insulin_u_per_day"]).to_numpy(float)
     ctx = PatientContext(
         n=n,
-        body_weight_kg=base["weight_kg"].to_numpy(float),
+        body_weight_kg=weight,
         age_years=base["age_years"].to_numpy(float),
         female=(base["sex"] == "female").to_numpy(),
         seed=seed,
         patient_ids=c.patient_id.astype(np.int64),
         covariates={
-            "insulin_dose_u_per_day": base["insulin_u_per_day"].to_numpy(float),
+            "insulin_dose_u_per_day": dose,
             "exog_insulin": base["exog_insulin"].to_numpy(float),
             "insulin_scale": insulin_scale(c.params),
             "diabetes_duration_years": base["diabetes_duration_years"].to_numpy(float),

@@ -160,6 +160,8 @@ class BasalInsulin(StandardCareTherapy):
             if titration_fatigue_per_visit is None
             else float(titration_fatigue_per_visit)
         )
+        #: a glucose below this (mg/dL) is a documented low: no increase that week (Riddle 2003: 72 mg/dL)
+        self.documented_low_mgdl = parameter("riddle_hypo_hold_mgdl")
         self.near_target_visits = np.zeros(0)  # titration visits with SMBG mean ≤ target + band (count)
         self.fatigue = np.zeros(0)  # per-patient fatigue rate λ_i (per near-target visit)
         self.documented_lows = np.zeros(0)  # fasting/nocturnal glucose values < 72 mg/dL since setup (count)
@@ -248,14 +250,14 @@ class BasalInsulin(StandardCareTherapy):
         # glucose' for the hypoglycaemia rules (patients check when symptomatic)
         span = int(min(interval, max(day - np.min(self.last_titration_day[due]), 1)))
         week = self.daily_fasting(state["glucose_mgdl"], day, span)
-        self.documented_lows += np.where(due, (week < parameter("riddle_hypo_hold_mgdl")).sum(axis=1), 0)
+        self.documented_lows += np.where(due, (week < self.documented_low_mgdl).sum(axis=1), 0)
         self.min_glucose_week = np.minimum(self.min_glucose_week, np.where(due, week.min(axis=1), np.inf))
         if self.algorithm == "riddle":
             step = riddle_weekly_increase(fpg)
         else:
             step = np.where(fpg > self.target_fpg_mgdl, 2.0, 0.0)
         step = np.where(fpg <= self.target_fpg_mgdl, 0.0, step)
-        low = self.min_glucose_week < parameter("riddle_hypo_hold_mgdl")
+        low = self.min_glucose_week < self.documented_low_mgdl
         very_low = self.min_glucose_week < parameter("riddle_hypo_reduce_mgdl")
         step = np.where(low, 0.0, step)
         # titration inertia: an increase is carried out with the patient's probability, lowered by fatigue

@@ -20,6 +20,7 @@ the stem-cell trials, whose protocols tapered insulin to avoid hypoglycaemia.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -28,6 +29,7 @@ from pydantic import Field
 from t2dsim.core.registry import BuildContext, register_therapy
 from t2dsim.core.specs import TherapySpecBase
 from t2dsim.therapies.base import PatientContext, Therapy
+from t2dsim.therapies.drugs import parameter
 from t2dsim.therapies.insulin import BasalInsulin
 
 #: Dose cuts start this far below the titration target (mg/dL; design choice, tag D) ...
@@ -39,15 +41,62 @@ DOSE_CUT_FRACTION = 0.10
 STOP_DOSE_U = 2.0
 
 
+@dataclass(frozen=True)
+class Conduct:
+    """A named trial conduct of insulin in usual care: titration rule and target, dose-reduction rule and what
+    counts as a documented low, each with its source."""
+
+    name: str
+    titration: str  # BasalInsulin algorithm
+    target_fpg_mgdl: float
+    intensify: bool
+    dose_cut_fraction: float
+    taper_band_mgdl: float
+    documented_low_mgdl: float
+    source: str
+
+
+#: Named conduct settings of ``standard_care`` (a protocol states the conduct its paper reports).
+CONDUCTS: dict[str, Conduct] = {
+    "guideline_treat_to_target": Conduct(
+        "guideline_treat_to_target", "riddle", 100.0, True, DOSE_CUT_FRACTION, TAPER_BAND_MGDL,
+        parameter("riddle_hypo_hold_mgdl"),
+        "Riddle et al. Diabetes Care 26:3080, 2003, Table 1: weekly increases to FPG <= 100 mg/dL, none after a "
+        "glucose < 72 mg/dL; ADA Standards of Care section 9: lower the dose 10-20 % when glucose runs below target",
+    ),
+    "protocol_taper": Conduct(
+        "protocol_taper", "riddle", 130.0, False, DOSE_CUT_FRACTION, TAPER_BAND_MGDL, parameter("ada_level1_hypo_mgdl"),
+        "stem-cell trial protocols reduced insulin as glucose improved and never intensified (Bhansali 2014 RCT, "
+        "2017: '>= 50 % reduction in insulin requirement while maintaining HbA1c < 7 %', abstracts); target the "
+        "upper ADA preprandial goal 80-130 mg/dL and documented low = ADA level-1 hypoglycaemia < 70 mg/dL (ADA "
+        "Standards of Care section 6)",
+    ),
+}  # fmt: skip
+
+
 class UsualCareInsulin(BasalInsulin):
     """Basal insulin continued from each patient's baseline dose (U/day); off for patients with none.
     Titrated up by the Riddle 2003 rules above the target, cut by 10 % a week more than 20 mg/dL below it."""
 
     kind = "usual_care_insulin"
+    #: continues the cohort's baseline regimen (a background run-in then holds no separate baseline effect)
+    continues_baseline = True
 
-    def __init__(self, *args, intensify: bool = True, **kw) -> None:
+    def __init__(
+        self,
+        *args,
+        intensify: bool = True,
+        dose_cut_fraction: float = DOSE_CUT_FRACTION,
+        taper_band_mgdl: float = TAPER_BAND_MGDL,
+        documented_low_mgdl: float | None = None,
+        **kw,
+    ) -> None:
         super().__init__(*args, **kw)
         self.intensify = bool(intensify)
+        self.dose_cut_fraction = float(dose_cut_fraction)
+        self.taper_band_mgdl = float(taper_band_mgdl)
+        if documented_low_mgdl is not None:
+            self.documented_low_mgdl = float(documented_low_mgdl)
 
     def observe(self, ctx: PatientContext, day: int, state: dict[str, np.ndarray]) -> None:
         before = self.dose_u.copy()
@@ -58,9 +107,9 @@ class UsualCareInsulin(BasalInsulin):
     def _observe_both_ways(self, ctx: PatientContext, day: int, state: dict[str, np.ndarray]) -> None:
         due = (self.mask > 0) & (day - self.last_titration_day >= 7)
         if self.titrate and np.any(due):
-            lower = max(LOWER_FPG_TARGET_MGDL, self.target_fpg_mgdl - TAPER_BAND_MGDL)
+            lower = max(LOWER_FPG_TARGET_MGDL, self.target_fpg_mgdl - self.taper_band_mgdl)
             low = due & (self.smbg(state["glucose_mgdl"], day) < lower)
-            self.dose_u = np.where(low, self.dose_u * (1.0 - DOSE_CUT_FRACTION), self.dose_u)
+            self.dose_u = np.where(low, self.dose_u * (1.0 - self.dose_cut_fraction), self.dose_u)
             stop = low & (self.dose_u < STOP_DOSE_U)
             self.dose_u = np.where(stop, 0.0, self.dose_u)
             self.mask = np.where(stop, 0.0, self.mask)
@@ -76,27 +125,54 @@ class UsualCareInsulin(BasalInsulin):
 
 
 class StandardCareSpec(TherapySpecBase):
-    """Continue each patient's baseline glucose-lowering therapy, with optional insulin titration."""
+    """Continue each patient's baseline glucose-lowering therapy, with optional insulin titration under a named
+    trial ``conduct`` (:data:`CONDUCTS`); ``target_fpg_mgdl``, ``insulin_intensify`` and ``documented_low_mgdl``
+    override the conduct's values when given."""
 
     kind: Literal["standard_care"]
+    conduct: Literal["guideline_treat_to_target", "protocol_taper"] = Field(
+        default="guideline_treat_to_target",
+        description="guideline_treat_to_target (Riddle 2003 to FPG 100, both ways) or protocol_taper (the stem-cell "
+        "trials: insulin only reduced, target 130 mg/dL)",
+    )
     insulin_titration: bool = True
-    target_fpg_mgdl: float = Field(default=100.0, ge=70, le=180, description="titration target, mg/dL")
-    insulin_intensify: bool = Field(
-        default=True,
+    target_fpg_mgdl: float | None = Field(default=None, ge=70, le=180, description="titration target, mg/dL")
+    insulin_intensify: bool | None = Field(
+        default=None,
         description="allow insulin dose increases; false = taper only, as in the stem-cell trial protocols "
         "(insulin reduced as glucose improved, never intensified), the setting their calibration used",
     )
+    documented_low_mgdl: float | None = Field(
+        default=None, ge=50, le=90, description="a glucose below this is a documented low (no increase), mg/dL"
+    )
     risks: ClassVar[tuple[str, ...]] = ("hypoglycaemia with insulin titration", "weight gain with insulin")
+
+    def settings(self) -> Conduct:
+        """The conduct with this spec's overrides applied."""
+        c = CONDUCTS[self.conduct]
+        return Conduct(
+            c.name, c.titration,
+            c.target_fpg_mgdl if self.target_fpg_mgdl is None else float(self.target_fpg_mgdl),
+            c.intensify if self.insulin_intensify is None else bool(self.insulin_intensify),
+            c.dose_cut_fraction, c.taper_band_mgdl,
+            c.documented_low_mgdl if self.documented_low_mgdl is None else float(self.documented_low_mgdl),
+            c.source,
+        )  # fmt: skip
 
 
 def _standard_care(spec: StandardCareSpec, ctx: BuildContext) -> Sequence[Therapy]:
+    c = spec.settings()
     return [
         UsualCareInsulin(
             "glargine",
             0.0,
-            target_fpg_mgdl=float(spec.target_fpg_mgdl),
+            target_fpg_mgdl=c.target_fpg_mgdl,
+            algorithm=c.titration,
             titrate=bool(spec.insulin_titration),
-            intensify=bool(spec.insulin_intensify),
+            intensify=c.intensify,
+            dose_cut_fraction=c.dose_cut_fraction,
+            taper_band_mgdl=c.taper_band_mgdl,
+            documented_low_mgdl=c.documented_low_mgdl,
             start_day=ctx.day(spec.start_month) or 0,
             stop_day=ctx.day(spec.stop_month),
         )

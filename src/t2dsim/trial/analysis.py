@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from t2dsim.population.baseline_targets import MEAN_TOLERANCE_SD, SD_TOLERANCE_FRACTION, target_table
 from t2dsim.trial.statistics import analyse_endpoints, endpoint_frame, responder_table, trajectory_summary
 
 __all__ = ["ENDPOINT_COLUMNS", "TrialAnalysis", "analyse_run"]
@@ -25,7 +26,7 @@ __all__ = ["ENDPOINT_COLUMNS", "TrialAnalysis", "analyse_run"]
 ENDPOINT_COLUMNS = ("endpoint", "arm", "reference", "estimate", "ci_low", "ci_high", "p_value")
 #: Per-patient columns that are flags, not baseline characteristics.
 PATIENT_FLAGS = frozenset({"run_id", "arm", "patient_id", "randomised", "completed", "dropout_month"})
-_TABLES = ("endpoints", "responders", "trajectories", "flow", "baseline")
+_TABLES = ("endpoints", "responders", "trajectories", "flow", "baseline", "baseline_targets")
 
 
 @dataclass
@@ -39,6 +40,8 @@ class TrialAnalysis:
         trajectories: mean, SD, n and t-based CI per arm, measure and visit (observed values).
         flow: per arm: planned, randomised, completed, dropped out, median dropout month, analysed.
         baseline: baseline characteristics by arm (mean and SD, or n and % per level), as text cells.
+        baseline_targets: the protocol's requested baseline distributions beside the achieved ones (all
+            randomised; :func:`t2dsim.population.baseline_targets.target_table`), empty without requests.
         settings: reference arm, alpha, missing-data rule, primary endpoint.
         problems: analyses that could not be done (name → reason), shown instead of a table.
     """
@@ -48,6 +51,7 @@ class TrialAnalysis:
     trajectories: pd.DataFrame
     flow: pd.DataFrame
     baseline: pd.DataFrame
+    baseline_targets: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: dict[str, Any] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
 
@@ -72,7 +76,9 @@ class TrialAnalysis:
         if not (src / "analysis.json").is_file():
             raise FileNotFoundError(f"no stored analysis in {src} (runs saved before analyses were stored have none)")
         meta = json.loads((src / "analysis.json").read_text(encoding="utf-8"))
-        tables = {name: pd.read_parquet(src / f"{name}.parquet") for name in _TABLES}
+        # analyses stored before baseline targets existed have no such table
+        files = {name: src / f"{name}.parquet" for name in _TABLES}
+        tables = {name: pd.read_parquet(f) for name, f in files.items() if f.is_file()}
         return cls(**tables, settings=meta.get("settings", {}), problems=meta.get("problems", {}))
 
 
@@ -168,13 +174,16 @@ def analyse_run(
         "missing": str(missing),
         "primary": {"measure": prim.measure, "visit_month": float(prim.visit_month)},
         "arms": arms,
+        "baseline_tolerance": {"mean_sd": MEAN_TOLERANCE_SD, "sd_fraction": SD_TOLERANCE_FRACTION},
     }
+    targets = protocol.population.baseline_targets
     return TrialAnalysis(
         endpoints=endpoints,
         responders=responders,
         trajectories=trajectory_summary(results),
         flow=flow,
         baseline=_baseline(patients, arms, labels or {}),
+        baseline_targets=target_table(patients, targets) if targets else pd.DataFrame(),
         settings=settings,
         problems=problems,
     )

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from t2dsim.core.specs import StrictModel, spec_error
+from t2dsim.population.baseline_targets import TARGETABLE
 from t2dsim.population.presets import PRESETS
 
 __all__ = [
@@ -172,6 +173,21 @@ class PopulationSpec(StrictModel):
     max_screening_factor: float = Field(
         default=20.0, ge=1, le=1000, description="screen at most this many candidates per randomised patient"
     )
+    baseline_pool_factor: float = Field(
+        default=5.0,
+        ge=1,
+        le=100,
+        description="eligible candidates per randomised patient from which a cohort with the requested baseline "
+        "distributions is matched (population.baseline_targets)",
+    )
+
+    @property
+    def baseline_targets(self) -> dict[str, Distribution]:
+        """The requested baseline distributions the screened cohort is matched to (with a preset): the
+        distributions of HbA1c, FPG, BMI, duration, insulin dose and fasting C-peptide."""
+        if self.preset is None:
+            return {}
+        return {k: d for k, d in self.distributions.items() if k in TARGETABLE}
 
     @model_validator(mode="after")
     def _check(self) -> PopulationSpec:
@@ -201,6 +217,12 @@ class PopulationSpec(StrictModel):
                 raise spec_error(path, f"unknown covariate {name!r}; allowed: {', '.join(allowed)}")
             if isinstance(d, CategoricalDist):
                 raise spec_error(path, f"{name} is continuous: use normal, lognormal, uniform or fixed")
+            if self.preset is not None and name in TARGETABLE and d.dist == "fixed":
+                raise spec_error(
+                    f"{path}.dist",
+                    f"a baseline target of {name} needs a spread with preset {self.preset!r}; "
+                    "allowed: normal, lognormal, uniform",
+                )
             _, lo, hi = COVARIATES[name]
             centre = {"normal": "mean", "lognormal": "median", "fixed": "value"}.get(d.dist)
             checks = [centre] if centre else []

@@ -46,6 +46,7 @@ __all__ = [
     "AnalysisSpec",
     "ArmSpec",
     "AssaySpec",
+    "BackgroundSpec",
     "Bounds",
     "DropoutSpec",
     "EndpointSpec",
@@ -89,6 +90,16 @@ class ArmSpec(StrictModel):
     name: _NAME
     n: int = Field(ge=1, le=100_000, description="patients randomised to this arm")
     treatment: list[TherapySpec] = Field(default_factory=list)
+    description: str = ""
+
+
+class BackgroundSpec(StrictModel):
+    """The regimen every patient is on before randomisation and keeps in every arm (``[background]``): its therapies
+    start ``run_in_months`` before randomisation, so the baseline (and the inclusion criteria and baseline targets)
+    are measured on it, and an arm's change from baseline holds only what the arm adds."""
+
+    treatment: list[TherapySpec] = Field(default_factory=list)
+    run_in_months: float = Field(default=0.0, ge=0, le=60, description="months on the background before baseline")
     description: str = ""
 
 
@@ -213,6 +224,7 @@ class Protocol(StrictModel):
     description: str = ""
     population: PopulationSpec
     arms: list[ArmSpec] = Field(min_length=1, max_length=20)
+    background: BackgroundSpec = Field(default_factory=BackgroundSpec)
     randomisation: RandomisationSpec = Field(default_factory=RandomisationSpec)
     duration_months: float = Field(gt=0, le=600)
     visit_months: list[float] = Field(min_length=2, max_length=200)
@@ -283,8 +295,22 @@ class Protocol(StrictModel):
         for m in self.assay:
             if m not in self.measurements:
                 raise spec_error(f"assay.{m}", f"{m!r} is not in measurements; allowed: {', '.join(self.measurements)}")
+        bg_kinds = {t.kind for t in self.background.treatment}
+        for j, t in enumerate(self.background.treatment):
+            if t.start_month != 0 or t.stop_month is not None:
+                raise spec_error(
+                    f"background.treatment[{j}].start_month",
+                    f"background therapies run from the start of the run-in to the end (got start_month="
+                    f"{t.start_month:g}, stop_month={t.stop_month}); allowed: start_month 0, no stop_month",
+                )
         for i, arm in enumerate(self.arms):
             for j, t in enumerate(arm.treatment):
+                if t.kind in bg_kinds:
+                    raise spec_error(
+                        f"arms[{i}].treatment[{j}].kind",
+                        f"{t.kind!r} is already in background.treatment (patients are on it in every arm); "
+                        "allowed: kinds not in the background",
+                    )
                 if t.start_month >= self.duration_months:
                     raise spec_error(
                         f"arms[{i}].treatment[{j}].start_month",
@@ -368,7 +394,7 @@ def load_protocol(path: str | Path) -> Protocol:
 
 def _rebuild_models() -> None:
     """Rebuild the models that embed the therapy union (inner first) after a registry change."""
-    for model in (ArmSpec, Protocol):
+    for model in (ArmSpec, BackgroundSpec, Protocol):
         if model.__pydantic_complete__:
             model.model_rebuild(force=True)
 

@@ -29,10 +29,11 @@ import pandas as pd
 from t2dsim.core.calendar import DAYS_PER_MONTH, visit_days
 from t2dsim.core.registry import BuildContext
 from t2dsim.core.units import PMOLL_PER_UUML_INSULIN
-from t2dsim.engine import ArmState, advance
+from t2dsim.engine import advance
+from t2dsim.engine.background import start_arm
 from t2dsim.engine.visits import MECHANISM_MEASURES, measure_visit
 from t2dsim.physiology import markers
-from t2dsim.population.screening import screen
+from t2dsim.population.screening import background_of, background_therapies, screen
 from t2dsim.therapies.specs import build_arm
 from t2dsim.therapies.stemcells.placebo import PlaceboTrialEffect
 from t2dsim.trial.measurement import observe
@@ -73,6 +74,7 @@ def run_trial(
     visits = list(protocol.visit_months)
     days = visit_days(visits)
     measures = set(protocol.measurements) | set(MECHANISM_MEASURES)
+    bg_specs, run_in_days = background_of(protocol)
     rows: list[pd.DataFrame] = []
     risks: dict[str, list] = {}  # therapy kind → Risk objects
     done = 0
@@ -80,7 +82,7 @@ def run_trial(
         idx = np.nonzero(base["arm"].to_numpy() == arm_spec.name)[0]
         # Risks shown beside every benefit: the protocol kind's listed risks plus the simulated therapy
         # objects' own (sourced) risks, without duplicates.
-        for spec in arm_spec.treatment:
+        for spec in [*bg_specs, *arm_spec.treatment]:
             lst = risks.setdefault(spec.kind, [])
             lst.extend(r for r in getattr(type(spec), "risks", ()) if r not in lst)
         for t in build_arm(arm_spec.treatment, bctx, arm_spec.name):
@@ -92,7 +94,7 @@ def run_trial(
             therapies = build_arm(arm_spec.treatment, bctx, arm_spec.name)
             if protocol.trial_effect:
                 therapies.append(PlaceboTrialEffect())
-            arm = ArmState(ecoh, therapies)
+            arm = start_arm(ecoh, therapies, background_therapies(bg_specs, run_in_days, duration_days), run_in_days)
             for k, (vm, vd) in enumerate(zip(visits, days, strict=True)):
                 if vd > arm.day:
                     advance(arm, vd - arm.day)
@@ -165,7 +167,8 @@ def _derive_homa(results: pd.DataFrame, wanted: set[str]) -> pd.DataFrame:
 
 
 def _patients_table(base: pd.DataFrame, flow: pd.DataFrame) -> pd.DataFrame:
-    p = base.drop(columns=["exog_insulin"]).merge(flow.drop(columns=["arm"]), on="patient_id", how="left")
+    engine_only = [c for c in ("exog_insulin", "ctx_weight_kg", "ctx_insulin_u_per_day") if c in base]
+    p = base.drop(columns=engine_only).merge(flow.drop(columns=["arm"]), on="patient_id", how="left")
     p["randomised"] = True
     cols = ["arm", "patient_id"] + [c for c in p.columns if c not in ("arm", "patient_id")]
     return p[cols]

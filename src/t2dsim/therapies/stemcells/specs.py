@@ -16,14 +16,16 @@ from t2dsim.core.calendar import month_to_day
 from t2dsim.core.registry import BuildContext, register_therapy
 from t2dsim.core.specs import TherapySpecBase
 from t2dsim.therapies.base import Therapy
+from t2dsim.therapies.stemcells.bmmnc import BMMNCTherapy
 from t2dsim.therapies.stemcells.islets import IsletGraft
 from t2dsim.therapies.stemcells.msc import MSCTherapy
 from t2dsim.therapies.stemcells.placebo import PlaceboTrialEffect, ShamInfusion
 
-__all__ = ["STEM_CELL_KINDS", "IsletGraftSpec", "PlaceboInfusionSpec", "UCMSCSpec", "from_spec"]
+__all__ = ["STEM_CELL_KINDS", "BMMNCSpec", "IsletGraftSpec", "PlaceboInfusionSpec", "UCMSCSpec", "from_spec"]
 
-STEM_CELL_KINDS = ("uc_msc", "islet_graft", "placebo_infusion")
+STEM_CELL_KINDS = ("uc_msc", "islet_graft", "placebo_infusion", "bmmnc")
 _ROUTES = {"intravenous": "iv", "pancreatic_artery": "pancreatic_artery"}
+_BMMNC_ROUTES = {"pancreatic_artery": "pancreatic_artery", "intravenous": "iv"}
 _SITES = {
     "portal_vein": "portal_vein",
     "anterior_rectus_sheath": "muscle",
@@ -59,6 +61,9 @@ def from_spec(spec: Any, diabetes_type: str = "t2d") -> Therapy:
             immunosuppression=bool(spec.immunosuppression),
             diabetes_type=diabetes_type,
         )
+    if kind == "bmmnc":
+        days = [_day(start + i * spec.interval_months) for i in range(int(spec.n_infusions))]
+        return BMMNCTherapy(float(spec.cells_per_infusion), days, _BMMNC_ROUTES[spec.route])
     if kind == "placebo_infusion":
         return PlaceboTrialEffect(start_day=_day(start))
     raise ValueError(f"not a stem-cell therapy kind: {kind!r}; allowed: {', '.join(STEM_CELL_KINDS)}")
@@ -106,6 +111,26 @@ class IsletGraftSpec(TherapySpecBase):
     )
 
 
+class BMMNCSpec(TherapySpecBase):
+    """Autologous bone-marrow mononuclear cells (:class:`~t2dsim.therapies.stemcells.bmmnc.BMMNCTherapy`).
+
+    Dose range 1e7-5e9 cells per infusion (the model's range; the trials gave 0.5-1.2e9, Sood 2017 World J
+    Diabetes 8:381); default one infusion of 1e9 into the pancreatic artery (Bhansali 2009 Stem Cells Dev 18:1407:
+    a single infusion via the superior pancreaticoduodenal artery); the intravenous potency is a hypothesis
+    (``BMMNCParams.iv_relative_potency``)."""
+
+    kind: Literal["bmmnc"]
+    cells_per_infusion: float = Field(default=1e9, ge=1e7, le=5e9, description="mononuclear cells")
+    n_infusions: int = Field(default=1, ge=1, le=6)
+    interval_months: float = Field(default=3.0, gt=0, le=24, description="months between infusions")
+    route: Literal["pancreatic_artery", "intravenous"] = "pancreatic_artery"
+    risks: ClassVar[tuple[str, ...]] = (
+        "bone-marrow aspiration (pain, bleeding)",
+        "arterial catheterisation: haematoma, dissection, pancreatitis (pancreatic-artery route)",
+        "efficacy unproven: experimental therapy",
+    )
+
+
 def _builder(spec: Any, ctx: BuildContext) -> Sequence[Therapy]:
     if getattr(spec, "stop_month", None) is not None:
         raise ValueError(
@@ -118,5 +143,5 @@ def _builder(spec: Any, ctx: BuildContext) -> Sequence[Therapy]:
     return [from_spec(spec)]
 
 
-for _spec in (PlaceboInfusionSpec, UCMSCSpec, IsletGraftSpec):
+for _spec in (PlaceboInfusionSpec, UCMSCSpec, IsletGraftSpec, BMMNCSpec):
     register_therapy(_spec, _builder)

@@ -1,0 +1,53 @@
+"""The ``type-1`` preset (issue 14): T1D virtual patients for the islet-transplant and SC-islet cases, usable by
+any protocol."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from t2dsim.population.presets import make_cohort
+from t2dsim.population.screening import fasting_cpeptide, screen
+from t2dsim.trial.protocol import parse_protocol
+
+#: Hering et al. (CIT-07), Diabetes Care 39:1230, 2016, inclusion: absent stimulated C-peptide, < 0.3 ng/mL
+#: (× 331 pmol/L per ng/mL); the preset's patients must be below it even fasting.
+CPEPTIDE_ABSENT_PMOL_L = 0.3 * 331.0
+
+
+def test_type_1_patients_have_no_own_insulin_and_sit_at_their_drawn_hba1c():
+    c = make_cohort("type-1", 120, seed=4)
+    assert (fasting_cpeptide(c) < CPEPTIDE_ABSENT_PMOL_L).all()
+    assert (c.background_effects.exog_insulin_uuml > 0).all()  # every patient on insulin
+    # HbA1c placed at the drawn N(7.5, 0.6) clipped 6.5-10 (the preset's stated distribution): mean within 0.15,
+    # SD within 15 % at n = 120 (sampling SE of the mean 0.055)
+    a1c = c.state.hba1c_pct
+    assert abs(a1c.mean() - 7.5) < 0.15 and abs(a1c.std() / 0.6 - 1) < 0.15
+
+
+def test_type_1_patients_are_keyed_by_id():
+    a = make_cohort("type-1", 10, seed=9, first_id=5)
+    b = make_cohort("type-1", 4, seed=9, first_id=8)
+    np.testing.assert_array_equal(a.state.to_matrix()[3:7], b.state.to_matrix())
+
+
+def test_a_protocol_screens_type_1_patients():
+    p = parse_protocol(
+        """
+duration_months = 3
+visit_months = [0, 3]
+[population]
+preset = "type-1"
+[population.inclusion]
+insulin_use = "required"
+hba1c_percent = { max = 9.0 }
+[[arms]]
+name = "a"
+n = 12
+[endpoints.primary]
+measure = "hba1c_percent"
+visit_month = 3
+"""
+    )
+    c, base, scr = screen(p, 12, 1)
+    assert scr["preset"] == "type-1" and (base["insulin_use"] == "yes").all()
+    assert (base["hba1c_percent"] <= 9.0).all() and c.n == 12
