@@ -199,9 +199,24 @@ def assemble(plan: TrialPlan, parts: Sequence[ChunkResult], timings: dict[str, f
     """The run from its chunks' results, in plan order (whatever order they were computed in)."""
     if len(parts) != len(plan.chunks):
         raise ValueError(f"{len(parts)} chunk results for a plan of {len(plan.chunks)} chunks")
-    true_results = pd.concat([p.true_results for p in parts], ignore_index=True)
-    results = pd.concat([p.results for p in parts], ignore_index=True)
-    flow = pd.concat([p.flow for p in parts], ignore_index=True)
+    cat = pd.concat
+    return assemble_tables(
+        plan,
+        cat([p.true_results for p in parts], ignore_index=True),
+        cat([p.results for p in parts], ignore_index=True),
+        cat([p.flow for p in parts], ignore_index=True),
+        timings,
+    )
+
+
+def assemble_tables(
+    plan: TrialPlan,
+    true_results: pd.DataFrame,
+    results: pd.DataFrame,
+    flow: pd.DataFrame,
+    timings: dict[str, float] | None = None,
+) -> TrialRun:
+    """The run from its chunks' tables concatenated in plan order (e.g. read back from the run store)."""
     patients = _patients_table(plan.base, flow)
     return TrialRun(
         results,
