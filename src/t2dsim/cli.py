@@ -213,13 +213,22 @@ def validate(
 
 
 def _progress_bar():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
         console=err,
         transient=True,
     )
@@ -230,20 +239,55 @@ def _progress_bar():
 def trial(
     protocol: Annotated[Path, typer.Argument(help="protocol TOML file")],
     out_dir: Annotated[Path, typer.Option("--out", help="output folder (report, run store)")] = Path("out"),
-    chunk_size: Annotated[int, typer.Option(min=1, max=100000, help="patients per chunk")] = 512,
+    chunk_size: Annotated[int, typer.Option(min=1, max=100000, help="patients per chunk (one task each)")] = 512,
     complications: Annotated[bool, typer.Option(help="add the UKPDS OM2 complications section")] = True,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=512, help="run chunks on a local Dask cluster of N single-threaded workers")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="run chunks on an existing Dask cluster, e.g. tcp://host:8786")
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="finish the partial run RUN_ID of this protocol (its finished chunks are kept)")
+    ] = None,
+    max_memory: Annotated[
+        str | None, typer.Option(help="refuse a plan whose estimated peak memory exceeds this, e.g. 4GiB")
+    ] = None,
 ) -> None:
-    """Run an in-silico randomised trial and write its HTML report."""
+    """Run an in-silico randomised trial and write its HTML report (chunks saved as they finish: resumable)."""
+    import hashlib
+
     from t2dsim.pipeline import run_protocol_file
+    from t2dsim.store.parts import partial_runs
+    from t2dsim.trial.backend import Backend, parse_size
 
+    backend = Backend(workers=workers, scheduler=scheduler)
+    limit = parse_size(max_memory) if max_memory is not None else None
+    if not protocol.is_file():
+        raise UserError(f"protocol file {protocol} not found")
+    if resume is None:
+        from t2dsim.trial.protocol import load_protocol
+
+        sha = hashlib.sha256(protocol.read_text().encode("utf-8")).hexdigest()
+        earlier = partial_runs(out_dir / "runs", sha, int(load_protocol(protocol).randomisation.seed))
+        if earlier:
+            err.print(f"note: partial run(s) of this protocol and seed: {', '.join(earlier)}; this starts a new run "
+                      f"(finish one instead with --resume {earlier[-1]})")  # fmt: skip
     with _progress_bar() as bar:
-        task = bar.add_task("simulating patients", total=None)
+        task = bar.add_task("simulating chunks", total=None)
 
-        def progress(arm: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=f"simulating (arm {arm})")
+        def progress(done: int, total: int, patients: int) -> None:
+            bar.update(task, completed=done, total=total, description=f"chunks ({patients} patients)")
 
         res = run_protocol_file(
-            protocol, out_dir, chunk_size=chunk_size, complications=complications, progress=progress
+            protocol,
+            out_dir,
+            chunk_size=chunk_size,
+            complications=complications,
+            progress=progress,
+            backend=backend,
+            resume=resume,
+            max_memory=limit,
         )
     out.print(
         f"[bold]{protocol.name}[/]: run {res.run_id}, {len(res.run.patients)} patients, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,9 +13,10 @@ import pandas as pd
 from t2dsim import __version__
 from t2dsim.report.page import measure_label
 from t2dsim.trial.analysis import TrialAnalysis, analyse_run
+from t2dsim.trial.backend import Backend, check_memory, load_parts, plan_record, run_plan
 from t2dsim.trial.measurement import MEASURES
 from t2dsim.trial.protocol import load_protocol
-from t2dsim.trial.runner import TrialRun, run_trial
+from t2dsim.trial.runner import TrialRun, plan_trial, run_trial
 
 
 @dataclass
@@ -38,20 +40,56 @@ def run_protocol_file(
     *,
     chunk_size: int = 512,
     complications: bool = True,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+    backend: Backend | None = None,
+    resume: str | None = None,
+    max_memory: int | None = None,
 ) -> PipelineOutput:
     """Run the protocol at ``path``; write the run to ``out_dir/runs`` and the report to
-    ``out_dir/<protocol name>-<run id>.html``. Raises ``ProtocolError``/``ValueError`` on bad input."""
-    from t2dsim import store
+    ``out_dir/<protocol name>-<run id>.html``. Raises ``ProtocolError``/``ValueError`` on bad input.
+
+    The run is registered as partial with its plan, each chunk written to the store as it finishes
+    (in this process or on ``backend``), and the run marked complete once its tables are written.
+    ``resume``: the id of a partial run of the same protocol file to finish (its finished chunks are kept).
+    ``max_memory``: bytes; refuse a plan whose estimated peak is larger (:func:`check_memory`).
+    ``progress(chunks done, chunks in all, patients done)``.
+    """
     from t2dsim.report.html import write_report
+    from t2dsim.store import parts as store_parts
 
     t0 = time.perf_counter()
     protocol = load_protocol(path)
-    run = run_trial(protocol, chunk_size=chunk_size, progress=progress)
+    text = Path(path).read_text()
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    backend = backend or Backend()
     out_dir = Path(out_dir)
     store_dir = out_dir / "runs"
+    stored = None
+    if resume:
+        stored, _ = store_parts.open_partial(store_dir, resume)
+        if stored["protocol_sha256"] != sha:
+            raise ValueError(f"--resume {resume}: the protocol file {path} has changed since that run started; "
+                             "run it without --resume")  # fmt: skip
+        if stored["chunk_size"] != chunk_size:
+            raise ValueError(f"--chunk-size {chunk_size}: run {resume} was planned with --chunk-size "
+                             f"{stored['chunk_size']}; resume it with the same value")  # fmt: skip
+    check_memory(protocol, chunk_size, backend, max_memory)
+    plan = plan_trial(protocol, chunk_size=chunk_size)
+    record = plan_record(plan, sha)
+    if stored is not None:
+        if record["seed"] != stored["seed"] or record["chunks"] != stored["chunks"]:
+            raise ValueError(f"--resume {resume}: this t2dsim plans the run differently (screening or "
+                             "randomisation changed since it started); start a new run")  # fmt: skip
+        run_id = resume
+    else:
+        run_id = store_parts.begin_run(store_dir, text, record, seed=plan.seed, backend="numba", name=protocol.name)
+    sim = run_plan(plan, backend, store_dir, run_id, progress)
+    ta = time.perf_counter()
+    run = load_parts(plan, store_dir, run_id)
     reference = protocol.reference_arm
     analysis = analyse_run(run.results, run.patients, protocol, labels={m: measure_label(m) for m in MEASURES})
+    run.timings.update(sim, analysis_s=time.perf_counter() - ta)
+    run.timings["total_s"] = sum(run.timings.values())
     extra = {}
     if complications:
         from t2dsim.outcomes.trial_link import complications_table
@@ -75,19 +113,10 @@ def run_protocol_file(
             "arm), so differences reflect glycaemia only. Intervals: paired bootstrap over patients. "
             "Tissue-regeneration effects of stem cells are a hypothesis and are off here.</p>",
         ]
-    text = Path(path).read_text()
     phases = {k: v for k, v in run.timings.items() if k != "total_s"}
-    run_id = store.save_run(
-        store_dir,
-        run.results,
-        run.patients,
-        text,
-        seed=run.meta["seed"],
-        backend="numba",
-        timings=phases,
-        name=protocol.name,
-        meta={"version": __version__},
-        extra={"analysis": analysis.save},
+    meta = {"version": __version__, "execution": backend.label, "chunk_size": chunk_size, "chunks": len(plan.chunks)}
+    store_parts.finish_run(
+        store_dir, run_id, run.results, run.patients, timings=phases, meta=meta, extra={"analysis": analysis.save}
     )
     report_path = out_dir / f"{protocol.name}-{run_id}.html"
     write_report(

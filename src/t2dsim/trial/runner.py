@@ -15,13 +15,17 @@ Steps
    sensor noise) when a CGM measure is requested. Assay error and dropout are keyed per patient.
 
 Every random number is keyed by (seed, patient_id, stream), so results do not depend on chunk size.
+The work is a :class:`TrialPlan` (screening, randomisation, chunks keyed by draw, arm and chunk) and one
+pure task per chunk, :func:`run_chunk`; :func:`run_trial` runs the tasks here, :mod:`t2dsim.trial.backend`
+on a Dask cluster with the chunks streamed to the run store; both assemble the same run.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +35,7 @@ from t2dsim.core.registry import BuildContext
 from t2dsim.core.units import PMOLL_PER_UUML_INSULIN
 from t2dsim.engine import advance
 from t2dsim.engine.background import start_arm
+from t2dsim.engine.cohort import Cohort
 from t2dsim.engine.visits import MECHANISM_MEASURES, measure_visit
 from t2dsim.physiology import markers
 from t2dsim.population.screening import background_of, background_therapies, screen
@@ -54,13 +59,64 @@ class TrialRun:
     meta: dict = field(default_factory=dict)
 
 
-def run_trial(
-    protocol,
-    *,
-    chunk_size: int = 512,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> TrialRun:
-    """Run ``protocol`` (a validated :class:`~t2dsim.trial.protocol.Protocol`)."""
+@dataclass(frozen=True)
+class ChunkKey:
+    """Which task a chunk is: posterior draw (0 until parameter draws exist), arm (protocol order) and
+    chunk of that arm's patients (in enrolment order). ``name`` is its file-safe, sortable label."""
+
+    arm: int
+    chunk: int
+    draw: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"d{self.draw:04d}-a{self.arm:02d}-c{self.chunk:06d}"
+
+
+@dataclass
+class Chunk:
+    """One unit of work: its key, its arm's name and the enrolled patients' positions in the cohort."""
+
+    key: ChunkKey
+    arm: str
+    positions: np.ndarray
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk produces: the model's true values at every scheduled visit, the observed values
+    (dropout, assay error) and the per-patient flow (completed, dropout month); HOMA rows included."""
+
+    true_results: pd.DataFrame
+    results: pd.DataFrame
+    flow: pd.DataFrame
+
+
+@dataclass
+class TrialPlan:
+    """A trial after screening and randomisation, cut into chunks: everything a chunk task needs."""
+
+    protocol: Any
+    seed: int
+    chunk_size: int
+    cohort: Cohort
+    base: pd.DataFrame  # baseline table with the randomised arm
+    screening: dict
+    risks: dict[str, list]
+    chunks: list[Chunk]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_patients(self) -> int:
+        return int(len(self.base))
+
+    def cohort_of(self, chunk: Chunk) -> Cohort:
+        """The chunk's patients (their keys, hence their random numbers, kept)."""
+        return self.cohort.select(chunk.positions)
+
+
+def plan_trial(protocol, *, chunk_size: int = 512) -> TrialPlan:
+    """Screen and randomise ``protocol``'s patients and cut each arm into chunks of ``chunk_size``."""
     t0 = time.perf_counter()
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be ≥ 1, got {chunk_size}")
@@ -69,77 +125,141 @@ def run_trial(
     cohort, base, screening = screen(protocol, n_total, seed)
     t_screen = time.perf_counter()
     base["arm"] = randomise_for_protocol(base, protocol).to_numpy()
-    duration_days = int(round(protocol.duration_months * DAYS_PER_MONTH))
-    bctx = BuildContext(duration_days=duration_days)
-    visits = list(protocol.visit_months)
-    days = visit_days(visits)
-    measures = set(protocol.measurements) | set(MECHANISM_MEASURES)
-    bg_specs, run_in_days = background_of(protocol)
-    rows: list[pd.DataFrame] = []
-    risks: dict[str, list] = {}  # therapy kind → Risk objects
-    done = 0
-    for arm_spec in protocol.arms:
+    chunks = []
+    for i, arm_spec in enumerate(protocol.arms):
         idx = np.nonzero(base["arm"].to_numpy() == arm_spec.name)[0]
-        # Risks shown beside every benefit: the protocol kind's listed risks plus the simulated therapy
-        # objects' own (sourced) risks, without duplicates.
+        for j, a in enumerate(range(0, idx.size, chunk_size)):
+            chunks.append(Chunk(ChunkKey(i, j), arm_spec.name, idx[a : a + chunk_size]))
+    timings = {"screening_s": t_screen - t0, "randomisation_s": time.perf_counter() - t_screen}
+    return TrialPlan(protocol, seed, chunk_size, cohort, base, screening, arm_risks(protocol), chunks, timings)
+
+
+def arm_risks(protocol) -> dict[str, list]:
+    """Risks shown beside every benefit: each protocol kind's listed risks plus the simulated therapy
+    objects' own (sourced) risks, without duplicates (therapy kind → Risk objects)."""
+    bctx = BuildContext(duration_days=int(round(protocol.duration_months * DAYS_PER_MONTH)))
+    risks: dict[str, list] = {}
+    bg_specs, _ = background_of(protocol)
+    for arm_spec in protocol.arms:
         for spec in [*bg_specs, *arm_spec.treatment]:
             lst = risks.setdefault(spec.kind, [])
             lst.extend(r for r in getattr(type(spec), "risks", ()) if r not in lst)
         for t in build_arm(arm_spec.treatment, bctx, arm_spec.name):
             lst = risks.setdefault(t.spec_kind, [])
             lst.extend(r for r in getattr(t, "risks", ()) if r not in lst)
-        for a in range(0, idx.size, chunk_size):
-            part = idx[a : a + chunk_size]
-            ecoh = cohort.select(part)
-            therapies = build_arm(arm_spec.treatment, bctx, arm_spec.name)
-            if protocol.trial_effect:
-                therapies.append(PlaceboTrialEffect())
-            arm = start_arm(ecoh, therapies, background_therapies(bg_specs, run_in_days, duration_days), run_in_days)
-            for k, (vm, vd) in enumerate(zip(visits, days, strict=True)):
-                if vd > arm.day:
-                    advance(arm, vd - arm.day)
-                vals = measure_visit(arm, measures, seed, k)
-                ids = ecoh.ctx.patient_ids
-                for name, v in vals.items():
-                    if name not in measures:
-                        continue
-                    rows.append(
-                        pd.DataFrame(
-                            {
-                                "arm": arm_spec.name,
-                                "patient_id": ids,
-                                "visit_month": vm,
-                                "measure": name,
-                                "value": np.asarray(v, float),
-                            }
-                        )
-                    )
-            done += part.size
-            if progress is not None:
-                progress(arm_spec.name, done, n_total)
-    t_sim = time.perf_counter()
-    true_results = pd.concat(rows, ignore_index=True)
+    return risks
+
+
+def simulate_chunk(protocol, seed: int, arm_name: str, cohort: Cohort) -> pd.DataFrame:
+    """The model's true values at every scheduled visit for one arm's patients ``cohort`` (long rows).
+
+    The one engine loop of a trial: in-process runs and distributed tasks both call it (through
+    :func:`run_chunk`). Pure: its result depends only on its arguments (every random number keyed by
+    seed and patient id), so chunks can run in any order, size or process.
+    """
+    arm_spec = protocol.arm(arm_name)
+    duration_days = int(round(protocol.duration_months * DAYS_PER_MONTH))
+    bctx = BuildContext(duration_days=duration_days)
+    bg_specs, run_in_days = background_of(protocol)
+    visits = list(protocol.visit_months)
+    measures = set(protocol.measurements) | set(MECHANISM_MEASURES)
+    therapies = build_arm(arm_spec.treatment, bctx, arm_spec.name)
+    if protocol.trial_effect:
+        therapies.append(PlaceboTrialEffect())
+    arm = start_arm(cohort, therapies, background_therapies(bg_specs, run_in_days, duration_days), run_in_days)
+    ids = cohort.ctx.patient_ids
+    rows: list[pd.DataFrame] = []
+    for k, (vm, vd) in enumerate(zip(visits, visit_days(visits), strict=True)):
+        if vd > arm.day:
+            advance(arm, vd - arm.day)
+        vals = measure_visit(arm, measures, seed, k)
+        for name, v in vals.items():
+            if name not in measures:
+                continue
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "arm": arm_spec.name,
+                        "patient_id": ids,
+                        "visit_month": vm,
+                        "measure": name,
+                        "value": np.asarray(v, float),
+                    }
+                )
+            )
+    return pd.concat(rows, ignore_index=True)
+
+
+def run_chunk(protocol, seed: int, arm_name: str, cohort: Cohort) -> ChunkResult:
+    """Simulate one chunk and observe it (dropout, assay error, HOMA): the task of every backend."""
+    true_results = simulate_chunk(protocol, seed, arm_name, cohort)
     results, flow = observe(true_results, protocol, seed)
     wanted = set(protocol.measurements)
-    true_results = _derive_homa(true_results, wanted)
-    results = _derive_homa(results, wanted)  # from the measured FPG and insulin (assay error included)
-    patients = _patients_table(base, flow)
-    t_end = time.perf_counter()
-    timings = {
-        "screening_s": t_screen - t0,
-        "simulation_s": t_sim - t_screen,
-        "analysis_s": t_end - t_sim,
-        "total_s": t_end - t0,
-    }
+    # HOMA from the measured FPG and insulin (assay error included) in the observed table
+    return ChunkResult(_derive_homa(true_results, wanted), _derive_homa(results, wanted), flow)
+
+
+def assemble(plan: TrialPlan, parts: Sequence[ChunkResult], timings: dict[str, float] | None = None) -> TrialRun:
+    """The run from its chunks' results, in plan order (whatever order they were computed in)."""
+    if len(parts) != len(plan.chunks):
+        raise ValueError(f"{len(parts)} chunk results for a plan of {len(plan.chunks)} chunks")
+    cat = pd.concat
+    return assemble_tables(
+        plan,
+        cat([p.true_results for p in parts], ignore_index=True),
+        cat([p.results for p in parts], ignore_index=True),
+        cat([p.flow for p in parts], ignore_index=True),
+        timings,
+    )
+
+
+def assemble_tables(
+    plan: TrialPlan,
+    true_results: pd.DataFrame,
+    results: pd.DataFrame,
+    flow: pd.DataFrame,
+    timings: dict[str, float] | None = None,
+) -> TrialRun:
+    """The run from its chunks' tables concatenated in plan order (e.g. read back from the run store)."""
+    patients = _patients_table(plan.base, flow)
     return TrialRun(
         results,
         patients,
         true_results,
-        screening,
-        risks,
-        timings,
-        {"seed": seed, "chunk_size": chunk_size, "backend": "numba"},
+        plan.screening,
+        plan.risks,
+        {**plan.timings, **(timings or {})},
+        {"seed": plan.seed, "chunk_size": plan.chunk_size, "backend": "numba"},
     )
+
+
+def run_trial(
+    protocol,
+    *,
+    chunk_size: int = 512,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> TrialRun:
+    """Run ``protocol`` (a validated :class:`~t2dsim.trial.protocol.Protocol`) in this process, chunk
+    after chunk (``progress(arm, patients done, patients in all)`` after each)."""
+    t0 = time.perf_counter()
+    plan = plan_trial(protocol, chunk_size=chunk_size)
+    t_plan = time.perf_counter()
+    parts, done = [], 0
+    for chunk in plan.chunks:
+        parts.append(run_chunk(protocol, plan.seed, chunk.arm, plan.cohort_of(chunk)))
+        done += chunk.positions.size
+        if progress is not None:
+            progress(chunk.arm, done, plan.n_patients)
+    t_sim = time.perf_counter()
+    run = assemble(plan, parts)
+    t_end = time.perf_counter()
+    run.timings = {
+        "screening_s": t_plan - t0,
+        "simulation_s": t_sim - t_plan,
+        "analysis_s": t_end - t_sim,
+        "total_s": t_end - t0,
+    }
+    return run
 
 
 def _derive_homa(results: pd.DataFrame, wanted: set[str]) -> pd.DataFrame:

@@ -6,6 +6,10 @@ Layout of a store directory::
     <store_dir>/runs/<run_id>/results.parquet    long table run_id, arm, patient_id, visit_month, measure, value
     <store_dir>/runs/<run_id>/patients.parquet   per-patient table (arm, patient_id, baselines, flags)
     <store_dir>/runs/<run_id>/protocol.toml      the protocol text as run
+    <store_dir>/runs/<run_id>/plan.json, parts/  a chunked run's plan and finished chunks (:mod:`.parts`)
+
+A run is ``complete`` (column ``status``) once every table is written; a chunked run is ``partial`` until
+then (:mod:`t2dsim.store.parts`) and the ``results`` and ``patients`` views read complete runs only.
 
 :func:`query` runs user SQL in a sandbox (in-memory DuckDB, no file or network access, configuration
 locked) over three views: ``runs``, ``results`` (all runs' long tables) and ``patients``, so e.g.
@@ -27,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -65,8 +70,13 @@ CREATE TABLE IF NOT EXISTS runs (
     meta_json VARCHAR,
     results_path VARCHAR,
     patients_path VARCHAR
-)
+);
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS status VARCHAR DEFAULT 'complete';
 """
+_COLUMNS = (
+    "run_id, created_utc, name, protocol_sha256, protocol_text, seed, package_version, backend, n_patients, arms, "
+    "total_seconds, timings_json, meta_json, results_path, patients_path, status"
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,10 @@ def _connect(store_dir: Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     con = duckdb.connect(str(db), read_only=read_only)
     if not read_only:
         con.execute(_SCHEMA)
+    elif "status" not in {r[0] for r in con.execute("DESCRIBE runs").fetchall()}:
+        con.close()  # a catalogue written before runs had a status: add it (every such run is complete)
+        _connect(store_dir).close()
+        con = duckdb.connect(str(db), read_only=True)
     return con
 
 
@@ -128,19 +142,9 @@ def save_run(
         the run id.
     """
     store = Path(store_dir)
-    missing = [c for c in RESULT_COLUMNS[1:] if c not in results.columns]
-    if missing:
-        raise ValueError(f"results table lacks column(s) {missing}; required: {list(RESULT_COLUMNS[1:])}")
-    missing = [c for c in PATIENT_REQUIRED if c not in patients.columns]
-    if missing:
-        raise ValueError(f"patients table lacks column(s) {missing}; required: {list(PATIENT_REQUIRED)}")
     rid = run_id or _new_run_id()
     timings = dict(timings or {})
-    res = results.drop(columns=["run_id"], errors="ignore").copy()
-    res.insert(0, "run_id", rid)
-    res = res[list(RESULT_COLUMNS) + [c for c in res.columns if c not in RESULT_COLUMNS]]
-    pat = patients.drop(columns=["run_id"], errors="ignore").copy()
-    pat.insert(0, "run_id", rid)
+    res, pat = _tables(results, patients, rid)
 
     con = _connect(store)
     tmp_dir: Path | None = None
@@ -154,37 +158,13 @@ def save_run(
         # (the query views only read folders listed in the catalogue).
         tmp_dir = store / "runs" / f".tmp-{rid}"
         tmp_dir.mkdir(parents=True, exist_ok=False)
-        pq.write_table(pa.Table.from_pandas(res, preserve_index=False), tmp_dir / "results.parquet", compression="zstd")
-        pq.write_table(
-            pa.Table.from_pandas(pat, preserve_index=False), tmp_dir / "patients.parquet", compression="zstd"
-        )
+        _write_tables(tmp_dir, res, pat, extra)
         (tmp_dir / "protocol.toml").write_text(protocol_text, encoding="utf-8")
-        for sub, writer in (extra or {}).items():
-            if not sub or "/" in sub or sub.startswith("."):
-                raise ValueError(f"extra folder name {sub!r}: give a plain folder name")
-            writer(tmp_dir / sub)
-        from t2dsim import __version__
-
-        con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                rid,
-                datetime.now(UTC).replace(tzinfo=None),
-                name,
-                hashlib.sha256(protocol_text.encode("utf-8")).hexdigest(),
-                protocol_text,
-                int(seed),
-                __version__,
-                backend,
-                int(pat["patient_id"].nunique()),
-                ",".join(map(str, pd.unique(pat["arm"]))),
-                float(sum(timings.values())),
-                json.dumps(timings),
-                json.dumps(dict(meta or {}), default=str),
-                str((run_dir / "results.parquet").relative_to(store)),
-                str((run_dir / "patients.parquet").relative_to(store)),
-            ],
-        )
+        arms = ",".join(map(str, pd.unique(pat["arm"])))
+        row = _row(store, rid, name, protocol_text, seed, backend, int(pat["patient_id"].nunique()), arms, "complete")
+        row.update(total_seconds=float(sum(timings.values())), timings_json=json.dumps(timings))
+        row["meta_json"] = json.dumps(dict(meta or {}), default=str)
+        _insert(con, row)
         try:
             os.replace(tmp_dir, run_dir)
         except BaseException:
@@ -197,6 +177,64 @@ def save_run(
     finally:
         con.close()
     return rid
+
+
+def _tables(results: pd.DataFrame, patients: pd.DataFrame, rid: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The results and patients tables checked and stamped with the run id (results columns in order)."""
+    missing = [c for c in RESULT_COLUMNS[1:] if c not in results.columns]
+    if missing:
+        raise ValueError(f"results table lacks column(s) {missing}; required: {list(RESULT_COLUMNS[1:])}")
+    missing = [c for c in PATIENT_REQUIRED if c not in patients.columns]
+    if missing:
+        raise ValueError(f"patients table lacks column(s) {missing}; required: {list(PATIENT_REQUIRED)}")
+    res = results.drop(columns=["run_id"], errors="ignore").copy()
+    res.insert(0, "run_id", rid)
+    res = res[list(RESULT_COLUMNS) + [c for c in res.columns if c not in RESULT_COLUMNS]]
+    pat = patients.drop(columns=["run_id"], errors="ignore").copy()
+    pat.insert(0, "run_id", rid)
+    return res, pat
+
+
+def _write_tables(
+    folder: Path, res: pd.DataFrame, pat: pd.DataFrame, extra: Mapping[str, Callable[[Path], None]] | None
+) -> None:
+    pq.write_table(pa.Table.from_pandas(res, preserve_index=False), folder / "results.parquet", compression="zstd")
+    pq.write_table(pa.Table.from_pandas(pat, preserve_index=False), folder / "patients.parquet", compression="zstd")
+    for sub, writer in (extra or {}).items():
+        if not sub or "/" in sub or sub.startswith("."):
+            raise ValueError(f"extra folder name {sub!r}: give a plain folder name")
+        writer(folder / sub)
+
+
+def _row(
+    store: Path, rid: str, name: str | None, text: str, seed: int, backend: str, n: int, arms: str, status: str
+) -> dict[str, Any]:
+    from t2dsim import __version__
+
+    run_dir = store / "runs" / rid
+    return {
+        "run_id": rid,
+        "created_utc": datetime.now(UTC).replace(tzinfo=None),
+        "name": name,
+        "protocol_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "protocol_text": text,
+        "seed": int(seed),
+        "package_version": __version__,
+        "backend": backend,
+        "n_patients": int(n),
+        "arms": arms,
+        "total_seconds": 0.0,
+        "timings_json": "{}",
+        "meta_json": "{}",
+        "results_path": str((run_dir / "results.parquet").relative_to(store)),
+        "patients_path": str((run_dir / "patients.parquet").relative_to(store)),
+        "status": status,
+    }
+
+
+def _insert(con: duckdb.DuckDBPyConnection, row: Mapping[str, Any]) -> None:
+    names = [c.strip() for c in _COLUMNS.split(",")]
+    con.execute(f"INSERT INTO runs ({_COLUMNS}) VALUES ({', '.join('?' for _ in names)})", [row[c] for c in names])
 
 
 def run_folder(store_dir: str | Path, run_id: str) -> Path:
@@ -223,16 +261,23 @@ def list_runs(store_dir: str | Path) -> pd.DataFrame:
                 "n_patients",
                 "arms",
                 "total_seconds",
+                "status",
             ]
         )
     con = _connect(store, read_only=True)
     try:
-        return con.execute(
+        df = con.execute(
             "SELECT run_id, created_utc, name, protocol_sha256, seed, package_version, backend, n_patients, arms, "
-            "total_seconds FROM runs ORDER BY created_utc, run_id"
+            "total_seconds, status FROM runs ORDER BY created_utc, run_id"
         ).df()
     finally:
         con.close()
+    from t2dsim.store.parts import chunks_done
+
+    for i in np.nonzero((df["status"] != "complete").to_numpy())[0]:
+        done, total = chunks_done(store, df["run_id"].iloc[i])
+        df.loc[df.index[i], "status"] = f"partial ({done}/{total} chunks)"
+    return df
 
 
 def load_run(store_dir: str | Path, run_id: str) -> RunRecord:
@@ -245,6 +290,8 @@ def load_run(store_dir: str | Path, run_id: str) -> RunRecord:
         con.close()
     if row.empty:
         raise KeyError(f"no run {run_id!r} in {store / CATALOGUE}")
+    if row["status"].iloc[0] != "complete":
+        raise KeyError(f"run {run_id!r} in {store / CATALOGUE} is partial; finish it with 't2dsim trial --resume'")
     meta = row.iloc[0].to_dict()
     meta["timings"] = json.loads(meta.pop("timings_json") or "{}")
     meta["meta"] = json.loads(meta.pop("meta_json") or "{}")
@@ -304,10 +351,11 @@ def query(store_dir: str | Path, sql: str, params: Sequence[Any] | None = None) 
                     f"--sql accepts read-only queries only (SELECT ...); refused a {kind} statement. "
                     "Query the views runs, results and patients; export with the shell, e.g. > file.txt"
                 )
-        # Only runs registered in the catalogue are visible (no stray folders).
+        # Only runs registered in the catalogue are visible (no stray folders); tables of complete runs only.
         con.register("runs", runs)
+        done = runs.loc[runs["status"] == "complete"]
         for view, column in (("results", "results_path"), ("patients", "patients_path")):
-            files = [str(store / p) for p in runs[column].tolist() if (store / p).exists()]
+            files = [str(store / p) for p in done[column].tolist() if (store / p).exists()]
             con.register(view, _dataset(view, files, pads))
         try:
             return con.execute(sql, params or []).df()

@@ -1,0 +1,225 @@
+"""Where a trial's chunks run: in this process or on a Dask cluster, streamed to the run store.
+
+A :class:`~t2dsim.trial.runner.TrialPlan` is cut into tasks keyed by (draw, arm, chunk)
+(:class:`~t2dsim.trial.runner.ChunkKey`); every backend runs the same pure task,
+:func:`~t2dsim.trial.runner.run_chunk`, and the client writes each finished chunk to the run store as a
+Parquet part (:mod:`t2dsim.store.parts`) as soon as it arrives, then forgets it. The run is assembled from
+the parts in plan order, so it is the same whatever the chunk size, worker count or completion order.
+
+Backends (:class:`Backend`):
+
+* in-process (default): the chunks one after the other, Numba using this process's threads;
+* ``workers=N``: a ``distributed.LocalCluster`` of N single-threaded worker processes (Numba and BLAS
+  limited to one thread each), started and stopped with the run;
+* ``scheduler="tcp://host:port"``: an existing Dask cluster; its workers need the same t2dsim version
+  installed (they receive the protocol and the chunk's patients, and send back the chunk's tables; they
+  do not need to see the run store).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from t2dsim.engine.visits import CGM_MEASURES, MECHANISM_MEASURES
+from t2dsim.store import parts as store_parts
+from t2dsim.trial.runner import Chunk, ChunkResult, TrialPlan, TrialRun, assemble_tables, run_chunk
+
+__all__ = ["Backend", "check_memory", "estimate_peak_bytes", "parse_size", "plan_record", "run_plan", "load_parts"]
+
+TABLES = ("true_results", "results", "flow")
+#: Memory model of :func:`estimate_peak_bytes` (measured with tracemalloc on run_chunk, rounded up ~2x):
+#: engine state, therapies and visit measures per patient; a CGM fortnight per patient (measured 0.87 MiB);
+#: one worker process (Python, NumPy, Numba kernels, pandas); bytes per long-table row held by the client.
+ENGINE_BYTES_PER_PATIENT = 64 * 1024
+CGM_BYTES_PER_PATIENT = 1024 * 1024
+PROCESS_BYTES = 300 * 1024**2
+ROW_BYTES = 200
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
+          "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+MIN_MEMORY, MAX_MEMORY = 64 * 2**20, 2**50
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where chunks run: ``workers`` (a LocalCluster of that many single-threaded processes) or
+    ``scheduler`` (address of an existing cluster); neither = in this process."""
+
+    workers: int | None = None
+    scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.workers is not None and self.scheduler is not None:
+            raise ValueError("--workers and --scheduler exclude each other: give one (or neither: in-process)")
+        if self.workers is not None and not 1 <= self.workers <= 512:
+            raise ValueError(f"--workers {self.workers}: allowed range is 1 to 512 worker processes")
+        if self.scheduler is not None and not re.fullmatch(r"(tcp|tls|inproc|ws|wss)://\S+", self.scheduler):
+            raise ValueError(f"--scheduler {self.scheduler!r}: give a Dask scheduler address like tcp://host:8786")
+
+    @property
+    def label(self) -> str:
+        if self.workers is not None:
+            return f"dask-local-{self.workers}"
+        return "dask-scheduler" if self.scheduler else "in-process"
+
+    @property
+    def parallel(self) -> int:
+        """Worker processes holding a chunk at once (an existing cluster's count is not known: 1)."""
+        return self.workers or 1
+
+
+def parse_size(text: str, flag: str = "--max-memory") -> int:
+    """Bytes of a size like ``4GiB``, ``512MiB``, ``8GB`` or ``1000000`` (allowed 64MiB to 1PiB)."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", text or "")
+    unit = m.group(2).lower() if m else ""
+    if not m or unit not in _UNITS:
+        raise ValueError(f"{flag} {text!r}: give a size like 4GiB, 512MiB or 8GB (allowed 64MiB to 1PiB)")
+    value = int(float(m.group(1)) * _UNITS[unit])
+    if not MIN_MEMORY <= value <= MAX_MEMORY:
+        raise ValueError(f"{flag} {text!r} is outside the allowed range 64MiB to 1PiB")
+    return value
+
+
+def estimate_peak_bytes(protocol: Any, chunk_size: int, backend: Backend) -> dict[str, int]:
+    """Estimated peak memory of a run: each worker holding one chunk, plus the client assembling the tables."""
+    n = sum(a.n for a in protocol.arms)
+    per_patient = ENGINE_BYTES_PER_PATIENT + CGM_BYTES_PER_PATIENT * bool(set(protocol.measurements) & CGM_MEASURES)
+    workers = backend.parallel * (PROCESS_BYTES + min(chunk_size, n) * per_patient)
+    rows = len(protocol.visit_months) * (len(protocol.measurements) + len(MECHANISM_MEASURES)) * len(TABLES)
+    client = (PROCESS_BYTES if backend.workers or backend.scheduler else 0) + n * rows * ROW_BYTES
+    return {"workers": workers, "client": client, "total": workers + client, "per_patient": per_patient}
+
+
+def check_memory(protocol: Any, chunk_size: int, backend: Backend, max_bytes: int | None) -> dict[str, int]:
+    """Refuse a plan whose estimated peak does not fit in ``max_bytes`` (message names the flags)."""
+    est = estimate_peak_bytes(protocol, chunk_size, backend)
+    if max_bytes is not None and est["total"] > max_bytes:
+        gib = 2**30
+        raise ValueError(
+            f"--max-memory {max_bytes / gib:.3g} GiB: this plan needs about {est['total'] / gib:.3g} GiB "
+            f"({backend.parallel} worker(s) × (process + chunk size {chunk_size} × "
+            f"{est['per_patient'] / 2**10:.0f} KiB per patient) = {est['workers'] / gib:.3g} GiB, plus "
+            f"{est['client'] / gib:.3g} GiB to assemble the results); lower --chunk-size or --workers, "
+            "or raise --max-memory"
+        )
+    return est
+
+
+def plan_record(plan: TrialPlan, protocol_sha256: str) -> dict[str, Any]:
+    """The JSON plan stored with a chunked run (what resuming checks against)."""
+    chunks = [
+        {
+            "name": c.key.name,
+            "draw": c.key.draw,
+            "arm_index": c.key.arm,
+            "chunk": c.key.chunk,
+            "arm": c.arm,
+            "patient_ids": [int(i) for i in plan.cohort.patient_id[c.positions]],
+        }
+        for c in plan.chunks
+    ]
+    return {
+        "protocol_sha256": protocol_sha256,
+        "seed": plan.seed,
+        "chunk_size": plan.chunk_size,
+        "n_patients": plan.n_patients,
+        "chunks": chunks,
+    }
+
+
+def _in_process(plan: TrialPlan, todo: list[Chunk]) -> Iterator[tuple[Chunk, ChunkResult]]:
+    for chunk in todo:
+        yield chunk, run_chunk(plan.protocol, plan.seed, chunk.arm, plan.cohort_of(chunk))
+
+
+def _dask_client(backend: Backend):
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - dask is a default dependency
+        flag = "--workers" if backend.workers else "--scheduler"
+        raise ValueError(f"{flag} needs dask and distributed: pip install 't2dsim[dist]' (make install does)") from None
+    if backend.scheduler:
+        try:
+            return Client(backend.scheduler, timeout="20s"), None
+        except OSError as exc:
+            raise ValueError(f"--scheduler {backend.scheduler}: cannot connect ({exc})") from None
+    one = {k: "1" for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    cluster = LocalCluster(
+        n_workers=backend.workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        env=one,
+    )
+    return Client(cluster), cluster
+
+
+def _on_dask(plan: TrialPlan, todo: list[Chunk], backend: Backend, run_id: str) -> Iterator[tuple[Chunk, ChunkResult]]:
+    from distributed import as_completed
+
+    client, cluster = _dask_client(backend)
+    try:
+        protocol = client.scatter(plan.protocol, broadcast=True)
+        futures = []
+        for chunk in todo:
+            fut = client.submit(
+                run_chunk, protocol, plan.seed, chunk.arm, plan.cohort_of(chunk),
+                key=f"t2dsim-{run_id}-{chunk.key.name}", pure=False,
+            )  # fmt: skip
+            futures.append(fut)
+        by_key = {f.key: c for f, c in zip(futures, todo, strict=True)}
+        for fut in as_completed(futures):
+            result = fut.result()
+            chunk = by_key[fut.key]
+            fut.release()
+            yield chunk, result
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_plan(
+    plan: TrialPlan,
+    backend: Backend,
+    store_dir: str | Path,
+    run_id: str,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> dict[str, float]:
+    """Run the plan's unfinished chunks on ``backend``, writing each to the run's parts as it finishes.
+
+    ``progress(chunks done, chunks in all, patients done)`` after each chunk (and once before the first).
+    Returns timings (``simulation_s``).
+    """
+    t0 = time.perf_counter()
+    done = store_parts.done_parts(store_dir, run_id)
+    todo = [c for c in plan.chunks if c.key.name not in done]
+    n_done = len(plan.chunks) - len(todo)
+    patients = sum(c.positions.size for c in plan.chunks if c.key.name in done)
+    if progress is not None:
+        progress(n_done, len(plan.chunks), patients)
+    if todo:
+        results = _on_dask(plan, todo, backend, run_id) if backend.workers or backend.scheduler else None
+        for chunk, res in results or _in_process(plan, todo):
+            tables = {name: getattr(res, name) for name in TABLES}
+            store_parts.write_part(store_dir, run_id, chunk.key.name, tables)
+            n_done += 1
+            patients += chunk.positions.size
+            if progress is not None:
+                progress(n_done, len(plan.chunks), patients)
+    return {"simulation_s": time.perf_counter() - t0}
+
+
+def load_parts(plan: TrialPlan, store_dir: str | Path, run_id: str) -> TrialRun:
+    """The run assembled from its parts, in plan order; refuses missing or duplicated patients."""
+    names = [c.key.name for c in plan.chunks]
+    frames = {t: store_parts.read_parts(store_dir, run_id, t, names) for t in TABLES}
+    flow = frames["flow"]
+    if flow["patient_id"].duplicated().any() or len(flow) != plan.n_patients:
+        raise ValueError(f"run {run_id}: the parts hold {flow['patient_id'].nunique()} distinct of {len(flow)} "
+                         f"patients, the plan {plan.n_patients}; start a new run")  # fmt: skip
+    return assemble_tables(plan, frames["true_results"], frames["results"], flow)

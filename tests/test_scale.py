@@ -1,0 +1,147 @@
+"""Chunked runs at scale (issue 18): the same numbers in-process, on 2 Dask workers and at any chunk size;
+a run killed mid-way resumes to the uninterrupted result; the catalogue never calls a partial run complete;
+bad scale flags are refused by name. Small protocol: 20 patients, 6 months (tests/data/scale_protocol.toml).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from t2dsim.cli import app
+from t2dsim.store import list_runs, load_run, query
+from t2dsim.store import parts as store_parts
+from t2dsim.trial.backend import Backend, estimate_peak_bytes, load_parts, parse_size, plan_record, run_plan
+from t2dsim.trial.protocol import load_protocol
+from t2dsim.trial.runner import plan_trial, run_trial
+
+PROTOCOL = Path(__file__).parent / "data" / "scale_protocol.toml"
+KEY = ["arm", "patient_id", "visit_month", "measure"]
+runner = CliRunner()
+
+
+def _sorted(df: pd.DataFrame, key=KEY) -> pd.DataFrame:
+    return df.drop(columns="run_id", errors="ignore").sort_values(key).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """The uninterrupted in-process run (one chunk per arm)."""
+    return run_trial(load_protocol(PROTOCOL), chunk_size=64)
+
+
+def test_same_numbers_in_process_on_two_workers_and_at_any_chunk_size(reference, tmp_path):
+    protocol = load_protocol(PROTOCOL)
+    small = run_trial(protocol, chunk_size=3)
+    plan = plan_trial(protocol, chunk_size=4)
+    rid = store_parts.begin_run(tmp_path, PROTOCOL.read_text(), plan_record(plan, "x"), seed=plan.seed, backend="numba")
+    run_plan(plan, Backend(workers=2), tmp_path, rid)
+    assert store_parts.chunks_done(tmp_path, rid) == (len(plan.chunks), len(plan.chunks)) == (6, 6)
+    dask = load_parts(plan, tmp_path, rid)
+    for other in (small, dask):
+        pd.testing.assert_frame_equal(_sorted(other.results), _sorted(reference.results), check_exact=True)
+        pd.testing.assert_frame_equal(_sorted(other.true_results), _sorted(reference.true_results), check_exact=True)
+        pd.testing.assert_frame_equal(
+            _sorted(other.patients, ["patient_id"]), _sorted(reference.patients, ["patient_id"]), check_exact=True
+        )
+    # Chunk order within an arm follows enrolment, so even the row order matches at a given chunk size.
+    assert dask.results.equals(run_trial(protocol, chunk_size=4).results)
+
+
+def _wait_for_part(run_root: Path, proc: subprocess.Popen, timeout: float = 180.0) -> Path:
+    t_end = time.monotonic() + timeout
+    while time.monotonic() < t_end:
+        for parts in run_root.glob("runs/*/parts"):
+            if any(p.is_dir() and not p.name.startswith(".") for p in parts.iterdir()):
+                return parts.parent
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended (code {proc.returncode}) before a chunk part appeared")
+        time.sleep(0.02)
+    raise AssertionError("no chunk part appeared")
+
+
+def test_killed_run_resumes_to_the_uninterrupted_result(reference, tmp_path):
+    out = tmp_path / "out"
+    store = out / "runs"
+    cmd = [sys.executable, "-m", "t2dsim.cli", "trial", str(PROTOCOL), "--out", str(out), "--chunk-size", "1",
+           "--no-complications"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        run_dir = _wait_for_part(store, proc)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    rid = run_dir.name
+    done, total = store_parts.chunks_done(store, rid)
+    assert 1 <= done < total == 20
+    # The catalogue lists the run as partial, the query views show none of its rows, loading it is refused.
+    listed = list_runs(store)
+    assert listed["status"].tolist() == [f"partial ({done}/{total} chunks)"]
+    assert query(store, "SELECT count(*) AS n FROM results")["n"].iloc[0] == 0
+    with pytest.raises(KeyError, match="partial"):
+        load_run(store, rid)
+    shown = runner.invoke(app, ["runs", "--store", str(store)])
+    assert "partial" in shown.output and "complete" not in shown.output
+    # Resume with the same command plus --resume: the finished chunks are kept, the rest run.
+    before = {p.name: p.stat().st_mtime_ns for p in (run_dir / "parts").iterdir() if not p.name.startswith(".")}
+    res = runner.invoke(app, ["trial", str(PROTOCOL), "--out", str(out), "--chunk-size", "1", "--no-complications",
+                              "--resume", rid])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert list_runs(store)["status"].tolist() == ["complete"]
+    stored = load_run(store, rid)
+    assert stored.patients["patient_id"].is_unique and len(stored.patients) == 20
+    assert not stored.results.duplicated(KEY).any()
+    pd.testing.assert_frame_equal(_sorted(stored.results), _sorted(reference.results), check_exact=True)
+    assert not (run_dir / "parts").exists()  # the parts duplicate the tables: removed once complete
+    assert len(before) == done
+    # A complete run cannot be resumed again.
+    again = runner.invoke(app, ["trial", str(PROTOCOL), "--out", str(out), "--chunk-size", "1", "--resume", rid])
+    assert again.exit_code == 2 and "already complete" in again.output
+
+
+def test_a_part_is_written_whole_once(tmp_path):
+    plan = {"n_patients": 1, "chunks": [{"name": "d0000-a00-c000000", "arm": "a", "patient_ids": [0]}]}
+    rid = store_parts.begin_run(tmp_path, "x = 1", plan, seed=1, backend="numba", run_id="r1")
+    df = pd.DataFrame({"patient_id": [0], "value": [1.0]})
+    assert store_parts.write_part(tmp_path, rid, "d0000-a00-c000000", {"flow": df})
+    assert not store_parts.write_part(tmp_path, rid, "d0000-a00-c000000", {"flow": df * 2})  # a task run twice
+    pd.testing.assert_frame_equal(store_parts.read_parts(tmp_path, rid, "flow", ["d0000-a00-c000000"]), df)
+    assert [p.name for p in (tmp_path / "runs" / rid / "parts").iterdir()] == ["d0000-a00-c000000"]
+    with pytest.raises(ValueError, match="not finished"):
+        store_parts.read_parts(tmp_path, rid, "flow", ["d0000-a00-c000001"])
+
+
+def test_memory_estimate_and_size_parsing():
+    assert parse_size("4GiB") == 4 * 2**30 and parse_size("512 MiB") == 512 * 2**20 and parse_size("8GB") == 8e9
+    p = load_protocol(PROTOCOL)
+    one, two = estimate_peak_bytes(p, 512, Backend()), estimate_peak_bytes(p, 512, Backend(workers=2))
+    assert two["workers"] == 2 * one["workers"]
+    assert estimate_peak_bytes(p, 5, Backend())["workers"] < one["workers"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--max-memory", "10MiB"], "--max-memory '10MiB' is outside the allowed range 64MiB to 1PiB"),
+        (["--max-memory", "lots"], "--max-memory 'lots': give a size like 4GiB"),
+        (["--max-memory", "64MiB", "--workers", "512"], "--max-memory 0.0625 GiB: this plan needs about"),
+        (["--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"], "--workers and --scheduler exclude each other"),
+        (["--scheduler", "localhost"], "--scheduler 'localhost': give a Dask scheduler address like tcp://"),
+        (["--resume", "nope"], "--resume nope: no run store"),
+        (["--workers", "0"], "--workers"),
+    ],
+)
+def test_bad_scale_flags_are_refused_by_name(tmp_path, flags, message):
+    res = runner.invoke(app, ["trial", str(PROTOCOL), "--out", str(tmp_path / "o"), *flags])
+    assert res.exit_code == 2, res.output
+    assert message in " ".join(res.output.split()) and "Traceback" not in res.output
+    assert not list(tmp_path.glob("o/runs/runs/*"))  # refused before anything was written
