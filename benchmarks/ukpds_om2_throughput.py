@@ -15,7 +15,10 @@ run in a subprocess with its own PYTHONPATH, so both run on the same machine at 
 A digest of each run's results (event years, life years, QALYs) shows whether old and new agree.
 Writes benchmarks/results/ukpds_om2_throughput.json (with the CPU model).
 
-Run: PYTHONPATH=src .venv/bin/python benchmarks/ukpds_om2_throughput.py [--baseline REF]
+With ``--e2e`` it also runs the default trial end to end (``t2dsim.pipeline.run_protocol_file``,
+warm-up then best of 2) in both trees and records ``run.timings`` (``complications_s`` is the OM2 step).
+
+Run: PYTHONPATH=src .venv/bin/python benchmarks/ukpds_om2_throughput.py [--baseline REF] [--e2e]
 """
 
 from __future__ import annotations
@@ -155,7 +158,24 @@ def measure() -> dict:
     return out
 
 
-def run_baseline(ref: str) -> dict:
+def measure_e2e() -> dict:
+    """The default trial end to end (warm-up run, then best of 2): ``run.timings`` of the faster run."""
+    from t2dsim.pipeline import run_protocol_file
+
+    protocol = ROOT / "examples" / "stem-cells-vs-standard-care.toml"
+    best: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        run_protocol_file(protocol, Path(tmp) / "warm")
+        for i in range(2):
+            t0 = time.perf_counter()
+            out = run_protocol_file(protocol, Path(tmp) / f"run{i}")
+            sec = time.perf_counter() - t0
+            if not best or sec < best["seconds"]:
+                best = {"seconds": sec, "timings": dict(out.run.timings)}
+    return best
+
+
+def run_baseline(ref: str, e2e: bool) -> dict:
     """Export ``src`` at ``ref`` and run :func:`measure` on it in a subprocess."""
     blob = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "src"], check=True, capture_output=True).stdout
     with tempfile.TemporaryDirectory(prefix="om2_baseline_") as tmp:
@@ -163,7 +183,11 @@ def run_baseline(ref: str) -> dict:
             tf.extractall(tmp, filter="data")
         env = {**os.environ, "PYTHONPATH": str(Path(tmp) / "src")}
         proc = subprocess.run(
-            [sys.executable, __file__, "--measure-only"], env=env, check=True, capture_output=True, text=True
+            [sys.executable, __file__, "--measure-only", *(["--e2e"] if e2e else [])],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -183,19 +207,21 @@ def cpu_model() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--baseline", default=DEFAULT_BASELINE, help="git ref to compare with ('' = none)")
+    ap.add_argument("--e2e", action="store_true", help="also time the default trial end to end (~1 min each)")
     ap.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    measured = lambda: {**measure(), **({"trial_default_e2e": measure_e2e()} if args.e2e else {})}  # noqa: E731
     if args.measure_only:
-        print(json.dumps(measure()))
+        print(json.dumps(measured()))
         return
-    current = measure()
+    current = measured()
     payload: dict = {
         "unit": f"seconds (best of {REPEATS}); simulated patient-years (alive) per second",
         "cpu_model": cpu_model(),
         "results": current,
     }
     if args.baseline:
-        base = run_baseline(args.baseline)
+        base = run_baseline(args.baseline, args.e2e)
         rev = subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--short", args.baseline], capture_output=True, text=True
         ).stdout.strip()
@@ -207,6 +233,12 @@ def main() -> None:
 
         keys = ["trial_default_simulate_3arms", "trial_default_complications_table_s", "100x100", "1000x100"]
         payload["speedup"] = {k: secs(base, k) / secs(current, k) for k in keys}
+        if args.e2e:
+            old, new = base["trial_default_e2e"], current["trial_default_e2e"]
+            payload["speedup"]["trial_default_e2e_complications_s"] = (
+                old["timings"]["complications_s"] / new["timings"]["complications_s"]
+            )
+            payload["speedup"]["trial_default_e2e_s"] = old["seconds"] / new["seconds"]
         payload["identical_to_baseline"] = {
             "trial_default_simulate_3arms": base["trial_default_simulate_3arms"]["digest"]
             == current["trial_default_simulate_3arms"]["digest"],
