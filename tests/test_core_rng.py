@@ -64,3 +64,14 @@ def test_calendar_months_and_visits() -> None:
     assert DAYS_PER_MONTH == pytest.approx(30.4375)
     assert month_to_day(12) == 365 and month_to_day(3) == 91 and month_to_day(None) is None
     assert visit_days([0, 1, 3, 6, 12, 24]).tolist() == [0, 30, 91, 183, 365, 730]
+
+
+def test_compiled_single_counter_path_equals_the_numpy_chain() -> None:
+    """uniform_from_state(1-D state, one int) runs a Numba loop; it must give the NumPy chain's bits."""
+    state = keyed_state(9, np.arange(-50, 20_000), "om2:events")
+    for counter in (0, 1, 17, 2**40 + 3, -5, np.int64(33)):
+        fast = uniform_from_state(state, counter)
+        slow = uniform_from_state(state, np.asarray([counter]))  # array key: the NumPy chain
+        np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(uniform_from_state(state[::3], 4), uniform_from_state(state, np.asarray([4]))[::3])
+    assert uniform_from_state(state[:0], 4).shape == (0,)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
+import numba as nb
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtri
@@ -88,8 +89,28 @@ def _chain(h: NDArray[np.uint64], keys: tuple) -> NDArray[np.uint64]:
     return h
 
 
+@nb.njit(cache=True)
+def _uniform_counter_kernel(state: NDArray[np.uint64], key: np.uint64) -> NDArray[np.float64]:  # pragma: no cover
+    """``uniform_from_state(state, key)`` for a 1-D state and one integer key, in one pass: the same
+    integer operations as :func:`mix64` (exact, wrapping uint64) and the same exact conversion."""
+    out = np.empty(state.size, dtype=np.float64)
+    s30, s27, s31, s11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+    for i in range(state.size):
+        z = state[i] ^ key
+        for _ in range(2):
+            z = z + _GOLDEN
+            z = (z ^ (z >> s30)) * _M1
+            z = (z ^ (z >> s27)) * _M2
+            z = z ^ (z >> s31)
+        out[i] = (np.float64(z >> s11) + 0.5) / _TWO53
+    return out
+
+
 def uniform_from_state(state: NDArray[np.uint64], *keys: ArrayLike | str) -> NDArray[np.float64]:
     """Uniform(0, 1) numbers from a :func:`keyed_state` continued with ``keys`` (see there)."""
+    if len(keys) == 1 and isinstance(keys[0], int | np.integer) and getattr(state, "ndim", 0) == 1:
+        # the OM2 simulator's case (per-row states, one counter): a compiled loop, bit for bit the same
+        return _uniform_counter_kernel(np.ascontiguousarray(state, dtype=np.uint64), _key(keys[0])[()])
     h = mix64(_chain(state, keys) if keys else state)
     return ((h >> np.uint64(11)).astype(np.float64) + 0.5) / _TWO53
 

@@ -205,10 +205,8 @@ _EVENT_EQUATIONS = (
 #: (Sheffield T2D Treatment Model v3, Pollard et al. 2023, "UKPDS 82 risk functions"; tag S).
 _EVENT_YEAR_SWITCH = ("mi", "ihd", "stroke", "chf", "amputation", "renal")
 _DEATH_EQUATIONS = ("death_nhne", "death_nhye", "death_yhne", "death_yhye")
-
-
-def _prob(eq: Equation, cov: Mapping[str, np.ndarray], time: np.ndarray) -> np.ndarray:
-    return annual_probability(eq, linear_predictor(eq, cov), time)
+#: History covariate of each condition (as named by :func:`model_covariates`).
+_HIST_TERM = {c: {"amputation": "AMP_HIST", "blindness": "BLIND_HIST"}.get(c, f"{c.upper()}_HIST") for c in CONDITIONS}
 
 
 def _p_mod(p: np.ndarray, mods: HazardModifiers | None, group: str) -> np.ndarray:
@@ -216,6 +214,124 @@ def _p_mod(p: np.ndarray, mods: HazardModifiers | None, group: str) -> np.ndarra
         return p
     m = mods.multipliers[group]
     return -np.expm1(m * np.log1p(-np.minimum(p, 1.0 - 1e-16)))
+
+
+#: Covariates that vary between the replicates of a patient: complication history and the cycle's events.
+_ROW_TERMS = frozenset(_HIST_TERM.values()) | {
+    "MI_EVENT",
+    "IHD_EVENT",
+    "STROKE_EVENT",
+    "RENAL_EVENT",
+    "AMP_EVENT",
+    "AMP2_EVENT",
+}
+
+
+@dataclass(frozen=True)
+class _Split:
+    """An equation split for the cycle loop: ``xb = prefix + sum(row terms)`` in the coefficient file's
+    term order, where ``prefix`` (intercept and the terms before the first history/event term) depends on
+    the patient only and is computed once per patient and cycle. Adding the row terms afterwards, in
+    order, repeats the floating-point operations of :func:`linear_predictor` exactly."""
+
+    eq: Equation
+    prefix: tuple[tuple[str, float], ...]
+    rows: tuple[tuple[str, float], ...]
+
+
+def _split(eq: Equation) -> _Split:
+    terms = list(eq.beta.items())
+    k = next((i for i, (term, _) in enumerate(terms) if term in _ROW_TERMS), len(terms))
+    return _Split(eq, tuple(terms[:k]), tuple(terms[k:]))
+
+
+class _Cycle:
+    """One cycle's equation evaluation on the living rows (see :func:`simulate`).
+
+    Patient-level parts (the covariate prefix of each linear predictor, the Weibull/Gompertz time
+    factors, whole probabilities of equations without history/event terms) are computed per patient,
+    ``(n_patients,)``, and gathered; only history/event terms, ``exp`` and the draws run per row.
+    Each value is produced by the same floating-point operations, in the same order, as
+    ``annual_probability(eq, linear_predictor(eq, cov), time)`` on all rows, so results are identical.
+    """
+
+    def __init__(self, cov_p: Mapping[str, np.ndarray], dur_p: np.ndarray, age_p: np.ndarray, pi: np.ndarray):
+        self.cov_p, self.dur_p, self.age_p, self.pi = cov_p, dur_p, age_p, pi
+        self.row_cov: dict[str, np.ndarray] = {}
+        self._prefix: dict[str, np.ndarray] = {}
+        self._time: dict[tuple[str, float], np.ndarray] = {}
+        self._whole: dict[str, np.ndarray] = {}
+
+    def _time_factor(self, eq: Equation) -> np.ndarray:
+        key = (eq.form, eq.shape)
+        tf = self._time.get(key)
+        if tf is None:
+            if eq.form in ("weibull", "exponential"):
+                t, rho = self.dur_p, eq.shape
+                tf = (t + 1.0) ** rho - np.maximum(t, 0.0) ** rho
+            else:  # gompertz
+                t, phi = self.age_p, eq.shape
+                tf = np.exp(phi * (t + 1.0)) - np.exp(phi * t)
+            self._time[key] = tf
+        return tf
+
+    def _finish(self, eq: Equation, xb: np.ndarray, tf: np.ndarray | None) -> np.ndarray:
+        if eq.form in ("weibull", "exponential"):
+            return -np.expm1(-(np.exp(xb) * tf))
+        if eq.form == "gompertz":
+            return -np.expm1(-(np.exp(xb) / eq.shape * tf))
+        if eq.form == "logistic":
+            return 1.0 / (1.0 + np.exp(-xb))
+        raise ValueError(f"{eq.name}: form {eq.form!r} is not an event equation")
+
+    def _prefix_p(self, sp: _Split) -> np.ndarray:
+        xb = self._prefix.get(sp.eq.name)
+        if xb is None:
+            xb = np.asarray(sp.eq.intercept, dtype=np.float64)
+            for term, beta in sp.prefix:
+                xb = xb + beta * self.cov_p[term]
+            xb = np.broadcast_to(xb, self.dur_p.shape)
+            self._prefix[sp.eq.name] = xb
+        return xb
+
+    def _row_term(self, term: str, s: np.ndarray) -> np.ndarray:
+        x = self.row_cov.get(term)
+        if x is None:  # a patient-level covariate listed after a history term
+            x = self.row_cov[term] = self.cov_p[term][self.pi]
+        return x[s]
+
+    def prob(self, sp: _Split, s: np.ndarray) -> np.ndarray:
+        """Annual probability of ``sp`` for the living rows ``s`` (indices into the living rows)."""
+        eq = sp.eq
+        logistic = eq.form == "logistic"
+        ps = self.pi[s]
+        if not sp.rows:  # patient-level equation: whole probability per patient, gathered
+            p = self._whole.get(eq.name)
+            if p is None:
+                tf = None if logistic else self._time_factor(eq)
+                p = self._whole[eq.name] = self._finish(eq, self._prefix_p(sp), tf)
+            return p[ps]
+        xb = self._prefix_p(sp)[ps]
+        for term, beta in sp.rows:
+            xb = xb + beta * self._row_term(term, s)
+        return self._finish(eq, xb, None if logistic else self._time_factor(eq)[ps])
+
+    def events(
+        self,
+        g: str,
+        groups: list[tuple[np.ndarray, _Split]],
+        keys: np.ndarray,
+        t: int,
+        mods: HazardModifiers | None,
+    ) -> np.ndarray:
+        """Event indicators ``(m,)`` of group ``g`` for the living rows; ``groups``: (boolean mask of
+        living rows, equation) pairs partitioning the rows eligible for ``g`` (others get no event)."""
+        out = np.zeros(self.pi.size, dtype=bool)
+        for mask, eq in groups:
+            s = np.flatnonzero(mask)
+            if s.size:
+                out[s] = uniforms(keys[s], t, g) < _p_mod(self.prob(eq, s), mods, g)
+        return out
 
 
 def simulate(
@@ -233,6 +349,14 @@ def simulate(
 
     ``horizon_years=None`` simulates a lifetime (until death or ``max_age`` years; rows reaching
     ``max_age`` are censored alive). Discounting: year ``t`` (0-based) weighted ``(1+r)^-t``.
+
+    Implementation: rows are patient-major (row ``i * n_mc + r`` = replicate ``r`` of patient ``i``).
+    Risk factors are deterministic paths, identical for a patient's replicates, so they and every
+    patient-level part of the equations are computed per patient; each cycle evaluates equations only
+    for the living rows eligible for them (first-event equations for rows without that history, the
+    death equation that applies to the row), with the draws of those rows. Dead rows carry no new
+    events, and a row's draws depend only on its key, so the results are those of evaluating every
+    equation on every row (bit for bit; tests/test_ukpds_om2_simulator.py compares with that).
     """
     if n_mc < 1:
         raise ValueError(f"n_mc must be >= 1, got {n_mc}")
@@ -242,16 +366,15 @@ def simulate(
         raise ValueError(f"discount_rate must be in [0, 0.2] per year, got {discount_rate}")
     us = utility_set(utilities) if isinstance(utilities, str) else utilities
     eqs = load_coefficients()
+    sp = {name: _split(eqs[name]) for name in (*_EVENT_EQUATIONS, *_DEATH_EQUATIONS)}
     n = cohort.n
     rows = n * n_mc
-    rep = lambda x: np.repeat(x, n_mc)  # noqa: E731
-    pid = rep(cohort.patient_id_arr)
-    keys = row_keys(seed, pid, np.tile(np.arange(n_mc, dtype=np.int64), n))
-    age0, dur0 = rep(cohort.age_arr), rep(cohort.duration_arr)
-    female, afro, indian = rep(cohort.female_arr), rep(cohort.afro_arr), rep(cohort.indian_arr)
-    n_years = horizon_years if horizon_years is not None else int(math.ceil(max_age - age0.min()))
+    age0_p, dur0_p = cohort.age_arr, cohort.duration_arr
+    female_p = cohort.female_arr
+    n_years = horizon_years if horizon_years is not None else int(math.ceil(max_age - age0_p.min()))
     mods = cohort.hazard_modifiers
 
+    # Risk factors per patient (n_rep=1): the paths are deterministic, the same for every replicate.
     paths = RiskFactorPaths(
         cohort.sources,
         cohort.female_arr,
@@ -259,10 +382,9 @@ def simulate(
         cohort.indian_arr,
         cohort.duration_arr,
         rf_coefficients(),
-        n_mc,
+        1,
         extend,
     )
-    hist = {c: rep(cohort.history_arr[c]).copy() for c in CONDITIONS}
     first_year = {o: np.full(rows, -1, dtype=np.int16) for o in OUTCOMES}
     ly = np.zeros(rows)
     ly_d = np.zeros(rows)
@@ -272,22 +394,37 @@ def simulate(
     censored = np.zeros(rows, dtype=bool)  # reached max_age alive
     censor_year = np.full(rows, -1, dtype=np.int16)
 
+    # State of the living rows only (compressed as rows die): row index, patient index, keys, history.
+    idx = np.arange(rows, dtype=np.int64)
+    pi = idx // n_mc
+    keys = row_keys(seed, np.repeat(cohort.patient_id_arr, n_mc), np.tile(np.arange(n_mc, dtype=np.int64), n))
+    hist = {c: np.repeat(cohort.history_arr[c], n_mc) for c in CONDITIONS}
+
+    def keep(mask: np.ndarray) -> None:
+        nonlocal idx, pi, keys, hist
+        idx, pi, keys = idx[mask], pi[mask], keys[mask]
+        hist = {c: h[mask] for c, h in hist.items()}
+
     for t in range(n_years):
         rf = paths.advance()
-        age = age0 + t
-        dur = dur0 + t
-        reached = alive & (age >= max_age)
-        censored |= reached
-        censor_year[reached] = t
-        alive &= ~reached
-        if not alive.any():
+        age_p = age0_p + t
+        dur_p = dur0_p + t
+        reached = age_p[pi] >= max_age
+        if reached.any():
+            r = idx[reached]
+            censored[r] = True
+            censor_year[r] = t
+            alive[r] = False
+            keep(~reached)
+        m = idx.size
+        if m == 0:
             break
-        cov = model_covariates(
-            age=age,
-            duration=dur,
-            female=female,
-            afro=afro,
-            indian=indian,
+        cov_p = model_covariates(
+            age=age_p,
+            duration=dur_p,
+            female=female_p,
+            afro=cohort.afro_arr,
+            indian=cohort.indian_arr,
             hba1c=rf["hba1c"],
             sbp=rf["sbp"],
             ldl=rf["ldl"],
@@ -301,70 +438,73 @@ def simulate(
             mmalb=rf["mmalb"],
             atfib=rf["atfib"],
             pvd=rf["pvd"],
-            history=hist,
         )
-        pr = {name: _prob(eqs[name], cov, dur) for name in _EVENT_EQUATIONS}
-        p = {
-            "mi": np.where(hist["mi"], pr["mi2"], np.where(female, pr["mi1_female"], pr["mi1_male"])),
-            "stroke": np.where(hist["stroke"], pr["stroke2"], pr["stroke1"]),
-            "amputation": np.where(
-                hist["amputation"],
-                pr["amp2"],
-                np.where(hist["ulcer"], pr["amp1_ulcer"], pr["amp1_no_ulcer"]),
-            ),
-            "ihd": pr["ihd"],
-            "chf": pr["chf"],
-            "blindness": pr["blind"],
-            "renal": pr["renal"],
-            "ulcer": pr["ulcer"],
+        cyc = _Cycle(cov_p, dur_p, age_p, pi)
+        for c in CONDITIONS:
+            cyc.row_cov[_HIST_TERM[c]] = hist[c].astype(np.float64)
+
+        h_mi, h_st, h_amp, h_ulc = hist["mi"], hist["stroke"], hist["amputation"], hist["ulcer"]
+        fem = female_p[pi]
+        # rows eligible for each event group, split by the equation that applies to them
+        eligible = {
+            "mi": [(h_mi, "mi2"), (~h_mi & fem, "mi1_female"), (~h_mi & ~fem, "mi1_male")],
+            "ihd": [(~hist["ihd"], "ihd")],
+            "stroke": [(h_st, "stroke2"), (~h_st, "stroke1")],
+            "chf": [(~hist["chf"], "chf")],
+            "amputation": [(h_amp, "amp2"), (~h_amp & h_ulc, "amp1_ulcer"), (~h_amp & ~h_ulc, "amp1_no_ulcer")],
+            "blindness": [(~hist["blindness"], "blind")],
+            "renal": [(~hist["renal"], "renal")],
+            "ulcer": [(~h_ulc, "ulcer")],
         }
-        repeatable = ("mi", "stroke", "amputation")
-        ev: dict[str, np.ndarray] = {}
-        for g in EVENT_GROUPS:
-            eligible = alive if g in repeatable else alive & ~hist[g]
-            ev[g] = eligible & (uniforms(keys, t, g) < _p_mod(p[g], mods, g))
+        ev = {g: cyc.events(g, [(mask, sp[name]) for mask, name in eligible[g]], keys, t, mods) for g in EVENT_GROUPS}
 
         # mortality (equations chosen by prior history x event this cycle)
-        any_hist = np.zeros(rows, dtype=bool)
-        any_ev = np.zeros(rows, dtype=bool)
+        any_hist = np.zeros(m, dtype=bool)
+        any_ev = np.zeros(m, dtype=bool)
         for g in EVENT_GROUPS:
             any_hist |= hist[g]
         for g in _EVENT_YEAR_SWITCH:
             any_ev |= ev[g]
-        ecov = dict(cov)
-        ecov["MI_EVENT"] = ev["mi"].astype(np.float64)
-        ecov["IHD_EVENT"] = ev["ihd"].astype(np.float64)
-        ecov["STROKE_EVENT"] = ev["stroke"].astype(np.float64)
-        ecov["RENAL_EVENT"] = ev["renal"].astype(np.float64)
-        ecov["AMP_EVENT"] = (ev["amputation"] & ~hist["amputation"]).astype(np.float64)
-        ecov["AMP2_EVENT"] = (ev["amputation"] & hist["amputation"]).astype(np.float64)
-        pm = {name: _prob(eqs[name], ecov, age) for name in _DEATH_EQUATIONS}
-        p_death = np.where(
-            any_hist,
-            np.where(any_ev, pm["death_yhye"], pm["death_yhne"]),
-            np.where(any_ev, pm["death_nhye"], pm["death_nhne"]),
-        )
-        died = alive & (uniforms(keys, t, "death") < p_death)
+        cyc.row_cov["MI_EVENT"] = ev["mi"].astype(np.float64)
+        cyc.row_cov["IHD_EVENT"] = ev["ihd"].astype(np.float64)
+        cyc.row_cov["STROKE_EVENT"] = ev["stroke"].astype(np.float64)
+        cyc.row_cov["RENAL_EVENT"] = ev["renal"].astype(np.float64)
+        cyc.row_cov["AMP_EVENT"] = (ev["amputation"] & ~h_amp).astype(np.float64)
+        cyc.row_cov["AMP2_EVENT"] = (ev["amputation"] & h_amp).astype(np.float64)
+        p_death = np.empty(m)
+        for mask, name in (
+            (any_hist & any_ev, "death_yhye"),
+            (any_hist & ~any_ev, "death_yhne"),
+            (~any_hist & any_ev, "death_nhye"),
+            (~any_hist & ~any_ev, "death_nhne"),
+        ):
+            s = np.flatnonzero(mask)
+            if s.size:
+                p_death[s] = cyc.prob(sp[name], s)
+        died = uniforms(keys, t, "death") < p_death
 
-        # bookkeeping
+        # bookkeeping (living rows; dead rows add nothing)
         for g in EVENT_GROUPS:
-            first = ev[g] & ~hist[g]
-            first_year[g][first & (first_year[g] < 0)] = t
+            r = idx[ev[g] & ~hist[g]]
+            fy = first_year[g]
+            fy[r[fy[r] < 0]] = t
         for g, o in (("mi", "mi2"), ("stroke", "stroke2"), ("amputation", "amputation2")):
-            again = ev[g] & hist[g] & (first_year[o] < 0)
-            first_year[o][again] = t
-        first_year["death"][died] = t
-        frac = np.where(died, 0.5, 1.0) * alive
+            r = idx[ev[g] & hist[g]]
+            fy = first_year[o]
+            fy[r[fy[r] < 0]] = t
+        first_year["death"][idx[died]] = t
+        frac = np.where(died, 0.5, 1.0)
         present = {c: hist[c] | ev[c] for c in CONDITIONS}
         u = us.annual_utility(present)
         df = (1.0 + discount_rate) ** (-t)
-        ly += frac
-        ly_d += frac * df
-        q += frac * u
-        q_d += frac * u * df
-        for g in EVENT_GROUPS:
-            hist[g] |= ev[g]
-        alive &= ~died
+        ly[idx] += frac
+        ly_d[idx] += frac * df
+        q[idx] += frac * u
+        q_d[idx] += frac * u * df
+        hist = present
+        if died.any():
+            alive[idx[died]] = False
+            keep(~died)
 
     shape = (n, n_mc)
     return OM2Result(
