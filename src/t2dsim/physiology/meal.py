@@ -105,7 +105,7 @@ N_AUX = len(AUX_NAMES)
 _T1D_SECRETION_DEFAULTS = {"K": 0.0, "alpha_Y": 0.05, "beta_Y": 0.0, "gamma": 0.5, "kp4": 0.0, "m5": 0.0}
 
 
-@numba.njit(cache=True, fastmath=False, inline="always")
+@numba.njit(cache=True, fastmath=False)
 def meal_rhs(x, p, cho_mg_per_min, insulin_pmol_kg_min, dbar_mg, dx, aux):
     """Right-hand side of the meal model for one patient (writes ``dx`` and ``aux`` in place).
 
@@ -209,63 +209,77 @@ def meal_rhs(x, p, cho_mg_per_min, insulin_pmol_kg_min, dbar_mg, dx, aux):
     aux[4] = renal
 
 
-@numba.njit(cache=True, parallel=True)
-def integrate_meal_kernel(x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, rec_states, rec_aux, x_final):
-    """Batched fixed-step RK4 over all patients (prange); see :func:`t2dsim.solvers.integrate_meal`."""
-    n = x0.shape[0]
+@numba.njit(cache=True, fastmath=False)
+def integrate_patient(i, x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, rec_states, rec_aux, x_final):
+    """Fixed-step RK4 of patient ``i`` over all minutes (serial; the per-patient body of
+    :func:`integrate_meal_kernel`). Writes row ``i`` of ``rec_states``, ``rec_aux`` and ``x_final``."""
     n_min = cho_mg.shape[1]
     h = 1.0 / substeps
-    for i in numba.prange(n):
-        p = params[i]
-        x = x0[i].copy()
-        k1 = np.empty(N_STATES)
-        k2 = np.empty(N_STATES)
-        k3 = np.empty(N_STATES)
-        k4 = np.empty(N_STATES)
-        xt = np.empty(N_STATES)
-        aux = np.empty(N_AUX)
-        aux_tmp = np.empty(N_AUX)
-        meal_q0 = 0.0
-        eaten = 0.0
-        prev_cho = 0.0
-        for t in range(n_min):
-            d = cho_mg[i, t]
-            u = ins_pmol_kg[i, t]
-            if d > 0.0 and prev_cho <= 0.0:
-                meal_q0 = x[0] + x[1]
-                eaten = 0.0
-            if d > 0.0:
-                eaten += d
-            prev_cho = d
-            dbar = meal_q0 + eaten
-            for s in range(substeps):
-                meal_rhs(x, p, d, u, dbar, k1, aux_tmp)
-                if s == 0:
-                    for a in range(N_AUX):
-                        aux[a] = aux_tmp[a]
-                for j in range(N_STATES):
-                    xt[j] = x[j] + 0.5 * h * k1[j]
-                meal_rhs(xt, p, d, u, dbar, k2, aux_tmp)
-                for j in range(N_STATES):
-                    xt[j] = x[j] + 0.5 * h * k2[j]
-                meal_rhs(xt, p, d, u, dbar, k3, aux_tmp)
-                for j in range(N_STATES):
-                    xt[j] = x[j] + h * k3[j]
-                meal_rhs(xt, p, d, u, dbar, k4, aux_tmp)
-                for j in range(N_STATES):
-                    x[j] += h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
-            for r in range(rec_idx.shape[0]):
-                rec_states[i, t + 1, r] = x[rec_idx[r]]
-            for a in range(N_AUX):
-                rec_aux[i, t, a] = aux[a]
-        # Fluxes at the final time (for a complete per-minute series).
-        d_last = cho_mg[i, n_min - 1] if n_min > 0 else 0.0
-        u_last = ins_pmol_kg[i, n_min - 1] if n_min > 0 else 0.0
-        meal_rhs(x, p, d_last, u_last, meal_q0 + eaten, k1, aux)
+    p = params[i]
+    x = x0[i].copy()
+    k1 = np.empty(N_STATES)
+    k2 = np.empty(N_STATES)
+    k3 = np.empty(N_STATES)
+    k4 = np.empty(N_STATES)
+    xt = np.empty(N_STATES)
+    aux = np.empty(N_AUX)
+    aux_tmp = np.empty(N_AUX)
+    meal_q0 = 0.0
+    eaten = 0.0
+    prev_cho = 0.0
+    for t in range(n_min):
+        d = cho_mg[i, t]
+        u = ins_pmol_kg[i, t]
+        if d > 0.0 and prev_cho <= 0.0:
+            meal_q0 = x[0] + x[1]
+            eaten = 0.0
+        if d > 0.0:
+            eaten += d
+        prev_cho = d
+        dbar = meal_q0 + eaten
+        for s in range(substeps):
+            meal_rhs(x, p, d, u, dbar, k1, aux_tmp)
+            if s == 0:
+                for a in range(N_AUX):
+                    aux[a] = aux_tmp[a]
+            for j in range(N_STATES):
+                xt[j] = x[j] + 0.5 * h * k1[j]
+            meal_rhs(xt, p, d, u, dbar, k2, aux_tmp)
+            for j in range(N_STATES):
+                xt[j] = x[j] + 0.5 * h * k2[j]
+            meal_rhs(xt, p, d, u, dbar, k3, aux_tmp)
+            for j in range(N_STATES):
+                xt[j] = x[j] + h * k3[j]
+            meal_rhs(xt, p, d, u, dbar, k4, aux_tmp)
+            for j in range(N_STATES):
+                x[j] += h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
+        for r in range(rec_idx.shape[0]):
+            rec_states[i, t + 1, r] = x[rec_idx[r]]
         for a in range(N_AUX):
-            rec_aux[i, n_min, a] = aux[a]
-        for j in range(N_STATES):
-            x_final[i, j] = x[j]
+            rec_aux[i, t, a] = aux[a]
+    # Fluxes at the final time (for a complete per-minute series).
+    d_last = cho_mg[i, n_min - 1] if n_min > 0 else 0.0
+    u_last = ins_pmol_kg[i, n_min - 1] if n_min > 0 else 0.0
+    meal_rhs(x, p, d_last, u_last, meal_q0 + eaten, k1, aux)
+    for a in range(N_AUX):
+        rec_aux[i, n_min, a] = aux[a]
+    for j in range(N_STATES):
+        x_final[i, j] = x[j]
+
+
+@numba.njit(cache=True, parallel=True)
+def integrate_meal_kernel(x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, rec_states, rec_aux, x_final):
+    """Batched fixed-step RK4 over all patients (prange); see :func:`t2dsim.solvers.integrate_meal`.
+
+    The parallel loop only calls the serial per-patient integrator :func:`integrate_patient`, itself calling
+    :func:`meal_rhs` as an ordinary (not Numba-IR-inlined) function: Numba's parallel passes then analyse a
+    one-line loop body instead of four inlined copies of the right-hand side, which cut the cold compile of
+    this kernel from ~37 s to a few seconds (benchmarks/cold_start.py). LLVM still inlines at machine-code
+    level. No fastmath anywhere: results are bitwise those of the former inlined kernel.
+    """
+    for i in numba.prange(x0.shape[0]):
+        # np.int64: the prange index is typed int64 in typing but uint64 in parfor lowering (two variants)
+        integrate_patient(np.int64(i), x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, rec_states, rec_aux, x_final)
 
 
 @dataclass

@@ -640,7 +640,7 @@ def _as_patient_days(a: ArrayLike, n: int, n_days: int, name: str, lo: float, hi
         raise ValueError(f"{name} must be a scalar, (n={n},) or (n, n_days={n_days}); got shape {np.shape(a)}")
     if not np.all(np.isfinite(arr)) or np.any(arr < lo) or np.any(arr > hi):
         raise ValueError(f"{name} must be finite and within [{lo}, {hi}]")
-    return np.ascontiguousarray(arr)
+    return np.array(arr, dtype=np.float64, order="C")  # always a fresh writable copy (one kernel variant)
 
 
 def simulate_progression(
@@ -689,7 +689,11 @@ def simulate_progression(
         rec = np.asarray(record_days, dtype=np.int64)
         if rec.ndim != 1 or np.any(np.diff(rec) <= 0) or np.any(rec < 1) or np.any(rec > n_days):
             raise ValueError("record_days must be strictly increasing integers within [1, n_days]")
-    age = np.ascontiguousarray(np.broadcast_to(np.asarray(age_years, dtype=float), (n,)))
+    # Every kernel argument is a fresh C-contiguous, writable float64/int64 array, whatever the caller passed
+    # (scalar → read-only broadcast view, array → caller's buffer): Numba types read-only arrays separately,
+    # so without these copies the kernel compiled up to four variants (benchmarks/cold_start.py).
+    rec = np.array(rec, dtype=np.int64, order="C")
+    age = np.array(np.broadcast_to(np.asarray(age_years, dtype=np.float64), (n,)), order="C")
     if not np.all(np.isfinite(age)) or np.any(age < 0) or np.any(age > 120):
         raise ValueError("age_years must be within [0, 120]")
     bmi = _as_patient_days(bmi_kg_m2, n, n_days, "bmi_kg_m2", 10.0, 80.0)
@@ -700,7 +704,10 @@ def simulate_progression(
     out = np.full((n, rec.shape[0], len(OUTPUT_NAMES)), np.nan, dtype=np.float32)
     if int(steps_per_day) != steps_per_day or not 1 <= steps_per_day <= 1440:
         raise ValueError(f"steps_per_day must be an integer in [1, 1440] (got {steps_per_day})")
-    _kernel(params.to_matrix(), x, eff, bmi, age, float(t0_day), n_days, rec, out, int(steps_per_day))
+    pmat = np.array(params.to_matrix(), dtype=np.float64, order="C")
+    x = np.array(x, dtype=np.float64, order="C")
+    eff = np.array(eff, dtype=np.float64, order="C")
+    _kernel(pmat, x, eff, bmi, age, float(t0_day), int(n_days), rec, out, int(steps_per_day))
     outputs = {name: out[:, :, j] for j, name in enumerate(OUTPUT_NAMES)}
     return ProgressionResult(rec, outputs, ProgressionState.from_matrix(x), float(t0_day) + n_days)
 
