@@ -521,8 +521,11 @@ def _solve_fast_day(g, gam, c, si_eff, p, e, iexo, h, mmax, am_n, k_m, aisr_n, k
 
 
 @nb.njit(cache=True, parallel=True)
-def _kernel(params, x, eff, bmi, age0, t0_day, n_days, rec_days, out, steps_per_day):  # noqa: ANN001
+def _kernel(params, x, eff, bmi, age0, t0_day, n_days, rec_days, out, steps_per_day, day_len):  # noqa: ANN001
     """Advance ``x`` (n, 8 states) in place by ``n_days`` daily steps; write snapshots to ``out``.
+
+    ``day_len`` is the length in days of one kernel "day" (1.0; > 1 only for coarse placement runs, where
+    n_days, rec_days and the day axes of eff and bmi count these longer steps).
 
     params (n, n_params); eff (n, Te, 8) with Te ∈ {1, n_days}; bmi (n, Tb) with Tb ∈ {1, n_days};
     age0 (n,) years at t0_day; rec_days sorted int64 (1..n_days): record after finishing that day;
@@ -547,7 +550,7 @@ def _kernel(params, x, eff, bmi, age0, t0_day, n_days, rec_days, out, steps_per_
         b_el = p[_I_si_bmi_elasticity]
         f_inf = p[_I_infl_fraction]
         a_age = p[_I_si_age_per_year]
-        hs = 1.0 / steps_per_day
+        hs = day_len / steps_per_day
         e_sig = np.exp(-hs / p[_I_tau_sigma])
         e_si = np.exp(-hs * p[_I_tSI])
         e_phi = np.exp(-hs / p[_I_tau_infl])
@@ -654,6 +657,7 @@ def simulate_progression(
     t0_day: float = 0.0,
     record_days: ArrayLike | str = "monthly",
     steps_per_day: int = 1,
+    coarse_step_days: float = 1.0,
 ) -> ProgressionResult:
     """Advance a batch of patients by ``n_days`` daily steps.
 
@@ -668,6 +672,12 @@ def simulate_progression(
         t0_day: simulated day at the start (only shifts age).
         record_days: "monthly" (default), "end", or sorted ints in 1..n_days.
         steps_per_day: sub-steps per day (default 1 = the daily scheme; >1 only for accuracy checks).
+        coarse_step_days: length of one step in days (default 1). Values > 1 are for cohort placement runs
+            only (population/presets.py), where decades are simulated before baseline: ``n_days``,
+            ``record_days`` and the second axis of daily ``bmi_kg_m2``/effects then count steps of this
+            length, and ``record_day``/``t_end_day`` of the result are in days. The scheme stays stable
+            (backward Euler fast part, exponential slow part); its accuracy against daily steps is measured in
+            benchmarks/screening.py and tests/test_progression_extension.py.
 
     Returns:
         ProgressionResult with float32 snapshots and the end state.
@@ -707,9 +717,13 @@ def simulate_progression(
     pmat = np.array(params.to_matrix(), dtype=np.float64, order="C")
     x = np.array(x, dtype=np.float64, order="C")
     eff = np.array(eff, dtype=np.float64, order="C")
-    _kernel(pmat, x, eff, bmi, age, float(t0_day), int(n_days), rec, out, int(steps_per_day))
+    step = float(coarse_step_days)
+    if not 1.0 <= step <= 31.0:
+        raise ValueError(f"coarse_step_days must be within [1, 31] (got {coarse_step_days})")
+    _kernel(pmat, x, eff, bmi, age, float(t0_day), int(n_days), rec, out, int(steps_per_day), step)
     outputs = {name: out[:, :, j] for j, name in enumerate(OUTPUT_NAMES)}
-    return ProgressionResult(rec, outputs, ProgressionState.from_matrix(x), float(t0_day) + n_days)
+    rec_day = rec if step == 1.0 else rec * step
+    return ProgressionResult(rec_day, outputs, ProgressionState.from_matrix(x), float(t0_day) + n_days * step)
 
 
 def params_from_mapping(values: Mapping[str, ArrayLike], n: int) -> ProgressionParams:

@@ -1,0 +1,120 @@
+"""Screening speed: per-candidate time of ``population.presets.make_cohort`` (placement on the disease course)
+for both presets, current tree against a git revision (default: the commit before issue 18's placement
+change), side by side in the same run, and agreement of the placed cohorts.
+
+Both trees build the same candidates (same seed and ids, so the same draws); the new placement stops each
+candidate at its event and steps 7.6 days instead of 1, so the numbers differ slightly. Reported per baseline
+column: paired differences (same patient, old vs new) and the difference of cohort means against its Monte
+Carlo standard error (as if the two cohorts were independent samples), with a two-sample KS test.
+Writes benchmarks/results/screening.json.
+
+Run: PYTHONPATH=src .venv/bin/python benchmarks/screening.py [--baseline REV] [--n 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import write_result  # noqa: E402
+from cold_start import export_tree  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = r"""
+import sys, time
+from t2dsim.population.presets import make_cohort
+n, out = int(sys.argv[1]), sys.argv[2]
+times = {}
+for preset in ("newly-diagnosed", "insulin-requiring"):
+    make_cohort(preset, 4, seed=99, first_id=10**6)  # compile / load kernels, not timed
+    t0 = time.perf_counter()
+    c = make_cohort(preset, n, seed=0)
+    times[preset] = time.perf_counter() - t0
+    c.baseline.to_parquet(f"{out}/{preset}.parquet")
+print("RESULT", times["newly-diagnosed"], times["insulin-requiring"])
+"""
+
+COLUMNS = (
+    "fpg_mgdl", "hba1c_pct", "fasting_insulin_uuml", "homa_b_pct", "homa_ir", "beta_cell_mass_mg",
+    "beta_cell_function", "insulin_sensitivity", "inflammation", "exog_insulin_uuml", "duration_years",
+    "years_healthy_to_diagnosis",
+)  # fmt: skip
+
+
+def run_tree(src: Path, n: int, out: Path, cache: str) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(src), "NUMBA_CACHE_DIR": cache}
+    r = subprocess.run([sys.executable, "-c", CHILD, str(n), str(out)], env=env, capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(r.stderr)
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")).split()
+    return {"newly-diagnosed": float(line[1]), "insulin-requiring": float(line[2])}
+
+
+def agreement(old: pd.DataFrame, new: pd.DataFrame) -> dict:
+    out = {"same_patients_and_draws": bool((old["patient_id"] == new["patient_id"]).all())}
+    for col in COLUMNS:
+        a, b = old[col].to_numpy(float), new[col].to_numpy(float)
+        if np.all(a == a[0]) and np.all(b == b[0]):
+            continue
+        se = float(np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size))
+        d = b - a
+        out[col] = {
+            "mean_old": float(a.mean()),
+            "mean_new": float(b.mean()),
+            "sd_old": float(a.std(ddof=1)),
+            "mean_diff_over_mc_se": float((b.mean() - a.mean()) / se) if se > 0 else 0.0,
+            "ks_pvalue": float(stats.ks_2samp(a, b).pvalue),
+            "paired_abs_diff_median": float(np.median(np.abs(d))),
+            "paired_abs_diff_p99": float(np.quantile(np.abs(d), 0.99)),
+        }
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--baseline", default="bc71009", help="git revision with the former placement")
+    ap.add_argument("--n", type=int, default=1000, help="candidates per preset")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "old").mkdir()
+        (tmp / "new").mkdir()
+        with tempfile.TemporaryDirectory() as c1, tempfile.TemporaryDirectory() as c2:
+            t_old = run_tree(export_tree(args.baseline, tmp / "tree"), args.n, tmp / "old", c1)
+            t_new = run_tree(ROOT / "src", args.n, tmp / "new", c2)
+        result = {}
+        for preset in ("newly-diagnosed", "insulin-requiring"):
+            old = pd.read_parquet(tmp / "old" / f"{preset}.parquet")
+            new = pd.read_parquet(tmp / "new" / f"{preset}.parquet")
+            result[preset] = {
+                "ms_per_candidate_old": 1e3 * t_old[preset] / args.n,
+                "ms_per_candidate_new": 1e3 * t_new[preset] / args.n,
+                "speedup": t_old[preset] / t_new[preset],
+                "agreement": agreement(old, new),
+            }
+    write_result(
+        "screening",
+        {
+            "baseline_rev": args.baseline,
+            "candidates_per_preset": args.n,
+            "seed": 0,
+            "target_speedup": 10.0,
+            "presets": result,
+            "notes": "make_cohort wall time after a warm-up call (kernels compiled), each tree in its own "
+            "interpreter and Numba cache; machine shared with other jobs (timings vary).",
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
