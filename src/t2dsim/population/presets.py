@@ -28,7 +28,7 @@ mean ≈ 28, secondary); diagnostic FPG log-normal median 8.0 mmol/L (144 mg/dL)
 diagnosis the untreated course is run for at least a drawn duration N(7.5, 4) clipped 2–20 y
 (Skyler 2015: 10.1 ± 6.0 y; Sood 2017: 14–20 y) and on until the untreated FPG reaches 1.1 × the FPG
 of the patient's HbA1c target (insulin needed; at most 25 y; resulting median duration ≈ 11 y), then
-exogenous insulin is titrated (fixed-point on the quasi-steady glucose equation, 4 rounds of 120 days)
+exogenous insulin is titrated (fixed-point on the quasi-steady glucose equation, 4 rounds of ≈ 122 days)
 so that HbA1c settles near a drawn target N(8.5, 0.5) clipped
 7.5–10 % (trials: 8.1–8.3 %). Age N(50, 8) clipped 30–70 y (Sood 2017: 50–58), BMI log-normal median
 29 kg/m² (Sood 26.6–29.6; Skyler 33.5). The nominal insulin dose label U/kg/day ~ N(0.6, 0.1)
@@ -311,9 +311,12 @@ def make_cohort(preset: str, n: int, seed: int = 0, first_id: int = 0, chunk: in
         si_eff = effective_si(params, state, age, bmi)
         need = (params["R0"] / g_target - params["EG0"]) / si_eff - endogenous_insulin_qss(params, state, g_target)
         iexo = np.clip(need, 0.0, 1000.0)
+        # a titration round of 16 placement steps (121.75 d; 120 daily steps before issue 18): only the dose
+        # it leads to matters, the daily year below settles the state the trial starts from
         r = simulate_progression(
-            params, state, 120, age_years=age, bmi_kg_m2=bmi, effects=Effects(exog_insulin_uuml=iexo), record_days="end"
-        )
+            params, state, 16, age_years=age, bmi_kg_m2=bmi, effects=Effects(exog_insulin_uuml=iexo),
+            record_days="end", coarse_step_days=_STEP_DAYS,
+        )  # fmt: skip
         state = r.state
     # settle HbA1c kinetics (τ 43 d) at the final dose for one more year
     r = simulate_progression(
