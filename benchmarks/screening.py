@@ -71,12 +71,14 @@ def agreement(old: pd.DataFrame, new: pd.DataFrame) -> dict:
             continue
         se = float(np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size))
         d = b - a
+        ks = stats.ks_2samp(a, b)
         out[col] = {
             "mean_old": float(a.mean()),
             "mean_new": float(b.mean()),
             "sd_old": float(a.std(ddof=1)),
             "mean_diff_over_mc_se": float((b.mean() - a.mean()) / se) if se > 0 else 0.0,
-            "ks_pvalue": float(stats.ks_2samp(a, b).pvalue),
+            "ks_statistic": float(ks.statistic),  # max CDF gap; p-values overstate gaps at atoms (ties)
+            "ks_pvalue": float(ks.pvalue),
             "paired_abs_diff_median": float(np.median(np.abs(d))),
             "paired_abs_diff_p99": float(np.quantile(np.abs(d), 0.99)),
         }

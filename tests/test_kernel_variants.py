@@ -35,6 +35,6 @@ def test_meal_kernel_has_one_variant() -> None:
     three_meal_day(meal.dallaman_2007("t2d", n=1))
     three_meal_day(meal.dallaman_2007("normal", n=3))
     assert len(meal.integrate_meal_kernel.signatures) == 1, meal.integrate_meal_kernel.signatures
-    # callees list their variants only when compiled in this process (not when the kernel loads from cache)
-    for fn in (meal.integrate_patient, meal.meal_rhs):
-        assert len(fn.signatures) <= 1, (fn, fn.signatures)
+    # the callee lists its variants only when compiled in this process (not when the kernel loads from cache);
+    # meal_rhs is not checked: tests also call it from Python with other argument types
+    assert len(meal.integrate_patient.signatures) <= 1, meal.integrate_patient.signatures

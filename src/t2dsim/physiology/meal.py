@@ -97,6 +97,9 @@ assert _BETAYUP == N_PARAMS - 1
 #: a parameter set that omits them gets these values.
 NEUTRAL_EXTENSIONS: dict[str, float] = {"Sfix": 0.0, "beta_Y_up": 1.0}
 
+#: Plasma glucose (mg/dL) below which insulin-independent uptake Fsnc ramps linearly to 0 (see meal_rhs).
+G_UII_RAMP_MGDL = 20.0
+
 #: Auxiliary fluxes recorded by the kernel at the start of each step.
 AUX_NAMES: tuple[str, ...] = ("ra", "egp", "secretion", "uid", "renal")
 N_AUX = len(AUX_NAMES)
@@ -136,8 +139,22 @@ def meal_rhs(x, p, cho_mg_per_min, insulin_pmol_kg_min, dbar_mg, dx, aux):
     if egp < 0.0:
         egp = 0.0
     renal = p[_KE1] * (gp - p[_KE2]) if gp > p[_KE2] else 0.0
-    uid = (p[_VM0] + p[_VMX] * x[6]) * gt / (p[_KM0] + gt)
-    dgp = egp + ra - p[_FSNC] - renal - p[_K1] * gp + p[_K2] * gt
+    # Insulin-dependent utilisation Vm(X) = Vm0 + Vmx·X, floored at 0: with X far below basal (plasma insulin
+    # well under Ib) the paper's linear Vm turns negative, i.e. tissues would release glucose
+    # (benchmarks/invariants.py; tests/test_invariants.py). Unchanged wherever Vm(X) ≥ 0.
+    vm = p[_VM0] + p[_VMX] * x[6]
+    if vm < 0.0:
+        vm = 0.0
+    uid = vm * gt / (p[_KM0] + gt)
+    # Insulin-independent (mostly brain) uptake Fsnc, as published above G_UII_RAMP_MGDL; below, where the
+    # saturable GLUT1/3 transport cannot take a fixed flux out of a vanishing pool, it falls linearly to 0 at
+    # G = 0 (t2dsim assumption): with a constant Fsnc severe hypoglycaemia drove Gp below 0
+    # (benchmarks/invariants.py; tests/test_invariants.py).
+    uii = p[_FSNC]
+    g_ramp = G_UII_RAMP_MGDL * p[_VG]
+    if gp < g_ramp:
+        uii = uii * gp / g_ramp if gp > 0.0 else 0.0
+    dgp = egp + ra - uii - renal - p[_K1] * gp + p[_K2] * gt
     if gp < 0.0:
         dgp = 0.0 if dgp < 0.0 else dgp
     dgt = -uid + p[_K1] * gp - p[_K2] * gt
@@ -211,10 +228,12 @@ def meal_rhs(x, p, cho_mg_per_min, insulin_pmol_kg_min, dbar_mg, dx, aux):
 
 @numba.njit(cache=True, fastmath=False)
 def integrate_patient(i, x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, rec_states, rec_aux, x_final):
-    """Fixed-step RK4 of patient ``i`` over all minutes (serial; the per-patient body of
-    :func:`integrate_meal_kernel`). Writes row ``i`` of ``rec_states``, ``rec_aux`` and ``x_final``."""
+    """Fixed-step RK4 of patient ``i`` over all minutes with ``substeps[i]`` steps per minute (serial; the
+    per-patient body of :func:`integrate_meal_kernel`). Writes row ``i`` of ``rec_states``, ``rec_aux`` and
+    ``x_final``."""
     n_min = cho_mg.shape[1]
-    h = 1.0 / substeps
+    n_sub = substeps[i]
+    h = 1.0 / n_sub
     p = params[i]
     x = x0[i].copy()
     k1 = np.empty(N_STATES)
@@ -237,7 +256,7 @@ def integrate_patient(i, x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, rec
             eaten += d
         prev_cho = d
         dbar = meal_q0 + eaten
-        for s in range(substeps):
+        for s in range(n_sub):
             meal_rhs(x, p, d, u, dbar, k1, aux_tmp)
             if s == 0:
                 for a in range(N_AUX):
@@ -280,6 +299,30 @@ def integrate_meal_kernel(x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, re
     for i in numba.prange(x0.shape[0]):
         # np.int64: the prange index is typed int64 in typing but uint64 in parfor lowering (two variants)
         integrate_patient(np.int64(i), x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, rec_states, rec_aux, x_final)
+
+
+#: Largest |λ|·h for which classical RK4 is used without extra sub-steps (its real-axis limit is 2.785).
+RK4_STABLE_LAMBDA_H = 2.5
+
+
+def stable_substeps(params: np.ndarray) -> np.ndarray:
+    """Per-patient RK4 sub-steps per minute that keep the stiffest linear block of the model stable.
+
+    The stiffest block is liver/plasma insulin (Il, Ip) with hepatic extraction HE at its highest reachable
+    value, min(0.95, m6) (HE = m6 − m5·S and S ≥ 0): rates a = m1 + m3, m3 = HE·m1/(1 − HE), d = m2 + m4,
+    largest eigenvalue (a + d + √((a + d)² − 4(a·d − m1·m2)))/2 (1/min). Returns ceil(λ/2.5) ≥ 1 for each row
+    of the (n, N_PARAMS) matrix. 1 for the Dalla Man normal and T2D subjects (λ ≈ 0.9 and 2.2/min); parameter
+    sets with m6 ≥ 0.95 (HE reaching its cap when secretion stops) need 2–6 (benchmarks/invariants.py).
+    Depends only on the patient's own parameters, so results do not depend on batching.
+    """
+    p = np.asarray(params, dtype=np.float64)
+    he = np.clip(p[:, _M6], 0.0, 0.95)
+    m1 = p[:, _M1]
+    a = m1 + he * m1 / (1.0 - he)
+    d = p[:, _M2] + p[:, _M4]
+    tr = a + d
+    lam = 0.5 * (tr + np.sqrt(np.maximum(tr * tr - 4.0 * (a * d - m1 * p[:, _M2]), 0.0)))
+    return np.maximum(1, np.ceil(lam / RK4_STABLE_LAMBDA_H)).astype(np.int64)
 
 
 @dataclass

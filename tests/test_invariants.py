@@ -1,0 +1,89 @@
+"""Invariants under random physiology (issue 18): a seeded, few-hundred-draw version of
+benchmarks/invariants.py (10^5 draws, summary in benchmarks/results/invariants.json), and one regression
+test per violation that script found."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from t2dsim.physiology import meal as mm
+from t2dsim.physiology import progression as pr
+from t2dsim.simulate import simulate
+
+_spec = importlib.util.spec_from_file_location("invariants", Path(__file__).parents[1] / "benchmarks" / "invariants.py")
+iv = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(iv)
+
+
+def test_meal_model_invariants_under_random_physiology() -> None:
+    res = iv.check_meal(300, seed=7)
+    assert res["feasible_simulated"] > 250
+    assert res["violations"] == dict.fromkeys(res["violations"], 0), res["examples"]
+
+
+def test_progression_model_invariants_under_random_physiology() -> None:
+    res = iv.check_progression(300, seed=7)
+    assert res["violations"] == dict.fromkeys(res["violations"], 0), res["examples"]
+
+
+def _rhs(x: np.ndarray, params: mm.MealParams) -> tuple[np.ndarray, np.ndarray]:
+    dx, aux = np.empty(mm.N_STATES), np.empty(mm.N_AUX)
+    mm.meal_rhs(x, params.to_matrix()[0], 0.0, 0.0, 0.0, dx, aux)
+    return dx, aux
+
+
+def test_utilisation_never_negative_when_insulin_action_falls_far_below_basal() -> None:
+    """Found: Vm0 + Vmx·X < 0 when plasma insulin drops well under Ib made tissues release glucose."""
+    p = mm.dallaman_2007("t2d")
+    x = mm.basal_state(p)[0]
+    x[6] = -2.0 * p["Vm0"][0] / p["Vmx"][0]
+    assert _rhs(x, p)[1][3] == 0.0
+    x[6] = 0.0  # at basal the published expression is untouched
+    assert _rhs(x, p)[1][3] == np.float64(p["Vm0"][0] * x[4] / (p["Km0"][0] + x[4]))
+
+
+def test_insulin_independent_uptake_ramps_to_zero_only_below_20_mgdl() -> None:
+    """Found: a constant Fsnc drove plasma glucose below 0 in severe hypoglycaemia."""
+    p = mm.dallaman_2007("t2d")
+    p0 = p.replace(Fsnc=0.0)
+    x = mm.basal_state(p)[0]
+    vg, fsnc = p["VG"][0], p["Fsnc"][0]
+    for g_mgdl, share in ((25.0, 1.0), (20.0, 1.0), (10.0, 0.5), (0.0, 0.0)):
+        x[3] = g_mgdl * vg
+        assert np.isclose(_rhs(x, p)[0][3] - _rhs(x, p0)[0][3], -share * fsnc, rtol=1e-12, atol=1e-15)
+    # a large insulin bolus with no food no longer drives glucose below zero
+    ins = np.zeros(600)
+    ins[0] = 60.0  # U over one minute
+    g = simulate(p, np.zeros(600), ins)["plasma_glucose_mgdl"]
+    assert np.all(np.isfinite(g)) and g.min() > 0.0
+
+
+def test_stiff_hepatic_extraction_gets_more_substeps_and_stays_stable() -> None:
+    """Found: with m6 ≥ 0.95 hepatic extraction reaches its 0.95 cap when secretion stops, liver insulin
+    decays at 20·m1 per minute and RK4 at 1 min blew up (|values| ~ 1e14)."""
+    assert mm.stable_substeps(mm.dallaman_2007("t2d").to_matrix())[0] == 1
+    assert mm.stable_substeps(mm.dallaman_2007("normal").to_matrix())[0] == 1
+    base = mm.dallaman_2007("t2d")
+    stiff = mm.MealParams(
+        mm.derive_basal({**base.values, "HEb": np.array([0.77]), "m1": np.array([0.68])}, [True]), base.names
+    )
+    assert stiff["m6"][0] > 0.95 and mm.stable_substeps(stiff.to_matrix())[0] > 1
+    ins = np.zeros(600)
+    ins[0] = 10.0
+    r = simulate(stiff, np.zeros(600), ins)
+    assert np.all(np.isfinite(r["plasma_insulin_pmol_l"])) and r["plasma_insulin_pmol_l"].min() >= 0.0
+
+
+def test_hba1c_target_is_clamped_to_4_20_percent() -> None:
+    """Found: the ADAG line extrapolated to HbA1c 1.4 % (FPG 2 mg/dL) and 37 % (900 mg/dL)."""
+    n = 2
+    st = pr.t2dsim_initial_state(n)
+    low = pr.Effects(exog_insulin_uuml=np.full(n, 300.0), si_mult=np.full(n, 5.0))
+    r = pr.simulate_progression(pr.t2dsim_params(n), st, 730, effects=low, record_days="end")
+    assert r["glucose_mgdl"].max() < 60.0 and np.allclose(r["hba1c_pct"], pr.HBA1C_FLOOR_PCT, atol=1e-3)
+    high = pr.Effects(hgp_mult=np.full(n, 5.0), secretion_mult=np.zeros(n))
+    r = pr.simulate_progression(pr.t2dsim_params(n), st, 730, effects=high, record_days="end")
+    assert r["glucose_mgdl"].min() > 600.0 and np.allclose(r["hba1c_pct"], pr.HBA1C_CEIL_PCT, atol=1e-3)
