@@ -87,3 +87,22 @@ def test_hba1c_target_is_clamped_to_4_20_percent() -> None:
     high = pr.Effects(hgp_mult=np.full(n, 5.0), secretion_mult=np.zeros(n))
     r = pr.simulate_progression(pr.t2dsim_params(n), st, 730, effects=high, record_days="end")
     assert r["glucose_mgdl"].min() > 600.0 and np.allclose(r["hba1c_pct"], pr.HBA1C_CEIL_PCT, atol=1e-3)
+
+
+#: Draw 20920 of benchmarks/invariants.py (seed 0): 45 kg, low insulin-independent tissue uptake (Vm0/Km0).
+_LOW_VM0 = {"BW": 45.4164, "VG": 1.31693, "k1": 0.0343507, "k2": 0.0797997, "VI": 0.0406612, "m1": 0.1637, "m2": 0.588775, "m4": 0.151908, "m5": 0.0364609, "m6": 0.592285, "HEb": 0.545347, "kmax": 0.0449969, "kmin": 0.00567656, "kabs": 0.0817168, "f": 0.940641, "b": 0.571714, "d": 0.120955, "kp1": 3.08442, "kp2": 0.00168219, "kp3": 0.0104984, "kp4": 0.0473318, "ki": 0.00819048, "Fsnc": 1.24539, "Vm0": 0.518992, "Vmx": 0.0419856, "Km0": 95.9416, "p2u": 0.0286045, "K": 2.63177, "alpha_Y": 0.0532603, "beta_Y": 0.208635, "gamma": 0.619826, "h": 268.931, "Sb": 1.28735, "Gb": 268.931, "Ib": 78.8711, "EGPb": 1.56233, "ke1": 0.00037572, "ke2": 349.774, "ka1": 0.00165751, "ka2": 0.0143438, "kd": 0.0185022, "ksc": 0.0930545, "u2ss": 0.931593, "cp_k1": 0.0663032, "cp_k2": 0.047586, "cp_k3": 0.0572168, "cp_V": 3.30751, "Sfix": 0.0, "beta_Y_up": 2.70113}  # fmt: skip  # noqa: E501
+
+
+def test_massive_bolus_gets_stable_substeps_for_tissue_glucose() -> None:
+    """Found: a 0.8 U/kg bolus raised insulin action X to ~1e4 pmol/L, tissue glucose then decays at
+    (Vm0 + Vmx·X)/Km0 ≈ 4/min and RK4 at 1 min blew up (glucose −226 … 5.8e5 mg/dL); such minutes now get
+    more sub-steps."""
+    p = mm.MealParams({k: np.array([v]) for k, v in _LOW_VM0.items()}, ("low-vm0",))
+    cho = np.zeros(1440)
+    cho[480:510] = 5.0  # 150 g
+    ins = np.full(1440, p.basal_insulin_u_per_min[0])
+    ins[480] += 37.5  # U, 150 g at 4 g/U
+    r = simulate(p, cho, ins)
+    g = r["plasma_glucose_mgdl"]
+    assert np.all(np.isfinite(g)) and g.min() > 0.0 and g.max() < 1000.0
+    assert r["uid_mg_kg_min"].min() >= 0.0

@@ -232,8 +232,7 @@ def integrate_patient(i, x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, rec
     per-patient body of :func:`integrate_meal_kernel`). Writes row ``i`` of ``rec_states``, ``rec_aux`` and
     ``x_final``."""
     n_min = cho_mg.shape[1]
-    n_sub = substeps[i]
-    h = 1.0 / n_sub
+    n_sub0 = substeps[i]
     p = params[i]
     x = x0[i].copy()
     k1 = np.empty(N_STATES)
@@ -256,6 +255,13 @@ def integrate_patient(i, x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, rec
             eaten += d
         prev_cho = d
         dbar = meal_q0 + eaten
+        # Tissue glucose decays at up to (Vm0 + Vmx·X)/Km0 + k2 per minute; a massive insulin dose makes this
+        # stiff (X ~ 1e4 pmol/L), so the minute gets more sub-steps (never for the published subjects' days).
+        lam_g = (p[_VM0] + p[_VMX] * max(x[6], 0.0)) / p[_KM0] + p[_K2]
+        n_sub = n_sub0
+        if lam_g > RK4_STABLE_LAMBDA_H * n_sub:
+            n_sub = int(np.ceil(lam_g / RK4_STABLE_LAMBDA_H))
+        h = 1.0 / n_sub
         for s in range(n_sub):
             meal_rhs(x, p, d, u, dbar, k1, aux_tmp)
             if s == 0:
