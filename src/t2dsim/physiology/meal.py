@@ -108,7 +108,7 @@ N_AUX = len(AUX_NAMES)
 _T1D_SECRETION_DEFAULTS = {"K": 0.0, "alpha_Y": 0.05, "beta_Y": 0.0, "gamma": 0.5, "kp4": 0.0, "m5": 0.0}
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True, fastmath=False, inline="always")
 def meal_rhs(x, p, cho_mg_per_min, insulin_pmol_kg_min, dbar_mg, dx, aux):
     """Right-hand side of the meal model for one patient (writes ``dx`` and ``aux`` in place).
 
@@ -226,85 +226,97 @@ def meal_rhs(x, p, cho_mg_per_min, insulin_pmol_kg_min, dbar_mg, dx, aux):
     aux[4] = renal
 
 
-@numba.njit(cache=True, fastmath=False)
-def integrate_patient(i, x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, rec_states, rec_aux, x_final):
-    """Fixed-step RK4 of patient ``i`` over all minutes with ``substeps[i]`` steps per minute (serial; the
-    per-patient body of :func:`integrate_meal_kernel`). Writes row ``i`` of ``rec_states``, ``rec_aux`` and
-    ``x_final``."""
-    n_min = cho_mg.shape[1]
-    n_sub0 = substeps[i]
-    p = params[i]
-    x = x0[i].copy()
+# fastmath flags: FMA contraction, reciprocal division and no signed zeros only (no nnan/ninf, so invalid values
+# still propagate); results move by ~1e-13 relative from plain IEEE evaluation (float round-off). error_model
+# "numpy": divisions are not guarded by ZeroDivisionError checks (the parallel kernel's own model).
+@numba.njit(cache=True, fastmath={"contract", "arcp", "nsz"}, error_model="numpy")
+def integrate_patient(x0, p, cho_mg, ins_pmol_kg, n_sub0, rec_idx, rec_states, rec_aux, x_final):
+    """Fixed-step RK4 of one patient over all minutes with ``n_sub0`` steps per minute (serial; the
+    per-patient body of :func:`integrate_meal_kernel`, which passes that patient's rows: x0 (N_STATES,),
+    p (N_PARAMS,), cho_mg and ins_pmol_kg (T,), rec_states (T + 1, n_rec), rec_aux (T + 1, N_AUX),
+    x_final (N_STATES,))."""
+    n_min = cho_mg.shape[0]
+    x = x0.copy()
     k1 = np.empty(N_STATES)
     k2 = np.empty(N_STATES)
     k3 = np.empty(N_STATES)
     k4 = np.empty(N_STATES)
     xt = np.empty(N_STATES)
-    aux = np.empty(N_AUX)
     aux_tmp = np.empty(N_AUX)
+    ks = (k1, k2, k3, k4)
+    # Vmx·X above which the tissue-glucose rate (Vm0 + Vmx·X)/Km0 + k2 exceeds RK4_STABLE_LAMBDA_H·n_sub0
+    vmx_x_max = (RK4_STABLE_LAMBDA_H * n_sub0 - p[_K2]) * p[_KM0] - p[_VM0]
     meal_q0 = 0.0
     eaten = 0.0
     prev_cho = 0.0
-    for t in range(n_min):
-        d = cho_mg[i, t]
-        u = ins_pmol_kg[i, t]
-        if d > 0.0 and prev_cho <= 0.0:
-            meal_q0 = x[0] + x[1]
-            eaten = 0.0
-        if d > 0.0:
-            eaten += d
-        prev_cho = d
+    # One call site of the (Numba-IR-inlined) right-hand side, reached by the four RK4 stages of every
+    # sub-step and, at t = n_min, once more for the fluxes at the final time: one inlined copy instead of
+    # five keeps the cold compile short. Same operations in the same order as four explicit stages.
+    for t in range(n_min + 1):
+        last = t == n_min
+        if last:
+            d = cho_mg[n_min - 1] if n_min > 0 else 0.0
+            u = ins_pmol_kg[n_min - 1] if n_min > 0 else 0.0
+        else:
+            d = cho_mg[t]
+            u = ins_pmol_kg[t]
+            if d > 0.0 and prev_cho <= 0.0:
+                meal_q0 = x[0] + x[1]
+                eaten = 0.0
+            if d > 0.0:
+                eaten += d
+            prev_cho = d
         dbar = meal_q0 + eaten
         # Tissue glucose decays at up to (Vm0 + Vmx·X)/Km0 + k2 per minute; a massive insulin dose makes this
         # stiff (X ~ 1e4 pmol/L), so the minute gets more sub-steps (never for the published subjects' days).
-        lam_g = (p[_VM0] + p[_VMX] * max(x[6], 0.0)) / p[_KM0] + p[_K2]
         n_sub = n_sub0
-        if lam_g > RK4_STABLE_LAMBDA_H * n_sub:
-            n_sub = int(np.ceil(lam_g / RK4_STABLE_LAMBDA_H))
+        if p[_VMX] * x[6] > vmx_x_max:  # i.e. lam_g > RK4_STABLE_LAMBDA_H·n_sub0 (no division per minute)
+            lam_g = (p[_VM0] + p[_VMX] * x[6]) / p[_KM0] + p[_K2]
+            n_sub = max(n_sub0, int(np.ceil(lam_g / RK4_STABLE_LAMBDA_H)))
         h = 1.0 / n_sub
         for s in range(n_sub):
-            meal_rhs(x, p, d, u, dbar, k1, aux_tmp)
-            if s == 0:
-                for a in range(N_AUX):
-                    aux[a] = aux_tmp[a]
-            for j in range(N_STATES):
-                xt[j] = x[j] + 0.5 * h * k1[j]
-            meal_rhs(xt, p, d, u, dbar, k2, aux_tmp)
-            for j in range(N_STATES):
-                xt[j] = x[j] + 0.5 * h * k2[j]
-            meal_rhs(xt, p, d, u, dbar, k3, aux_tmp)
-            for j in range(N_STATES):
-                xt[j] = x[j] + h * k3[j]
-            meal_rhs(xt, p, d, u, dbar, k4, aux_tmp)
+            for stage in range(4):
+                if stage == 0:
+                    for j in range(N_STATES):
+                        xt[j] = x[j]
+                elif stage == 3:
+                    for j in range(N_STATES):
+                        xt[j] = x[j] + h * k3[j]
+                else:
+                    kprev = ks[stage - 1]
+                    for j in range(N_STATES):
+                        xt[j] = x[j] + 0.5 * h * kprev[j]
+                meal_rhs(xt, p, d, u, dbar, ks[stage], aux_tmp)
+                if s == 0 and stage == 0:
+                    for a in range(N_AUX):
+                        rec_aux[t, a] = aux_tmp[a]
+                    if last:
+                        break
+            if last:
+                break
             for j in range(N_STATES):
                 x[j] += h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
-        for r in range(rec_idx.shape[0]):
-            rec_states[i, t + 1, r] = x[rec_idx[r]]
-        for a in range(N_AUX):
-            rec_aux[i, t, a] = aux[a]
-    # Fluxes at the final time (for a complete per-minute series).
-    d_last = cho_mg[i, n_min - 1] if n_min > 0 else 0.0
-    u_last = ins_pmol_kg[i, n_min - 1] if n_min > 0 else 0.0
-    meal_rhs(x, p, d_last, u_last, meal_q0 + eaten, k1, aux)
-    for a in range(N_AUX):
-        rec_aux[i, n_min, a] = aux[a]
+        if not last:
+            for r in range(rec_idx.shape[0]):
+                rec_states[t + 1, r] = x[rec_idx[r]]
     for j in range(N_STATES):
-        x_final[i, j] = x[j]
+        x_final[j] = x[j]
 
 
 @numba.njit(cache=True, parallel=True)
 def integrate_meal_kernel(x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, rec_states, rec_aux, x_final):
     """Batched fixed-step RK4 over all patients (prange); see :func:`t2dsim.solvers.integrate_meal`.
 
-    The parallel loop only calls the serial per-patient integrator :func:`integrate_patient`, itself calling
-    :func:`meal_rhs` as an ordinary (not Numba-IR-inlined) function: Numba's parallel passes then analyse a
-    one-line loop body instead of four inlined copies of the right-hand side, which cut the cold compile of
-    this kernel from ~37 s to a few seconds (benchmarks/cold_start.py). LLVM still inlines at machine-code
-    level. No fastmath anywhere: results are bitwise those of the former inlined kernel.
+    The parallel loop only calls the serial per-patient integrator :func:`integrate_patient` (not inlined
+    into it), which holds a single call site of the Numba-IR-inlined :func:`meal_rhs`. Numba's parallel passes
+    then analyse a one-line loop body instead of five inlined copies of the right-hand side: the cold compile
+    of this kernel fell from ~37 s to ~2.5 s (benchmarks/cold_start.py) at the same speed per patient-day
+    (benchmarks/meal_throughput.py).
     """
     for i in numba.prange(x0.shape[0]):
-        # np.int64: the prange index is typed int64 in typing but uint64 in parfor lowering (two variants)
-        integrate_patient(np.int64(i), x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, rec_states, rec_aux, x_final)
+        integrate_patient(
+            x0[i], params[i], cho_mg[i], ins_pmol_kg[i], substeps[i], rec_idx, rec_states[i], rec_aux[i], x_final[i]
+        )
 
 
 #: Largest |λ|·h for which classical RK4 is used without extra sub-steps (its real-axis limit is 2.785).
