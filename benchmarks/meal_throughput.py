@@ -59,7 +59,24 @@ def kernel_split(n: int = 10_000, repeats: int = 2) -> dict:
         t0 = time.perf_counter()
         integrate_meal(x0, pm, cho, ins)
         kern = min(kern, time.perf_counter() - t0)
-    return {"n": n, "integrate_meal_s": kern, "simulate_s": n / t2dsim_rate(n, repeats)}
+    # one thread, 500 patients, best of 7: the kernel's own speed, free of thread-scheduling noise on a
+    # shared machine (a parallel region waits for every worker to be scheduled)
+    import numba
+
+    m = 500
+    numba.set_num_threads(1)
+    one = np.inf
+    for _ in range(7):
+        t0 = time.perf_counter()
+        integrate_meal(x0[:m], pm[:m], cho[:m], ins[:m])
+        one = min(one, time.perf_counter() - t0)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return {
+        "n": n,
+        "integrate_meal_s": kern,
+        "simulate_s": n / t2dsim_rate(n, repeats),
+        "kernel_one_thread_us_per_patient_day": 1e6 * one / m,
+    }
 
 
 def rates() -> dict:
@@ -93,7 +110,7 @@ def interleaved_rates(rev: str | None, rounds: int) -> tuple[dict, dict | None]:
                     continue
                 b = best[name]
                 b["rates"] = {k: max(v, res["rates"][k]) for k, v in b["rates"].items()}
-                for k in ("integrate_meal_s", "simulate_s"):
+                for k in ("integrate_meal_s", "simulate_s", "kernel_one_thread_us_per_patient_day"):
                     b["split_10000"][k] = min(b["split_10000"][k], res["split_10000"][k])
     return best["current"], ({"rev": rev, **best["baseline"]} if rev else None)
 
