@@ -687,7 +687,7 @@ def simulate_progression(
             ``record_days`` and the second axis of daily ``bmi_kg_m2``/effects then count steps of this
             length, and ``record_day``/``t_end_day`` of the result are in days. The scheme stays stable
             (backward Euler fast part, exponential slow part); its accuracy against daily steps is measured in
-            benchmarks/screening.py and tests/test_progression_extension.py.
+            benchmarks/screening.py and tests/test_progression_natural_history.py.
 
     Returns:
         ProgressionResult with float32 snapshots and the end state.
