@@ -526,6 +526,92 @@ def _solve_fast_day(g, gam, c, si_eff, p, e, iexo, h, mmax, am_n, k_m, aisr_n, k
     )  # fmt: skip
 
 
+# Serial body of one patient (row views), called from the parallel loop of :func:`_kernel` and not inlined into
+# it: Numba's parallel passes then analyse a one-line loop body, which cut the cold compile of the kernel
+# (benchmarks/cold_start.py). error_model "numpy" (no ZeroDivisionError guards) as inside a parallel loop.
+@nb.njit(cache=True, error_model="numpy")
+def _advance_patient(p, xj, effj, bmij, age0j, t0_day, n_days, rec_days, outj, steps_per_day, day_len):  # noqa: ANN001
+    """Patient rows of :func:`_kernel`'s arguments: p (n_params,), xj (8,) advanced in place, effj (Te, 8),
+    bmij (Tb,), age0j years, outj (n_rec, 10) float32."""
+    te = effj.shape[0]
+    tb = bmij.shape[0]
+    n_rec = rec_days.shape[0]
+    g, ins, beta, gam, sig, si, phi, h = xj[0], xj[1], xj[2], xj[3], xj[4], xj[5], xj[6], xj[7]
+    k_rec = 0
+    # per-patient constants
+    mmax, k_m, k_isr, k_p, k_a = p[_I_Mmax], p[_I_kM], p[_I_kISR], p[_I_kP], p[_I_kA]
+    am_n = p[_I_alphaM] ** k_m
+    aisr_n = p[_I_alphaISR] ** k_isr
+    ap_n = p[_I_alphaP] ** k_p
+    aa_n = p[_I_alphaA] ** k_a
+    vk = p[_I_V] * p[_I_k]
+    bref = p[_I_bmi_ref]
+    b_el = p[_I_si_bmi_elasticity]
+    f_inf = p[_I_infl_fraction]
+    a_age = p[_I_si_age_per_year]
+    hs = day_len / steps_per_day
+    e_sig = np.exp(-hs / p[_I_tau_sigma])
+    e_si = np.exp(-hs * p[_I_tSI])
+    e_phi = np.exp(-hs / p[_I_tau_infl])
+    e_h = np.exp(-hs / p[_I_tau_hba1c])
+    hb = hs / p[_I_tau_beta]
+    for dd in range(n_days * steps_per_day):
+        d = dd // steps_per_day
+        de = d if te > 1 else 0
+        db = d if tb > 1 else 0
+        e = effj[de]
+        sec = e[2]
+        iexo = e[4]
+        lbmi = np.log(bmij[db] / bref)
+        age = age0j + (t0_day + dd * hs) / 365.25
+        si_eff = si * e[0] * np.exp(-phi - b_el * (1.0 - f_inf) * lbmi - a_age * (age - p[_I_age_ref]))
+        c = (beta + e[5]) * sec * sig / vk
+        g_drive = -1.0  # glucose driving HbA1c; < 0 means "today's G"
+        phi_ins = p[_I_insulin_mean_fraction]
+        if iexo > 0.0 and phi_ins < 1.0:
+            # counterfactual fasting glucose without exogenous insulin (same day, same start)
+            g0 = _solve_fast_day(g, gam, c, si_eff, p, e, 0.0, hs, mmax, am_n, k_m, aisr_n, k_isr)[0]
+            g_drive = g0
+        g, gam, ins, m, hx = _solve_fast_day(g, gam, c, si_eff, p, e, iexo, hs, mmax, am_n, k_m, aisr_n, k_isr)
+        # slow states, rates frozen at the new (G, γ)
+        isr = sec * sig * hx
+        crowd = 1.0 - beta / p[_I_beta_cap_mg]
+        prol = p[_I_Pmax] * _hill(isr, ap_n, k_p) * (crowd if crowd > 0.0 else 0.0)
+        apop = (1.0 - e[7]) * p[_I_Amax] * _hill(m, aa_n, k_a) + p[_I_Ab]
+        beta = beta * np.exp(hb * (prol - apop))
+        m_sh = mmax * _hill(g - p[_I_Gsh_sigma], am_n, k_m)
+        isr_sh = sec * sig * _hill(m_sh + gam, aisr_n, k_isr)
+        s_isri = p[_I_ISRI_bar] / (1.0 + p[_I_kISRI] * np.exp(-(isr_sh - p[_I_sISRI]) / p[_I_nISRI]))
+        s_mi = 1.0 - p[_I_MI_bar] / (1.0 + p[_I_kMI] * np.exp(-(m_sh - p[_I_sMI]) / p[_I_nMI]))
+        s_inf = s_mi * s_isri + p[_I_sigma_b]
+        sig = s_inf + (sig - s_inf) * e_sig
+        si = p[_I_SI_target] + (si - p[_I_SI_target]) * e_si
+        phi_inf = f_inf * b_el * lbmi + p[_I_infl_offset]
+        phi_inf = e[6] * (phi_inf if phi_inf > 0.0 else 0.0)
+        phi = phi_inf + (phi - phi_inf) * e_phi
+        g_eff = g if g_drive < 0.0 else g_drive - phi_ins * (g_drive - g)
+        h_inf = (p[_I_fpg_mean_slope] * g_eff + p[_I_fpg_mean_intercept] + 46.7) / 28.7
+        if h_inf < HBA1C_FLOOR_PCT:
+            h_inf = HBA1C_FLOOR_PCT
+        elif h_inf > HBA1C_CEIL_PCT:
+            h_inf = HBA1C_CEIL_PCT
+        h = h_inf + (h - h_inf) * e_h
+        if k_rec < n_rec and rec_days[k_rec] == d + 1 and (dd + 1) % steps_per_day == 0:
+            o = outj[k_rec]
+            o[0] = g
+            o[1] = ins
+            o[2] = ins + iexo
+            o[3] = beta
+            o[4] = sig
+            o[5] = gam
+            o[6] = si
+            o[7] = si_eff
+            o[8] = phi
+            o[9] = h
+            k_rec += 1
+    xj[0], xj[1], xj[2], xj[3], xj[4], xj[5], xj[6], xj[7] = g, ins, beta, gam, sig, si, phi, h
+
+
 @nb.njit(cache=True, parallel=True)
 def _kernel(params, x, eff, bmi, age0, t0_day, n_days, rec_days, out, steps_per_day, day_len):  # noqa: ANN001
     """Advance ``x`` (n, 8 states) in place by ``n_days`` daily steps; write snapshots to ``out``.
@@ -538,85 +624,10 @@ def _kernel(params, x, eff, bmi, age0, t0_day, n_days, rec_days, out, steps_per_
     out (n, n_rec, 10) float32.
     """
     n = x.shape[0]
-    te = eff.shape[1]
-    tb = bmi.shape[1]
-    n_rec = rec_days.shape[0]
     for j in nb.prange(n):
-        p = params[j]
-        g, ins, beta, gam, sig, si, phi, h = x[j, 0], x[j, 1], x[j, 2], x[j, 3], x[j, 4], x[j, 5], x[j, 6], x[j, 7]
-        k_rec = 0
-        # per-patient constants
-        mmax, k_m, k_isr, k_p, k_a = p[_I_Mmax], p[_I_kM], p[_I_kISR], p[_I_kP], p[_I_kA]
-        am_n = p[_I_alphaM] ** k_m
-        aisr_n = p[_I_alphaISR] ** k_isr
-        ap_n = p[_I_alphaP] ** k_p
-        aa_n = p[_I_alphaA] ** k_a
-        vk = p[_I_V] * p[_I_k]
-        bref = p[_I_bmi_ref]
-        b_el = p[_I_si_bmi_elasticity]
-        f_inf = p[_I_infl_fraction]
-        a_age = p[_I_si_age_per_year]
-        hs = day_len / steps_per_day
-        e_sig = np.exp(-hs / p[_I_tau_sigma])
-        e_si = np.exp(-hs * p[_I_tSI])
-        e_phi = np.exp(-hs / p[_I_tau_infl])
-        e_h = np.exp(-hs / p[_I_tau_hba1c])
-        hb = hs / p[_I_tau_beta]
-        for dd in range(n_days * steps_per_day):
-            d = dd // steps_per_day
-            de = d if te > 1 else 0
-            db = d if tb > 1 else 0
-            e = eff[j, de]
-            sec = e[2]
-            iexo = e[4]
-            lbmi = np.log(bmi[j, db] / bref)
-            age = age0[j] + (t0_day + dd * hs) / 365.25
-            si_eff = si * e[0] * np.exp(-phi - b_el * (1.0 - f_inf) * lbmi - a_age * (age - p[_I_age_ref]))
-            c = (beta + e[5]) * sec * sig / vk
-            g_drive = -1.0  # glucose driving HbA1c; < 0 means "today's G"
-            phi_ins = p[_I_insulin_mean_fraction]
-            if iexo > 0.0 and phi_ins < 1.0:
-                # counterfactual fasting glucose without exogenous insulin (same day, same start)
-                g0 = _solve_fast_day(g, gam, c, si_eff, p, e, 0.0, hs, mmax, am_n, k_m, aisr_n, k_isr)[0]
-                g_drive = g0
-            g, gam, ins, m, hx = _solve_fast_day(g, gam, c, si_eff, p, e, iexo, hs, mmax, am_n, k_m, aisr_n, k_isr)
-            # slow states, rates frozen at the new (G, γ)
-            isr = sec * sig * hx
-            crowd = 1.0 - beta / p[_I_beta_cap_mg]
-            prol = p[_I_Pmax] * _hill(isr, ap_n, k_p) * (crowd if crowd > 0.0 else 0.0)
-            apop = (1.0 - e[7]) * p[_I_Amax] * _hill(m, aa_n, k_a) + p[_I_Ab]
-            beta = beta * np.exp(hb * (prol - apop))
-            m_sh = mmax * _hill(g - p[_I_Gsh_sigma], am_n, k_m)
-            isr_sh = sec * sig * _hill(m_sh + gam, aisr_n, k_isr)
-            s_isri = p[_I_ISRI_bar] / (1.0 + p[_I_kISRI] * np.exp(-(isr_sh - p[_I_sISRI]) / p[_I_nISRI]))
-            s_mi = 1.0 - p[_I_MI_bar] / (1.0 + p[_I_kMI] * np.exp(-(m_sh - p[_I_sMI]) / p[_I_nMI]))
-            s_inf = s_mi * s_isri + p[_I_sigma_b]
-            sig = s_inf + (sig - s_inf) * e_sig
-            si = p[_I_SI_target] + (si - p[_I_SI_target]) * e_si
-            phi_inf = f_inf * b_el * lbmi + p[_I_infl_offset]
-            phi_inf = e[6] * (phi_inf if phi_inf > 0.0 else 0.0)
-            phi = phi_inf + (phi - phi_inf) * e_phi
-            g_eff = g if g_drive < 0.0 else g_drive - phi_ins * (g_drive - g)
-            h_inf = (p[_I_fpg_mean_slope] * g_eff + p[_I_fpg_mean_intercept] + 46.7) / 28.7
-            if h_inf < HBA1C_FLOOR_PCT:
-                h_inf = HBA1C_FLOOR_PCT
-            elif h_inf > HBA1C_CEIL_PCT:
-                h_inf = HBA1C_CEIL_PCT
-            h = h_inf + (h - h_inf) * e_h
-            if k_rec < n_rec and rec_days[k_rec] == d + 1 and (dd + 1) % steps_per_day == 0:
-                o = out[j, k_rec]
-                o[0] = g
-                o[1] = ins
-                o[2] = ins + iexo
-                o[3] = beta
-                o[4] = sig
-                o[5] = gam
-                o[6] = si
-                o[7] = si_eff
-                o[8] = phi
-                o[9] = h
-                k_rec += 1
-        x[j, 0], x[j, 1], x[j, 2], x[j, 3], x[j, 4], x[j, 5], x[j, 6], x[j, 7] = g, ins, beta, gam, sig, si, phi, h
+        _advance_patient(
+            params[j], x[j], eff[j], bmi[j], age0[j], t0_day, n_days, rec_days, out[j], steps_per_day, day_len
+        )
 
 
 # --------------------------------------------------------------------------------------------------
