@@ -29,6 +29,7 @@ def test_progression_kernel_has_one_variant() -> None:
     rec.flags.writeable = False
     pr.simulate_progression(pr.t2dsim_params(2), pr.t2dsim_initial_state(2), 10, record_days=rec)
     assert len(pr._kernel.signatures) == 1, pr._kernel.signatures
+    assert len(pr._advance_patient.signatures) <= 1, pr._advance_patient.signatures  # 0 when loaded from cache
 
 
 def test_meal_kernel_has_one_variant() -> None:
