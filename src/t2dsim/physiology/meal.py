@@ -97,6 +97,9 @@ assert _BETAYUP == N_PARAMS - 1
 #: a parameter set that omits them gets these values.
 NEUTRAL_EXTENSIONS: dict[str, float] = {"Sfix": 0.0, "beta_Y_up": 1.0}
 
+#: Plasma glucose (mg/dL) below which insulin-independent uptake Fsnc ramps linearly to 0 (see meal_rhs).
+G_UII_RAMP_MGDL = 20.0
+
 #: Auxiliary fluxes recorded by the kernel at the start of each step.
 AUX_NAMES: tuple[str, ...] = ("ra", "egp", "secretion", "uid", "renal")
 N_AUX = len(AUX_NAMES)
@@ -136,8 +139,22 @@ def meal_rhs(x, p, cho_mg_per_min, insulin_pmol_kg_min, dbar_mg, dx, aux):
     if egp < 0.0:
         egp = 0.0
     renal = p[_KE1] * (gp - p[_KE2]) if gp > p[_KE2] else 0.0
-    uid = (p[_VM0] + p[_VMX] * x[6]) * gt / (p[_KM0] + gt)
-    dgp = egp + ra - p[_FSNC] - renal - p[_K1] * gp + p[_K2] * gt
+    # Insulin-dependent utilisation Vm(X) = Vm0 + Vmx·X, floored at 0: with X far below basal (plasma insulin
+    # well under Ib) the paper's linear Vm turns negative, i.e. tissues would release glucose
+    # (benchmarks/invariants.py; tests/test_invariants.py). Unchanged wherever Vm(X) ≥ 0.
+    vm = p[_VM0] + p[_VMX] * x[6]
+    if vm < 0.0:
+        vm = 0.0
+    uid = vm * gt / (p[_KM0] + gt)
+    # Insulin-independent (mostly brain) uptake Fsnc, as published above G_UII_RAMP_MGDL; below, where the
+    # saturable GLUT1/3 transport cannot take a fixed flux out of a vanishing pool, it falls linearly to 0 at
+    # G = 0 (t2dsim assumption): with a constant Fsnc severe hypoglycaemia drove Gp below 0
+    # (benchmarks/invariants.py; tests/test_invariants.py).
+    uii = p[_FSNC]
+    g_ramp = G_UII_RAMP_MGDL * p[_VG]
+    if gp < g_ramp:
+        uii = uii * gp / g_ramp if gp > 0.0 else 0.0
+    dgp = egp + ra - uii - renal - p[_K1] * gp + p[_K2] * gt
     if gp < 0.0:
         dgp = 0.0 if dgp < 0.0 else dgp
     dgt = -uid + p[_K1] * gp - p[_K2] * gt
@@ -209,63 +226,121 @@ def meal_rhs(x, p, cho_mg_per_min, insulin_pmol_kg_min, dbar_mg, dx, aux):
     aux[4] = renal
 
 
-@numba.njit(cache=True, parallel=True)
-def integrate_meal_kernel(x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, rec_states, rec_aux, x_final):
-    """Batched fixed-step RK4 over all patients (prange); see :func:`t2dsim.solvers.integrate_meal`."""
-    n = x0.shape[0]
-    n_min = cho_mg.shape[1]
-    h = 1.0 / substeps
-    for i in numba.prange(n):
-        p = params[i]
-        x = x0[i].copy()
-        k1 = np.empty(N_STATES)
-        k2 = np.empty(N_STATES)
-        k3 = np.empty(N_STATES)
-        k4 = np.empty(N_STATES)
-        xt = np.empty(N_STATES)
-        aux = np.empty(N_AUX)
-        aux_tmp = np.empty(N_AUX)
-        meal_q0 = 0.0
-        eaten = 0.0
-        prev_cho = 0.0
-        for t in range(n_min):
-            d = cho_mg[i, t]
-            u = ins_pmol_kg[i, t]
+# fastmath flags: FMA contraction, reciprocal division and no signed zeros only (no nnan/ninf, so invalid values
+# still propagate); results move by ~1e-13 relative from plain IEEE evaluation (float round-off). error_model
+# "numpy": divisions are not guarded by ZeroDivisionError checks (the parallel kernel's own model).
+@numba.njit(cache=True, fastmath={"contract", "arcp", "nsz"}, error_model="numpy")
+def integrate_patient(x0, p, cho_mg, ins_pmol_kg, n_sub0, rec_idx, rec_states, rec_aux, x_final):
+    """Fixed-step RK4 of one patient over all minutes with ``n_sub0`` steps per minute (serial; the
+    per-patient body of :func:`integrate_meal_kernel`, which passes that patient's rows: x0 (N_STATES,),
+    p (N_PARAMS,), cho_mg and ins_pmol_kg (T,), rec_states (T + 1, n_rec), rec_aux (T + 1, N_AUX),
+    x_final (N_STATES,))."""
+    n_min = cho_mg.shape[0]
+    x = x0.copy()
+    k1 = np.empty(N_STATES)
+    k2 = np.empty(N_STATES)
+    k3 = np.empty(N_STATES)
+    k4 = np.empty(N_STATES)
+    xt = np.empty(N_STATES)
+    aux_tmp = np.empty(N_AUX)
+    ks = (k1, k2, k3, k4)
+    # Vmx·X above which the tissue-glucose rate (Vm0 + Vmx·X)/Km0 + k2 exceeds RK4_STABLE_LAMBDA_H·n_sub0
+    vmx_x_max = (RK4_STABLE_LAMBDA_H * n_sub0 - p[_K2]) * p[_KM0] - p[_VM0]
+    meal_q0 = 0.0
+    eaten = 0.0
+    prev_cho = 0.0
+    # One call site of the (Numba-IR-inlined) right-hand side, reached by the four RK4 stages of every
+    # sub-step and, at t = n_min, once more for the fluxes at the final time: one inlined copy instead of
+    # five keeps the cold compile short. Same operations in the same order as four explicit stages.
+    for t in range(n_min + 1):
+        last = t == n_min
+        if last:
+            d = cho_mg[n_min - 1] if n_min > 0 else 0.0
+            u = ins_pmol_kg[n_min - 1] if n_min > 0 else 0.0
+        else:
+            d = cho_mg[t]
+            u = ins_pmol_kg[t]
             if d > 0.0 and prev_cho <= 0.0:
                 meal_q0 = x[0] + x[1]
                 eaten = 0.0
             if d > 0.0:
                 eaten += d
             prev_cho = d
-            dbar = meal_q0 + eaten
-            for s in range(substeps):
-                meal_rhs(x, p, d, u, dbar, k1, aux_tmp)
-                if s == 0:
+        dbar = meal_q0 + eaten
+        # Tissue glucose decays at up to (Vm0 + Vmx·X)/Km0 + k2 per minute; a massive insulin dose makes this
+        # stiff (X ~ 1e4 pmol/L), so the minute gets more sub-steps (never for the published subjects' days).
+        n_sub = n_sub0
+        if p[_VMX] * x[6] > vmx_x_max:  # i.e. lam_g > RK4_STABLE_LAMBDA_H·n_sub0 (no division per minute)
+            lam_g = (p[_VM0] + p[_VMX] * x[6]) / p[_KM0] + p[_K2]
+            n_sub = max(n_sub0, int(np.ceil(lam_g / RK4_STABLE_LAMBDA_H)))
+        h = 1.0 / n_sub
+        for s in range(n_sub):
+            for stage in range(4):
+                if stage == 0:
+                    for j in range(N_STATES):
+                        xt[j] = x[j]
+                elif stage == 3:
+                    for j in range(N_STATES):
+                        xt[j] = x[j] + h * k3[j]
+                else:
+                    kprev = ks[stage - 1]
+                    for j in range(N_STATES):
+                        xt[j] = x[j] + 0.5 * h * kprev[j]
+                meal_rhs(xt, p, d, u, dbar, ks[stage], aux_tmp)
+                if s == 0 and stage == 0:
                     for a in range(N_AUX):
-                        aux[a] = aux_tmp[a]
-                for j in range(N_STATES):
-                    xt[j] = x[j] + 0.5 * h * k1[j]
-                meal_rhs(xt, p, d, u, dbar, k2, aux_tmp)
-                for j in range(N_STATES):
-                    xt[j] = x[j] + 0.5 * h * k2[j]
-                meal_rhs(xt, p, d, u, dbar, k3, aux_tmp)
-                for j in range(N_STATES):
-                    xt[j] = x[j] + h * k3[j]
-                meal_rhs(xt, p, d, u, dbar, k4, aux_tmp)
-                for j in range(N_STATES):
-                    x[j] += h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
+                        rec_aux[t, a] = aux_tmp[a]
+                    if last:
+                        break
+            if last:
+                break
+            for j in range(N_STATES):
+                x[j] += h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
+        if not last:
             for r in range(rec_idx.shape[0]):
-                rec_states[i, t + 1, r] = x[rec_idx[r]]
-            for a in range(N_AUX):
-                rec_aux[i, t, a] = aux[a]
-        # Fluxes at the final time (for a complete per-minute series).
-        d_last = cho_mg[i, n_min - 1] if n_min > 0 else 0.0
-        u_last = ins_pmol_kg[i, n_min - 1] if n_min > 0 else 0.0
-        meal_rhs(x, p, d_last, u_last, meal_q0 + eaten, k1, aux)
-        for a in range(N_AUX):
-            rec_aux[i, n_min, a] = aux[a]
-        for j in range(N_STATES):
-            x_final[i, j] = x[j]
+                rec_states[t + 1, r] = x[rec_idx[r]]
+    for j in range(N_STATES):
+        x_final[j] = x[j]
+
+
+@numba.njit(cache=True, parallel=True)
+def integrate_meal_kernel(x0, params, cho_mg, ins_pmol_kg, substeps, rec_idx, rec_states, rec_aux, x_final):
+    """Batched fixed-step RK4 over all patients (prange); see :func:`t2dsim.solvers.integrate_meal`.
+
+    The parallel loop only calls the serial per-patient integrator :func:`integrate_patient` (not inlined
+    into it), which holds a single call site of the Numba-IR-inlined :func:`meal_rhs`. Numba's parallel passes
+    then analyse a one-line loop body instead of five inlined copies of the right-hand side: the cold compile
+    of this kernel fell from ~37 s to ~2.5 s (benchmarks/cold_start.py) at the same speed per patient-day
+    (benchmarks/meal_throughput.py).
+    """
+    for i in numba.prange(x0.shape[0]):
+        integrate_patient(
+            x0[i], params[i], cho_mg[i], ins_pmol_kg[i], substeps[i], rec_idx, rec_states[i], rec_aux[i], x_final[i]
+        )
+
+
+#: Largest |λ|·h for which classical RK4 is used without extra sub-steps (its real-axis limit is 2.785).
+RK4_STABLE_LAMBDA_H = 2.5
+
+
+def stable_substeps(params: np.ndarray) -> np.ndarray:
+    """Per-patient RK4 sub-steps per minute that keep the stiffest linear block of the model stable.
+
+    The stiffest block is liver/plasma insulin (Il, Ip) with hepatic extraction HE at its highest reachable
+    value, min(0.95, m6) (HE = m6 − m5·S and S ≥ 0): rates a = m1 + m3, m3 = HE·m1/(1 − HE), d = m2 + m4,
+    largest eigenvalue (a + d + √((a + d)² − 4(a·d − m1·m2)))/2 (1/min). Returns ceil(λ/2.5) ≥ 1 for each row
+    of the (n, N_PARAMS) matrix. 1 for the Dalla Man normal and T2D subjects (λ ≈ 0.9 and 2.2/min); parameter
+    sets with m6 ≥ 0.95 (HE reaching its cap when secretion stops) need 2–6 (benchmarks/invariants.py).
+    Depends only on the patient's own parameters, so results do not depend on batching.
+    """
+    p = np.asarray(params, dtype=np.float64)
+    he = np.clip(p[:, _M6], 0.0, 0.95)
+    m1 = p[:, _M1]
+    a = m1 + he * m1 / (1.0 - he)
+    d = p[:, _M2] + p[:, _M4]
+    tr = a + d
+    lam = 0.5 * (tr + np.sqrt(np.maximum(tr * tr - 4.0 * (a * d - m1 * p[:, _M2]), 0.0)))
+    return np.maximum(1, np.ceil(lam / RK4_STABLE_LAMBDA_H)).astype(np.int64)
 
 
 @dataclass

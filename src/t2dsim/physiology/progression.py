@@ -220,6 +220,12 @@ T2DSIM_CALIBRATION: dict[str, tuple[float, str]] = {
     # mg/dL), φ = (G0 − Wei⁻¹(153))/(G0 − 117) ≈ 0.55–0.65; 0.6 is used (a calibration on one trial).
     "insulin_mean_fraction": (0.6, "calibrated to Riddle 2003 endpoint FPG/HbA1c (see comment)"),
 }
+#: Bounds (%) of the HbA1c the glycation kinetics relax to. The ADAG line (Nathan et al. 2008, fitted over
+#: HbA1c ≈ 5–13 %) extrapolated gave 1.4 % at the fasting glucose of 2 mg/dL and 37 % at 900 mg/dL that extreme
+#: random physiology and therapy reached (benchmarks/invariants.py); measured HbA1c stays within ≈ 4–20 %. The
+#: target is clamped there (FPG ≈ 72 and ≈ 472 mg/dL on the Wei line), unchanged in between.
+HBA1C_FLOOR_PCT = 4.0
+HBA1C_CEIL_PCT = 20.0
 #: Insulin scale κ of the t2dsim configuration (see T2DSIM_CALIBRATION["V"]): µU/mL per Ha insulin unit.
 T2DSIM_INSULIN_SCALE = 0.4618
 
@@ -520,90 +526,108 @@ def _solve_fast_day(g, gam, c, si_eff, p, e, iexo, h, mmax, am_n, k_m, aisr_n, k
     )  # fmt: skip
 
 
+# Serial body of one patient (row views), called from the parallel loop of :func:`_kernel` and not inlined into
+# it: Numba's parallel passes then analyse a one-line loop body, which cut the cold compile of the kernel
+# (benchmarks/cold_start.py). error_model "numpy" (no ZeroDivisionError guards) as inside a parallel loop.
+@nb.njit(cache=True, error_model="numpy")
+def _advance_patient(p, xj, effj, bmij, age0j, t0_day, n_days, rec_days, outj, steps_per_day, day_len):  # noqa: ANN001
+    """Patient rows of :func:`_kernel`'s arguments: p (n_params,), xj (8,) advanced in place, effj (Te, 8),
+    bmij (Tb,), age0j years, outj (n_rec, 10) float32."""
+    te = effj.shape[0]
+    tb = bmij.shape[0]
+    n_rec = rec_days.shape[0]
+    g, ins, beta, gam, sig, si, phi, h = xj[0], xj[1], xj[2], xj[3], xj[4], xj[5], xj[6], xj[7]
+    k_rec = 0
+    # per-patient constants
+    mmax, k_m, k_isr, k_p, k_a = p[_I_Mmax], p[_I_kM], p[_I_kISR], p[_I_kP], p[_I_kA]
+    am_n = p[_I_alphaM] ** k_m
+    aisr_n = p[_I_alphaISR] ** k_isr
+    ap_n = p[_I_alphaP] ** k_p
+    aa_n = p[_I_alphaA] ** k_a
+    vk = p[_I_V] * p[_I_k]
+    bref = p[_I_bmi_ref]
+    b_el = p[_I_si_bmi_elasticity]
+    f_inf = p[_I_infl_fraction]
+    a_age = p[_I_si_age_per_year]
+    hs = day_len / steps_per_day
+    e_sig = np.exp(-hs / p[_I_tau_sigma])
+    e_si = np.exp(-hs * p[_I_tSI])
+    e_phi = np.exp(-hs / p[_I_tau_infl])
+    e_h = np.exp(-hs / p[_I_tau_hba1c])
+    hb = hs / p[_I_tau_beta]
+    for dd in range(n_days * steps_per_day):
+        d = dd // steps_per_day
+        de = d if te > 1 else 0
+        db = d if tb > 1 else 0
+        e = effj[de]
+        sec = e[2]
+        iexo = e[4]
+        lbmi = np.log(bmij[db] / bref)
+        age = age0j + (t0_day + dd * hs) / 365.25
+        si_eff = si * e[0] * np.exp(-phi - b_el * (1.0 - f_inf) * lbmi - a_age * (age - p[_I_age_ref]))
+        c = (beta + e[5]) * sec * sig / vk
+        g_drive = -1.0  # glucose driving HbA1c; < 0 means "today's G"
+        phi_ins = p[_I_insulin_mean_fraction]
+        if iexo > 0.0 and phi_ins < 1.0:
+            # counterfactual fasting glucose without exogenous insulin (same day, same start)
+            g0 = _solve_fast_day(g, gam, c, si_eff, p, e, 0.0, hs, mmax, am_n, k_m, aisr_n, k_isr)[0]
+            g_drive = g0
+        g, gam, ins, m, hx = _solve_fast_day(g, gam, c, si_eff, p, e, iexo, hs, mmax, am_n, k_m, aisr_n, k_isr)
+        # slow states, rates frozen at the new (G, γ)
+        isr = sec * sig * hx
+        crowd = 1.0 - beta / p[_I_beta_cap_mg]
+        prol = p[_I_Pmax] * _hill(isr, ap_n, k_p) * (crowd if crowd > 0.0 else 0.0)
+        apop = (1.0 - e[7]) * p[_I_Amax] * _hill(m, aa_n, k_a) + p[_I_Ab]
+        beta = beta * np.exp(hb * (prol - apop))
+        m_sh = mmax * _hill(g - p[_I_Gsh_sigma], am_n, k_m)
+        isr_sh = sec * sig * _hill(m_sh + gam, aisr_n, k_isr)
+        s_isri = p[_I_ISRI_bar] / (1.0 + p[_I_kISRI] * np.exp(-(isr_sh - p[_I_sISRI]) / p[_I_nISRI]))
+        s_mi = 1.0 - p[_I_MI_bar] / (1.0 + p[_I_kMI] * np.exp(-(m_sh - p[_I_sMI]) / p[_I_nMI]))
+        s_inf = s_mi * s_isri + p[_I_sigma_b]
+        sig = s_inf + (sig - s_inf) * e_sig
+        si = p[_I_SI_target] + (si - p[_I_SI_target]) * e_si
+        phi_inf = f_inf * b_el * lbmi + p[_I_infl_offset]
+        phi_inf = e[6] * (phi_inf if phi_inf > 0.0 else 0.0)
+        phi = phi_inf + (phi - phi_inf) * e_phi
+        g_eff = g if g_drive < 0.0 else g_drive - phi_ins * (g_drive - g)
+        h_inf = (p[_I_fpg_mean_slope] * g_eff + p[_I_fpg_mean_intercept] + 46.7) / 28.7
+        if h_inf < HBA1C_FLOOR_PCT:
+            h_inf = HBA1C_FLOOR_PCT
+        elif h_inf > HBA1C_CEIL_PCT:
+            h_inf = HBA1C_CEIL_PCT
+        h = h_inf + (h - h_inf) * e_h
+        if k_rec < n_rec and rec_days[k_rec] == d + 1 and (dd + 1) % steps_per_day == 0:
+            o = outj[k_rec]
+            o[0] = g
+            o[1] = ins
+            o[2] = ins + iexo
+            o[3] = beta
+            o[4] = sig
+            o[5] = gam
+            o[6] = si
+            o[7] = si_eff
+            o[8] = phi
+            o[9] = h
+            k_rec += 1
+    xj[0], xj[1], xj[2], xj[3], xj[4], xj[5], xj[6], xj[7] = g, ins, beta, gam, sig, si, phi, h
+
+
 @nb.njit(cache=True, parallel=True)
-def _kernel(params, x, eff, bmi, age0, t0_day, n_days, rec_days, out, steps_per_day):  # noqa: ANN001
+def _kernel(params, x, eff, bmi, age0, t0_day, n_days, rec_days, out, steps_per_day, day_len):  # noqa: ANN001
     """Advance ``x`` (n, 8 states) in place by ``n_days`` daily steps; write snapshots to ``out``.
+
+    ``day_len`` is the length in days of one kernel "day" (1.0; > 1 only for coarse placement runs, where
+    n_days, rec_days and the day axes of eff and bmi count these longer steps).
 
     params (n, n_params); eff (n, Te, 8) with Te ∈ {1, n_days}; bmi (n, Tb) with Tb ∈ {1, n_days};
     age0 (n,) years at t0_day; rec_days sorted int64 (1..n_days): record after finishing that day;
     out (n, n_rec, 10) float32.
     """
     n = x.shape[0]
-    te = eff.shape[1]
-    tb = bmi.shape[1]
-    n_rec = rec_days.shape[0]
     for j in nb.prange(n):
-        p = params[j]
-        g, ins, beta, gam, sig, si, phi, h = x[j, 0], x[j, 1], x[j, 2], x[j, 3], x[j, 4], x[j, 5], x[j, 6], x[j, 7]
-        k_rec = 0
-        # per-patient constants
-        mmax, k_m, k_isr, k_p, k_a = p[_I_Mmax], p[_I_kM], p[_I_kISR], p[_I_kP], p[_I_kA]
-        am_n = p[_I_alphaM] ** k_m
-        aisr_n = p[_I_alphaISR] ** k_isr
-        ap_n = p[_I_alphaP] ** k_p
-        aa_n = p[_I_alphaA] ** k_a
-        vk = p[_I_V] * p[_I_k]
-        bref = p[_I_bmi_ref]
-        b_el = p[_I_si_bmi_elasticity]
-        f_inf = p[_I_infl_fraction]
-        a_age = p[_I_si_age_per_year]
-        hs = 1.0 / steps_per_day
-        e_sig = np.exp(-hs / p[_I_tau_sigma])
-        e_si = np.exp(-hs * p[_I_tSI])
-        e_phi = np.exp(-hs / p[_I_tau_infl])
-        e_h = np.exp(-hs / p[_I_tau_hba1c])
-        hb = hs / p[_I_tau_beta]
-        for dd in range(n_days * steps_per_day):
-            d = dd // steps_per_day
-            de = d if te > 1 else 0
-            db = d if tb > 1 else 0
-            e = eff[j, de]
-            sec = e[2]
-            iexo = e[4]
-            lbmi = np.log(bmi[j, db] / bref)
-            age = age0[j] + (t0_day + dd * hs) / 365.25
-            si_eff = si * e[0] * np.exp(-phi - b_el * (1.0 - f_inf) * lbmi - a_age * (age - p[_I_age_ref]))
-            c = (beta + e[5]) * sec * sig / vk
-            g_drive = -1.0  # glucose driving HbA1c; < 0 means "today's G"
-            phi_ins = p[_I_insulin_mean_fraction]
-            if iexo > 0.0 and phi_ins < 1.0:
-                # counterfactual fasting glucose without exogenous insulin (same day, same start)
-                g0 = _solve_fast_day(g, gam, c, si_eff, p, e, 0.0, hs, mmax, am_n, k_m, aisr_n, k_isr)[0]
-                g_drive = g0
-            g, gam, ins, m, hx = _solve_fast_day(g, gam, c, si_eff, p, e, iexo, hs, mmax, am_n, k_m, aisr_n, k_isr)
-            # slow states, rates frozen at the new (G, γ)
-            isr = sec * sig * hx
-            crowd = 1.0 - beta / p[_I_beta_cap_mg]
-            prol = p[_I_Pmax] * _hill(isr, ap_n, k_p) * (crowd if crowd > 0.0 else 0.0)
-            apop = (1.0 - e[7]) * p[_I_Amax] * _hill(m, aa_n, k_a) + p[_I_Ab]
-            beta = beta * np.exp(hb * (prol - apop))
-            m_sh = mmax * _hill(g - p[_I_Gsh_sigma], am_n, k_m)
-            isr_sh = sec * sig * _hill(m_sh + gam, aisr_n, k_isr)
-            s_isri = p[_I_ISRI_bar] / (1.0 + p[_I_kISRI] * np.exp(-(isr_sh - p[_I_sISRI]) / p[_I_nISRI]))
-            s_mi = 1.0 - p[_I_MI_bar] / (1.0 + p[_I_kMI] * np.exp(-(m_sh - p[_I_sMI]) / p[_I_nMI]))
-            s_inf = s_mi * s_isri + p[_I_sigma_b]
-            sig = s_inf + (sig - s_inf) * e_sig
-            si = p[_I_SI_target] + (si - p[_I_SI_target]) * e_si
-            phi_inf = f_inf * b_el * lbmi + p[_I_infl_offset]
-            phi_inf = e[6] * (phi_inf if phi_inf > 0.0 else 0.0)
-            phi = phi_inf + (phi - phi_inf) * e_phi
-            g_eff = g if g_drive < 0.0 else g_drive - phi_ins * (g_drive - g)
-            h_inf = (p[_I_fpg_mean_slope] * g_eff + p[_I_fpg_mean_intercept] + 46.7) / 28.7
-            h = h_inf + (h - h_inf) * e_h
-            if k_rec < n_rec and rec_days[k_rec] == d + 1 and (dd + 1) % steps_per_day == 0:
-                o = out[j, k_rec]
-                o[0] = g
-                o[1] = ins
-                o[2] = ins + iexo
-                o[3] = beta
-                o[4] = sig
-                o[5] = gam
-                o[6] = si
-                o[7] = si_eff
-                o[8] = phi
-                o[9] = h
-                k_rec += 1
-        x[j, 0], x[j, 1], x[j, 2], x[j, 3], x[j, 4], x[j, 5], x[j, 6], x[j, 7] = g, ins, beta, gam, sig, si, phi, h
+        _advance_patient(
+            params[j], x[j], eff[j], bmi[j], age0[j], t0_day, n_days, rec_days, out[j], steps_per_day, day_len
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -640,7 +664,7 @@ def _as_patient_days(a: ArrayLike, n: int, n_days: int, name: str, lo: float, hi
         raise ValueError(f"{name} must be a scalar, (n={n},) or (n, n_days={n_days}); got shape {np.shape(a)}")
     if not np.all(np.isfinite(arr)) or np.any(arr < lo) or np.any(arr > hi):
         raise ValueError(f"{name} must be finite and within [{lo}, {hi}]")
-    return np.ascontiguousarray(arr)
+    return np.array(arr, dtype=np.float64, order="C")  # always a fresh writable copy (one kernel variant)
 
 
 def simulate_progression(
@@ -654,6 +678,7 @@ def simulate_progression(
     t0_day: float = 0.0,
     record_days: ArrayLike | str = "monthly",
     steps_per_day: int = 1,
+    coarse_step_days: float = 1.0,
 ) -> ProgressionResult:
     """Advance a batch of patients by ``n_days`` daily steps.
 
@@ -668,6 +693,12 @@ def simulate_progression(
         t0_day: simulated day at the start (only shifts age).
         record_days: "monthly" (default), "end", or sorted ints in 1..n_days.
         steps_per_day: sub-steps per day (default 1 = the daily scheme; >1 only for accuracy checks).
+        coarse_step_days: length of one step in days (default 1). Values > 1 are for cohort placement runs
+            only (population/presets.py), where decades are simulated before baseline: ``n_days``,
+            ``record_days`` and the second axis of daily ``bmi_kg_m2``/effects then count steps of this
+            length, and ``record_day``/``t_end_day`` of the result are in days. The scheme stays stable
+            (backward Euler fast part, exponential slow part); its accuracy against daily steps is measured in
+            benchmarks/screening.py and tests/test_progression_natural_history.py.
 
     Returns:
         ProgressionResult with float32 snapshots and the end state.
@@ -689,7 +720,11 @@ def simulate_progression(
         rec = np.asarray(record_days, dtype=np.int64)
         if rec.ndim != 1 or np.any(np.diff(rec) <= 0) or np.any(rec < 1) or np.any(rec > n_days):
             raise ValueError("record_days must be strictly increasing integers within [1, n_days]")
-    age = np.ascontiguousarray(np.broadcast_to(np.asarray(age_years, dtype=float), (n,)))
+    # Every kernel argument is a fresh C-contiguous, writable float64/int64 array, whatever the caller passed
+    # (scalar → read-only broadcast view, array → caller's buffer): Numba types read-only arrays separately,
+    # so without these copies the kernel compiled up to four variants (benchmarks/cold_start.py).
+    rec = np.array(rec, dtype=np.int64, order="C")
+    age = np.array(np.broadcast_to(np.asarray(age_years, dtype=np.float64), (n,)), order="C")
     if not np.all(np.isfinite(age)) or np.any(age < 0) or np.any(age > 120):
         raise ValueError("age_years must be within [0, 120]")
     bmi = _as_patient_days(bmi_kg_m2, n, n_days, "bmi_kg_m2", 10.0, 80.0)
@@ -700,9 +735,16 @@ def simulate_progression(
     out = np.full((n, rec.shape[0], len(OUTPUT_NAMES)), np.nan, dtype=np.float32)
     if int(steps_per_day) != steps_per_day or not 1 <= steps_per_day <= 1440:
         raise ValueError(f"steps_per_day must be an integer in [1, 1440] (got {steps_per_day})")
-    _kernel(params.to_matrix(), x, eff, bmi, age, float(t0_day), n_days, rec, out, int(steps_per_day))
+    pmat = np.array(params.to_matrix(), dtype=np.float64, order="C")
+    x = np.array(x, dtype=np.float64, order="C")
+    eff = np.array(eff, dtype=np.float64, order="C")
+    step = float(coarse_step_days)
+    if not 1.0 <= step <= 31.0:
+        raise ValueError(f"coarse_step_days must be within [1, 31] (got {coarse_step_days})")
+    _kernel(pmat, x, eff, bmi, age, float(t0_day), int(n_days), rec, out, int(steps_per_day), step)
     outputs = {name: out[:, :, j] for j, name in enumerate(OUTPUT_NAMES)}
-    return ProgressionResult(rec, outputs, ProgressionState.from_matrix(x), float(t0_day) + n_days)
+    rec_day = rec if step == 1.0 else rec * step
+    return ProgressionResult(rec_day, outputs, ProgressionState.from_matrix(x), float(t0_day) + n_days * step)
 
 
 def params_from_mapping(values: Mapping[str, ArrayLike], n: int) -> ProgressionParams:
