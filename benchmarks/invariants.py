@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from t2dsim.units import PMOL_PER_U_INSULIN
 
+from t2dsim.core.units import PMOL_PER_U_INSULIN
 from t2dsim.physiology import meal as mm
 from t2dsim.physiology import progression as pr
 from t2dsim.physiology.cpeptide import van_cauter_kinetics
