@@ -35,6 +35,7 @@ from t2dsim.core.units import PMOL_PER_U_INSULIN
 from t2dsim.physiology import meal as mm
 from t2dsim.physiology import progression as pr
 from t2dsim.physiology.cpeptide import van_cauter_kinetics
+from t2dsim.physiology.progression_params import _EFFECT_RANGES
 from t2dsim.solvers import integrate_meal
 
 G_MAX_MGDL = 2000.0  # above any recorded human glucose (hyperosmolar states ~ 1500-2600 mg/dL are case reports)
@@ -192,7 +193,7 @@ def check_progression(n: int, seed: int) -> dict:
         p.replace(si_age_per_year=0.0), pr.t2dsim_initial_state(n), months[-1] * _STEPS_PER_MONTH, bmi_kg_m2=bmi,
         record_days=months * _STEPS_PER_MONTH, coarse_step_days=_STEP_DAYS,
     )  # fmt: skip
-    lo = {k: v[0] for k, v in pr._EFFECT_RANGES.items()}
+    lo = {k: v[0] for k, v in _EFFECT_RANGES.items()}
     eff = pr.Effects(
         si_mult=rng.uniform(0.3, 4.0, n), hgp_mult=rng.uniform(0.5, 1.5, n), secretion_mult=rng.uniform(0.3, 4.0, n),
         glucose_loss_per_day=np.where(rng.random(n) < 0.3, rng.uniform(0.0, 1.0, n), lo["glucose_loss_per_day"]),
