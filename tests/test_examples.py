@@ -38,7 +38,8 @@ def test_example_protocol_runs(path):
 
 @pytest.fixture(scope="module")
 def default_effects():
-    """The default protocol at its own size, 200 patients per arm (seeded, deterministic). Effects vs placebo at 12 months
+    """The default protocol at its own size, 200 patients per arm (seeded, deterministic). Effects vs placebo at
+    12 months
     are ANCOVA estimates (change from baseline, baseline as covariate) on the model's true values, i.e. without
     the trial's measurement error and dropout, so that the model's effect and not the noise is judged; 200 per
     arm gives SE about 0.06 %-point (HbA1c) and 0.5 U/day (insulin). (60 per arm, SE 0.95 U/day, let the UC-MSC
