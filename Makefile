@@ -17,6 +17,7 @@ run: $(STAMP)
 	$(VENV)/bin/t2dsim trial examples/stem-cells-vs-standard-care.toml --out out
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
