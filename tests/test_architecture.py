@@ -54,3 +54,20 @@ def test_import_contract_holds():
     lint = Path(sys.executable).with_name("lint-imports")
     res = subprocess.run([str(lint)], capture_output=True, text=True, cwd=SRC.parents[1], timeout=120)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+
+
+def test_lower_layers_do_not_load_upper_packages_at_run_time():
+    """Reading the shipped stem-cell calibration (a therapies-layer file) must not import calibration/: a
+    resource lookup by package name imports that package, which the import contract cannot see."""
+    code = (
+        "import sys; from t2dsim.therapies.stemcells import params; assert params._results() is not None; "
+        "params.calibrated(); print(sorted(m for m in sys.modules if m.startswith(('t2dsim.calibration', "
+        "'t2dsim.trial', 't2dsim.outcomes', 't2dsim.report', 't2dsim.cli'))))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == "[]", res.stdout
+    assert _hits(r"resources\.files\(\"t2dsim\.(calibration|trial|outcomes|report)") == [] or all(
+        h.startswith(("calibration/", "trial/", "outcomes/", "report/", "cli.py", "pipeline.py"))
+        for h in _hits(r"resources\.files\(\"t2dsim\.(calibration|trial|outcomes|report)")
+    )

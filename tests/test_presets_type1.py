@@ -51,3 +51,35 @@ visit_month = 3
     c, base, scr = screen(p, 12, 1)
     assert scr["preset"] == "type-1" and (base["insulin_use"] == "yes").all()
     assert (base["hba1c_percent"] <= 9.0).all() and c.n == 12
+
+
+def test_islet_graft_in_a_type1_protocol_is_built_for_type1():
+    """An autologous graft in the type-1 preset without immunosuppression meets T1D autoimmunity (the graft
+    model's autologous_t1d_none setting), not the T2D setting a T2D cohort gets."""
+    from t2dsim.core.registry import BuildContext
+    from t2dsim.therapies.specs import build_arm
+    from t2dsim.therapies.stemcells.specs import IsletGraftSpec
+    from t2dsim.trial.protocol import parse_protocol
+    from t2dsim.trial.runner import diabetes_type
+
+    spec = IsletGraftSpec(kind="islet_graft", source="autologous_ipsc", immunosuppression=False)
+    t1 = build_arm([spec], BuildContext(duration_days=365, diabetes_type="t1d"), "graft")[0]
+    t2 = build_arm([spec], BuildContext(duration_days=365), "graft")[0]
+    assert t1.setting == "autologous_t1d_none" and t2.setting == "autologous_t2d"
+    text = """
+name = "t1"
+duration_months = 3
+visit_months = [0, 3]
+measurements = ["hba1c_percent"]
+[population]
+preset = "PRESET"
+[[arms]]
+name = "a"
+n = 4
+treatment = [{ kind = "islet_graft" }]
+[endpoints.primary]
+measure = "hba1c_percent"
+visit_month = 3
+"""
+    assert diabetes_type(parse_protocol(text.replace("PRESET", "type-1"))) == "t1d"
+    assert diabetes_type(parse_protocol(text.replace("PRESET", "insulin-requiring"))) == "t2d"

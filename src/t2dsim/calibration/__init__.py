@@ -2,7 +2,7 @@
 
 * :func:`calibrate` fits the T2D parameters (all trials, and leave-one-trial-out), the between-trial
   heterogeneity τ of each of those fits, and the β-cell replacement parameters, and writes a JSON results
-  file (shipped: ``results/stemcells.json``).
+  file (shipped: ``therapies/stemcells/calibrated/stemcells.json``).
 * :func:`validate` predicts every case from the shipped results (T2D trials from the fit that left
   that trial out) and returns the predicted-vs-observed table.
 * :func:`benefit_summaries` (in ``calibration.benefits``) gives benefits with intervals and risks.
@@ -69,8 +69,8 @@ RESULTS_VERSION = 3  # 3: adds ``replication`` (trials.replication_settings)
 
 
 def default_results_path() -> Path:
-    """The shipped results file."""
-    return Path(__file__).parent / "results" / "stemcells.json"
+    """The shipped results file (beside the therapies that read it, so therapies never load calibration/)."""
+    return Path(__file__).parents[1] / "therapies" / "stemcells" / "calibrated" / "stemcells.json"
 
 
 def _t2d_pops(seed: int) -> dict[str, Any]:

@@ -39,10 +39,16 @@ __all__ = [
 
 @dataclass(frozen=True)
 class BuildContext:
-    """What a builder may need beyond its spec: the trial's length (days) and the calendar."""
+    """What a builder may need beyond its spec: the trial's length (days), the calendar and the diabetes type."""
 
     duration_days: int
     days_per_month: float = DAYS_PER_MONTH
+    #: "t2d" or "t1d": the cohort's diabetes type (β-cell grafts lose cells to autoimmunity in T1D)
+    diabetes_type: str = "t2d"
+
+    def __post_init__(self) -> None:
+        if self.diabetes_type not in ("t2d", "t1d"):
+            raise ValueError(f"diabetes_type must be 't2d' or 't1d', got {self.diabetes_type!r}")
 
     def day(self, month: float | None) -> int | None:
         """Months after randomisation → day index (None stays None)."""

@@ -115,6 +115,11 @@ class TrialPlan:
         return self.cohort.select(chunk.positions)
 
 
+def diabetes_type(protocol) -> str:
+    """"t1d" for the type-1 preset, else "t2d" (what the therapy builders need to know of the cohort)."""
+    return "t1d" if protocol.population.preset == "type-1" else "t2d"
+
+
 def plan_trial(protocol, *, chunk_size: int = 512) -> TrialPlan:
     """Screen and randomise ``protocol``'s patients and cut each arm into chunks of ``chunk_size``."""
     t0 = time.perf_counter()
@@ -137,7 +142,9 @@ def plan_trial(protocol, *, chunk_size: int = 512) -> TrialPlan:
 def arm_risks(protocol) -> dict[str, list]:
     """Risks shown beside every benefit: each protocol kind's listed risks plus the simulated therapy
     objects' own (sourced) risks, without duplicates (therapy kind → Risk objects)."""
-    bctx = BuildContext(duration_days=int(round(protocol.duration_months * DAYS_PER_MONTH)))
+    bctx = BuildContext(
+        duration_days=int(round(protocol.duration_months * DAYS_PER_MONTH)), diabetes_type=diabetes_type(protocol)
+    )
     risks: dict[str, list] = {}
     bg_specs, _ = background_of(protocol)
     for arm_spec in protocol.arms:
@@ -159,7 +166,7 @@ def simulate_chunk(protocol, seed: int, arm_name: str, cohort: Cohort) -> pd.Dat
     """
     arm_spec = protocol.arm(arm_name)
     duration_days = int(round(protocol.duration_months * DAYS_PER_MONTH))
-    bctx = BuildContext(duration_days=duration_days)
+    bctx = BuildContext(duration_days=duration_days, diabetes_type=diabetes_type(protocol))
     bg_specs, run_in_days = background_of(protocol)
     visits = list(protocol.visit_months)
     measures = set(protocol.measurements) | set(MECHANISM_MEASURES)

@@ -1,7 +1,8 @@
 """Parameters of the stem-cell therapy models, each with its unit, prior and source.
 
 Central values here are the *priors* (literature or derived); calibrated values and their ensembles
-are shipped in ``t2dsim/calibration/results/stemcells.json`` and loaded with :func:`calibrated`.
+are shipped in ``t2dsim/therapies/stemcells/calibrated/stemcells.json`` (written by ``t2dsim calibrate``)
+and loaded with :func:`calibrated`.
 Tags: V verified, S secondary, D derived, H hypothesis (no human evidence), C calibrated.
 """
 
@@ -119,7 +120,7 @@ PARAM_SOURCES: dict[str, str] = {
 @lru_cache(maxsize=1)
 def _results() -> dict[str, Any] | None:
     """The shipped calibration results (read once per process; None if absent)."""
-    path = resources.files("t2dsim.calibration").joinpath("results/stemcells.json")
+    path = resources.files("t2dsim.therapies.stemcells").joinpath("calibrated/stemcells.json")
     if not path.is_file():
         return None
     return json.loads(path.read_text())

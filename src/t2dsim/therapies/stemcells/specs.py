@@ -140,7 +140,7 @@ def _builder(spec: Any, ctx: BuildContext) -> Sequence[Therapy]:
     if spec.kind == "placebo_infusion":
         # The trial-participation effect is given to every arm by the runner; the sham adds only its risks.
         return [ShamInfusion(start_day=ctx.day(spec.start_month) or 0)]
-    return [from_spec(spec)]
+    return [from_spec(spec, diabetes_type=ctx.diabetes_type)]
 
 
 for _spec in (PlaceboInfusionSpec, UCMSCSpec, IsletGraftSpec, BMMNCSpec):
