@@ -76,8 +76,8 @@ def test_endpoint_numbers_match_statistics(data) -> None:
     eff = ancova(endpoint_frame(res, "hba1c_percent", 12), "placebo").effects.set_index("arm")
     for arm in ("uc_msc", "islets"):
         e = eff.loc[arm]
-        assert f"<td>{e['estimate']:.3g}</td>" in text
-        assert f"{e['ci_low']:.3g} to {e['ci_high']:.3g}" in text
+        assert f"<td>{e['estimate']:.4g}</td>" in text
+        assert f"{e['ci_low']:.4g} to {e['ci_high']:.4g}" in text
 
 
 def test_extra_sections_and_escaping(data) -> None:

@@ -4,6 +4,7 @@ run and the report's endpoint table show the same numbers (issue 13, acceptance 
 from __future__ import annotations
 
 import ast
+import html as html_module
 import re
 from pathlib import Path
 
@@ -47,17 +48,18 @@ def test_cli_store_and_report_show_the_same_endpoint_numbers(tmp_path):
     stored = TrialAnalysis.load(store.run_folder(tmp_path / "o" / "runs", run_id) / "analysis")
     table = stored.endpoint_table()
     assert len(cli) == len(table) == 6  # 3 endpoints x 2 comparisons with placebo
-    # the CLI prints the stored numbers at 4 significant digits
+    # the CLI prints the stored numbers at 4 significant digits, p to 3 decimals
     for c in ("estimate", "ci_low", "ci_high"):
         assert cli[c].tolist() == [f"{v:.4g}" for v in table[c]], c
+    assert cli["p"].tolist() == [("<0.001" if p < 0.001 else f"{p:.3f}") for p in table["p_value"]]
     assert cli["endpoint"].tolist() == table["endpoint"].tolist()
-    # the report shows the same numbers at its 3 significant digits
+    # the report's endpoint table shows exactly the CLI's strings
     html = next((tmp_path / "o").glob("*.html")).read_text()
     rows = _report_rows(html)
     assert len(rows) == len(table)
-    for row, (_, ref) in zip(rows, table.iterrows(), strict=True):
-        assert row[6] == f"{ref['estimate']:.3g}", (row, ref)
-        assert row[7] == f"{ref['ci_low']:.3g} to {ref['ci_high']:.3g}", (row, ref)
+    for row, (_, c) in zip(rows, cli.iterrows(), strict=True):
+        cells = [html_module.unescape(x) for x in row]
+        assert cells[6] == c["estimate"] and cells[7] == f"{c['ci_low']} to {c['ci_high']}" and cells[8] == c["p"], row
 
 
 def test_report_package_has_no_statistics_code():

@@ -293,13 +293,8 @@ def trial(
         f"[bold]{protocol.name}[/]: run {res.run_id}, {len(res.run.patients)} patients, "
         f"{res.run.timings.get('pipeline_s', 0):.1f} s"
     )
-    level = 100 * (1 - res.analysis.settings["alpha"])
-    for _, r in res.analysis.endpoint_table().iterrows():
-        out.print(
-            f"{r['endpoint']}, {r['arm']} vs {r['reference']}: {r['estimate']:.4g} "
-            f"({level:g}% CI {r['ci_low']:.4g} to {r['ci_high']:.4g}), p = {r['p_value']:.3g}",
-            markup=False,
-        )
+    for line in res.analysis.endpoint_lines():
+        out.print(line, markup=False)
     out.print(f"report: {res.report_path.resolve()}")
     out.print(DISCLAIMER)
 

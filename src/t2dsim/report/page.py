@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from t2dsim.trial.analysis import format_p
 from t2dsim.trial.measurement import MEASURES
 
 SectionContent = str | go.Figure | Sequence["str | go.Figure"]
@@ -58,9 +59,7 @@ def measure_label(m: str) -> str:
 
 
 def _fmt_p(p: float) -> str:
-    if pd.isna(p):
-        return ""
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    return format_p(p)
 
 
 def _arm_colours(arms: Sequence[str]) -> dict[str, str]:

@@ -20,7 +20,7 @@ from t2dsim.report.page import (
     _table,
     measure_label,
 )
-from t2dsim.trial.analysis import TrialAnalysis
+from t2dsim.trial.analysis import TrialAnalysis, format_p, format_value
 from t2dsim.trial.measurement import MEASURES
 
 # sections
@@ -151,9 +151,12 @@ def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
             "n (arm / ref)": tab["n"].astype(str) + " / " + tab["n_reference"].astype(str),
             "adj. mean change, arm": tab["arm_adj_mean_change"],
             "adj. mean change, ref": tab["ref_adj_mean_change"],
-            "difference": tab["estimate"],
-            f"{level:g}% CI": [f"{lo:.3g} to {hi:.3g}" for lo, hi in zip(tab["ci_low"], tab["ci_high"], strict=True)],
-            "p-value": [_fmt_p(p) for p in tab["p_value"]],
+            "difference": [format_value(x) for x in tab["estimate"]],
+            f"{level:g}% CI": [
+                f"{format_value(lo)} to {format_value(hi)}"
+                for lo, hi in zip(tab["ci_low"], tab["ci_high"], strict=True)
+            ],
+            "p-value": [format_p(p) for p in tab["p_value"]],
         }
     )
     body = _table(show)

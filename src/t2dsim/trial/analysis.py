@@ -20,7 +20,17 @@ import pandas as pd
 from t2dsim.population.baseline_targets import MEAN_TOLERANCE_SD, SD_TOLERANCE_FRACTION, target_table
 from t2dsim.trial.statistics import analyse_endpoints, endpoint_frame, responder_table, trajectory_summary
 
-__all__ = ["ENDPOINT_COLUMNS", "TrialAnalysis", "analyse_run"]
+__all__ = ["ENDPOINT_COLUMNS", "TrialAnalysis", "analyse_run", "format_p", "format_value"]
+
+
+def format_value(x: float) -> str:
+    """An estimate or interval limit as every output shows it (4 significant digits)."""
+    return "" if pd.isna(x) else f"{float(x):.4g}"
+
+
+def format_p(p: float) -> str:
+    """A p-value as every output shows it (3 decimals, "<0.001" below)."""
+    return "" if pd.isna(p) else ("<0.001" if p < 0.001 else f"{float(p):.3f}")
 
 #: Columns of the endpoint table shown by the CLI (and the report's endpoint table).
 ENDPOINT_COLUMNS = ("endpoint", "arm", "reference", "estimate", "ci_low", "ci_high", "p_value")
@@ -58,6 +68,15 @@ class TrialAnalysis:
     def endpoint_table(self) -> pd.DataFrame:
         """The endpoint columns the CLI prints (:data:`ENDPOINT_COLUMNS` present in the table)."""
         return self.endpoints[[c for c in ENDPOINT_COLUMNS if c in self.endpoints.columns]]
+
+    def endpoint_lines(self) -> list[str]:
+        """One line per endpoint comparison, formatted as the report's endpoint table shows the same numbers."""
+        level = 100 * (1 - self.settings["alpha"])
+        return [
+            f"{r['endpoint']}, {r['arm']} vs {r['reference']}: {format_value(r['estimate'])} "
+            f"({level:g}% CI {format_value(r['ci_low'])} to {format_value(r['ci_high'])}), p = {format_p(r['p_value'])}"
+            for _, r in self.endpoint_table().iterrows()
+        ]
 
     def save(self, folder: str | Path) -> None:
         """Write the tables as Parquet and the settings as JSON into ``folder`` (created)."""
