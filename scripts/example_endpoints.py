@@ -51,7 +51,7 @@ def main() -> int:
         for proto, parts in summary.items():
             for part in ("visits", "endpoints"):
                 for key, a in parts[part].items():
-                    b = before[proto][part].get(key)
+                    b = before.get(proto, {}).get(part, {}).get(key)
                     if b is None:
                         print(f"{proto} {key}: new row")
                         continue

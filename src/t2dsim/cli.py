@@ -42,8 +42,11 @@ def user_errors(fn):
             return fn(*args, **kwargs)
         except typer.Exit:
             raise
-        except (UserError, ValueError, FileNotFoundError, PermissionError, duckdb.Error) as exc:
-            msg = exc.args[0] if exc.args else str(exc)
+        except (UserError, ValueError, OSError, duckdb.Error) as exc:
+            if isinstance(exc, OSError) and exc.strerror:  # e.g. "No such file or directory: /proc/x"
+                msg = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+            else:
+                msg = exc.args[0] if exc.args else str(exc)
             err.print(f"[bold red]error:[/] {escape(str(msg))}", highlight=False)
             raise typer.Exit(code=2) from None
         except Exception as exc:

@@ -44,6 +44,7 @@ import numba as nb
 import numpy as np
 from numpy.typing import ArrayLike
 
+from t2dsim.core.calendar import DAYS_PER_MONTH
 from t2dsim.physiology.progression_params import (  # noqa: F401  (re-exported: the public names of this module)
     _I_EG0,
     _I_R0,
@@ -358,8 +359,8 @@ class ProgressionResult:
 
 def monthly_record_days(n_days: int) -> np.ndarray:
     """End days of calendar-average months (30.4375 d) within ``n_days``: round(m·365.25/12)."""
-    m = np.arange(1, int(n_days * 12 / 365.25) + 2)
-    days = np.round(m * 365.25 / 12).astype(np.int64)
+    m = np.arange(1, int(n_days / DAYS_PER_MONTH) + 2)
+    days = np.round(m * DAYS_PER_MONTH).astype(np.int64)
     return days[(days >= 1) & (days <= n_days)]
 
 
