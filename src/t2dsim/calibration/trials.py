@@ -105,7 +105,8 @@ BASAL_SHARE_OF_TDD = 0.5
 #:   titration lay between the two rules, and intermediate goals were examined (max(6.9, baseline − 0.5) gives the
 #:   2009 cohort 2/5 inside, docs/stem_cells.md §4).
 #: Disclosure: this per-protocol choice was made after seeing leave-one-trial-out results of seven variants
-#: (docs/stem_cells.md §4; experiments/i5/ in git history before 0261ef8); a first version applied "baseline" to every insulin-sparing trial.
+#: (docs/stem_cells.md §4; experiments/i5/ in git history before 0261ef8);
+#: a first version applied "baseline" to every insulin-sparing trial.
 TITRATION_RULE = "a1c"
 #: Cases whose protocol departs from TITRATION_RULE (see there for the sources).
 CASE_TITRATION_RULE: dict[str, str] = {"bhansali2009": "baseline"}
