@@ -211,13 +211,20 @@ def validate(results_path: str | Path | None = None, n_draws: int = 30, n_boot: 
     path = Path(results_path) if results_path is not None else default_results_path()
     res = json.loads(path.read_text())
     check_replication(res, path)
+    missing = [c for c in T2D_CASES if c not in res.get("loto", {})]
+    if missing:
+        raise ResultsMismatch(
+            f"{path}: no leave-one-trial-out fold for {missing[0]!r}; its prediction would come from a fit that saw "
+            "it. Rerun `t2dsim calibrate` to write a complete results file."
+        )
     seed = int(res["seed"])
     rng = np.random.default_rng([seed, 77])
     rows: list[dict[str, Any]] = []
     pops = _t2d_pops(seed)
     targets = t2d_targets()
     for case in (*T2D_CASES, "hu2016"):
-        fit = res["loto"].get(case, res["full"])
+        # a checked trial is predicted only from the fold that left it out (checked above)
+        fit = res["loto"][case] if case in T2D_CASES else res["full"]
         ts = [t for t in targets if t.case == case]
         point = run_case(case, params_from_theta(fit["log_theta"]), pops[case])
         samples: dict[str, list[float]] = {t.endpoint: [] for t in ts}

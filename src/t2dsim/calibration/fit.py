@@ -77,6 +77,18 @@ def params_from_theta(log_theta: Sequence[float], base: dict[str, Any] | None = 
     return P
 
 
+def _finite_prediction(value: float, case: str, endpoint: str, log_theta: Sequence[float]) -> float:
+    """A case's prediction, refused when not finite: scoring it as a zero residual would make a failing
+    parameter region look like a perfect fit."""
+    if not np.isfinite(value):
+        theta = ", ".join(f"{v:.3g}" for v in np.exp(np.asarray(log_theta, dtype=float)))
+        raise ValueError(
+            f"calibration: case {case!r}, endpoint {endpoint!r} gave a non-finite prediction ({value}) at "
+            f"parameters ({theta}); fix the case runner or narrow the prior bounds (calibration/fit.py bounds_log)"
+        )
+    return float(value)
+
+
 def _residuals(log_theta: np.ndarray, pops: dict[str, Cohort], targets: Sequence[Target]) -> np.ndarray:
     P = params_from_theta(log_theta)
     res = []
@@ -86,8 +98,7 @@ def _residuals(log_theta: np.ndarray, pops: dict[str, Cohort], targets: Sequence
     for case, ts in by_case.items():
         stats = run_case(case, P, pops[case], soft=True)
         for t in ts:
-            v = stats[t.endpoint].value()
-            res.append(0.0 if not np.isfinite(v) else (v - t.observed) / t.se)
+            res.append((_finite_prediction(stats[t.endpoint].value(), case, t.endpoint, log_theta) - t.observed) / t.se)
     mu, sd = prior_log()
     res.extend((np.asarray(log_theta) - mu) / sd)
     return np.asarray(res, dtype=float)
@@ -172,8 +183,8 @@ def trial_offset(
         x = base.copy()
         x[i] += v[0] - 1.0  # shifted by 1: least_squares' relative finite-difference step vanishes at 0
         stats = run_case(case, params_from_theta(x), pop, soft=True)
-        out = [(stats[t.endpoint].value() - t.observed) / t.se for t in ts]
-        return np.nan_to_num(np.asarray(out, dtype=float), nan=0.0)
+        out = [(_finite_prediction(stats[t.endpoint].value(), case, t.endpoint, x) - t.observed) / t.se for t in ts]
+        return np.asarray(out, dtype=float)
 
     r = least_squares(res, np.ones(1), method="trf", diff_step=0.05, max_nfev=max_nfev, bounds=(-2.0, 4.0))
     info = float(r.jac[:, 0] @ r.jac[:, 0])

@@ -209,7 +209,10 @@ def population_for(case: str, n: int, seed: int) -> Cohort:
     pool = build_population(inc.screen_factor * n, seed, m, s, lo, hi, first_id=first)
     viol = screening_violation(pool, inc)
     ok = np.flatnonzero(viol <= 0.0)
-    if ok.size < n:  # not enough: fill with the patients closest to eligibility
-        rest = np.setdiff1d(np.arange(pool.n), ok)
-        return pool.select(np.sort(np.concatenate([ok, rest[np.argsort(viol[rest], kind="stable")][: n - ok.size]])))
+    if ok.size < n:
+        raise ValueError(
+            f"calibration population {case!r}: only {ok.size} of {pool.n} screened candidates meet the published "
+            f"inclusion criteria, {n} are needed; raise INCLUSION[{case!r}].screen_factor (now {inc.screen_factor}) "
+            "or check the criteria (calibration/populations.py)"
+        )
     return pool.select(np.sort(_match_hba1c(pool.state.hba1c_pct, ok, n, spec)))

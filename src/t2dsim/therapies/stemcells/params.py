@@ -141,7 +141,11 @@ def calibrated() -> dict[str, Any]:
     }
     res = _results()
     if res is None:
-        return out
+        raise FileNotFoundError(
+            "the shipped stem-cell calibration (t2dsim/therapies/stemcells/calibrated/stemcells.json) is missing; "
+            "reinstall t2dsim or rerun `t2dsim calibrate` (it writes that file); pass explicit parameters "
+            "(e.g. MSCParams()) to use the priors"
+        )
     for key in out:
         out[key] = _apply(out[key], res.get("central", {}).get(key, {}))
     return out
@@ -150,9 +154,7 @@ def calibrated() -> dict[str, Any]:
 def calibrated_ensemble() -> list[dict[str, Any]]:
     """Posterior-ensemble members (list of parameter-set dicts as in :func:`calibrated`)."""
     res = _results()
-    base = calibrated()
-    if res is None:
-        return [base]
+    base = calibrated()  # refuses a missing results file
     members = []
     for m in res.get("ensemble", []):
         members.append({k: _apply(base[k], m.get(k, {})) for k in base})
