@@ -354,10 +354,20 @@ class SGLT2Inhibitor(StandardCareTherapy):
 ADHERENCE_FIELD = Field(default=1.0, ge=0, le=1, description="fraction of doses taken (0-1)")
 
 
-def _dose_check(drug: str, dose: float, table: dict[str, tuple[float, float]], unit: str) -> None:
-    lo, hi = table[drug]
-    if not lo <= dose <= hi:
-        raise spec_error("dose", f"{dose:g} {unit} is outside the allowed range [{lo:g}, {hi:g}] {unit} for {drug}")
+class _LabelDosedSpec(TherapySpecBase):
+    """A drug whose dose must lie within its label range (``label_doses[drug]``, in ``dose_unit``)."""
+
+    label_doses: ClassVar[dict[str, tuple[float, float]]] = {}
+    dose_field: ClassVar[str] = "dose_mg_per_day"
+    dose_unit: ClassVar[str] = "mg/day"
+
+    @model_validator(mode="after")
+    def _dose_in_label_range(self) -> _LabelDosedSpec:
+        drug, dose, unit = self.drug, getattr(self, self.dose_field), self.dose_unit  # type: ignore[attr-defined]
+        lo, hi = self.label_doses[drug]
+        if not lo <= dose <= hi:
+            raise spec_error("dose", f"{dose:g} {unit} is outside the allowed range [{lo:g}, {hi:g}] {unit} for {drug}")
+        return self
 
 
 class MetforminSpec(TherapySpecBase):
@@ -385,7 +395,7 @@ SU_DOSES = {
 }
 
 
-class SulfonylureaSpec(TherapySpecBase):
+class SulfonylureaSpec(_LabelDosedSpec):
     """Sulfonylurea; dose within the label range of the drug (mg/day)."""
 
     kind: Literal["sulfonylurea"]
@@ -393,11 +403,7 @@ class SulfonylureaSpec(TherapySpecBase):
     dose_mg_per_day: float = 4.0
     adherence: float = ADHERENCE_FIELD
     risks: ClassVar[tuple[str, ...]] = ("hypoglycaemia", "weight gain")
-
-    @model_validator(mode="after")
-    def _dose(self) -> SulfonylureaSpec:
-        _dose_check(self.drug, self.dose_mg_per_day, SU_DOSES, "mg/day")
-        return self
+    label_doses: ClassVar[dict[str, tuple[float, float]]] = SU_DOSES
 
     def therapy(self, window: bool = True) -> Sulfonylurea:
         return Sulfonylurea(self.drug, self.dose_mg_per_day, adherence=self.adherence, **schedule_days(self, window))
@@ -407,7 +413,7 @@ class SulfonylureaSpec(TherapySpecBase):
 SGLT2_DOSES = {"empagliflozin": (10.0, 25.0), "dapagliflozin": (5.0, 10.0), "canagliflozin": (100.0, 300.0)}
 
 
-class SGLT2iSpec(TherapySpecBase):
+class SGLT2iSpec(_LabelDosedSpec):
     """SGLT2 inhibitor; label dose ranges (mg/day); ``egfr_ml_min`` (15-200 mL/min) scales urinary glucose
     loss (default 90)."""
 
@@ -421,11 +427,7 @@ class SGLT2iSpec(TherapySpecBase):
         "volume depletion",
         "euglycaemic ketoacidosis (rare)",
     )
-
-    @model_validator(mode="after")
-    def _dose(self) -> SGLT2iSpec:
-        _dose_check(self.drug, self.dose_mg_per_day, SGLT2_DOSES, "mg/day")
-        return self
+    label_doses: ClassVar[dict[str, tuple[float, float]]] = SGLT2_DOSES
 
     def therapy(self, window: bool = True) -> SGLT2Inhibitor:
         return SGLT2Inhibitor(
@@ -438,7 +440,7 @@ class SGLT2iSpec(TherapySpecBase):
 GLP1_DOSES = {"liraglutide": (0.6, 1.8), "semaglutide": (0.25, 2.0), "dulaglutide": (0.75, 4.5)}
 
 
-class GLP1RASpec(TherapySpecBase):
+class GLP1RASpec(_LabelDosedSpec):
     """GLP-1 receptor agonist; ``dose_mg`` per injection within the label range."""
 
     kind: Literal["glp1ra"]
@@ -446,11 +448,9 @@ class GLP1RASpec(TherapySpecBase):
     dose_mg: float = 1.0
     adherence: float = ADHERENCE_FIELD
     risks: ClassVar[tuple[str, ...]] = ("nausea and vomiting", "gallbladder disease", "pancreatitis (rare)")
-
-    @model_validator(mode="after")
-    def _dose(self) -> GLP1RASpec:
-        _dose_check(self.drug, self.dose_mg, GLP1_DOSES, "mg per injection")
-        return self
+    label_doses: ClassVar[dict[str, tuple[float, float]]] = GLP1_DOSES
+    dose_field: ClassVar[str] = "dose_mg"
+    dose_unit: ClassVar[str] = "mg per injection"
 
     def therapy(self, window: bool = True) -> GLP1RA:
         return GLP1RA(self.drug, self.dose_mg, adherence=self.adherence, **schedule_days(self, window))
