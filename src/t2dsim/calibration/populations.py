@@ -14,14 +14,13 @@ from t2dsim.calibration.trials import (
     ArmResult,
     _neutral_column,
     glucose_for_a1c,
-    insulin_need,
     mmtt_cpeptide,
-    model_hba1c_steady,
     total_insulin_u_per_day,
     trial_cohort,
 )
 from t2dsim.engine.cohort import Cohort
-from t2dsim.physiology.progression import Effects, effective_si, simulate_progression
+from t2dsim.physiology.progression import effective_si
+from t2dsim.population.placement import titrate_background_insulin
 from t2dsim.population.presets import make_cohort
 from t2dsim.therapies.base import PatientContext
 
@@ -58,24 +57,10 @@ def build_population(
 
     lo_p, hi_p = norm.cdf((a1c_lo - a1c_mean) / a1c_sd), norm.cdf((a1c_hi - a1c_mean) / a1c_sd)
     a1c = a1c_mean + a1c_sd * norm.ppf(lo_p + ctx.uniform("baseline_hba1c") * (hi_p - lo_p))
-    state, neutral = c.state, {k: np.full(n, v) for k, v in _NEUTRAL.items()}
-    iexo = c.effects.exog_insulin_uuml
-    # fixed point: dose for the target glucose, then let σ and γ settle; the last step is short because
-    # the disease keeps progressing (glucose drifts up ~3 mg/dL per 6 months at a fixed dose). HbA1c is
-    # then put at its steady state (patients stable on their dose for months).
-    for days in (120, 120, 120, 120, 30):
-        g_t = glucose_for_a1c(c.params, state, c.age_years, c.bmi_kg_m2, neutral, a1c)
-        iexo = np.clip(insulin_need(c.params, state, c.age_years, c.bmi_kg_m2, neutral, g_t), 0.0, 1000.0)
-        state = simulate_progression(
-            c.params,
-            state,
-            days,
-            age_years=c.age_years,
-            bmi_kg_m2=c.bmi_kg_m2,
-            effects=Effects(exog_insulin_uuml=iexo),
-            record_days="end",
-        ).state
-    state.hba1c_pct = model_hba1c_steady(c.params, state, c.age_years, c.bmi_kg_m2, neutral, iexo)
+    state, iexo = titrate_background_insulin(
+        c.params, c.state, c.age_years, c.bmi_kg_m2,
+        lambda st, neutral: glucose_for_a1c(c.params, st, c.age_years, c.bmi_kg_m2, neutral, a1c),
+    )  # fmt: skip
     return trial_cohort(c.params, state, ctx, c.bmi_kg_m2, iexo)
 
 

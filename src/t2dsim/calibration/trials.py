@@ -36,7 +36,7 @@ from t2dsim.physiology.coupling import (
 )
 from t2dsim.physiology.markers import auc_trapezoid
 from t2dsim.physiology.progression import (
-    EFFECT_NAMES,
+    NEUTRAL_EFFECTS,
     Effects,
     effective_si,
     simulate_progression,
@@ -125,7 +125,7 @@ def replication_settings() -> dict[str, Any]:
 
 #: Height used to turn BMI into body weight (cm; D: adult average, trial heights not reported).
 HEIGHT_CM = 170.0
-_NEUTRAL = dict(zip(EFFECT_NAMES, (1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0), strict=True))
+_NEUTRAL = NEUTRAL_EFFECTS  # the progression model's one table of neutral effects
 
 
 def background_insulin(pop: Cohort) -> np.ndarray:

@@ -55,6 +55,7 @@ from t2dsim.physiology.progression_params import (  # noqa: F401  (re-exported: 
     HA_PARAM_NAMES,
     HBA1C_CEIL_PCT,
     HBA1C_FLOOR_PCT,
+    NEUTRAL_EFFECTS,
     OUTPUT_NAMES,
     PARAM_NAMES,
     STATE_NAMES,

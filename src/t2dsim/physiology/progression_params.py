@@ -173,6 +173,8 @@ EFFECT_NAMES: tuple[str, ...] = (
     "graft_beta_mass_mg", "inflammation_mult", "beta_protect",
 )  # fmt: skip
 _EFFECT_NEUTRAL = (1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+#: Neutral value of each therapy effect (no therapy), by name.
+NEUTRAL_EFFECTS: dict[str, float] = dict(zip(EFFECT_NAMES, _EFFECT_NEUTRAL, strict=True))
 _EFFECT_RANGES = {
     "si_mult": (0.0, 20.0),
     "hgp_mult": (0.0, 5.0),

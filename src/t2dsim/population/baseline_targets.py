@@ -26,8 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from t2dsim.core.rng import keyed_uniform
-from t2dsim.physiology.progression import Effects, simulate_progression
-from t2dsim.population.placement import glucose_for_a1c, insulin_need, model_hba1c_steady
+from t2dsim.population.placement import MIN_TARGET_MGDL, glucose_for_a1c, titrate_background_insulin
 
 __all__ = ["TARGETABLE", "match_targets", "place_glycaemia", "quantiles", "target_moments", "target_table"]
 
@@ -44,8 +43,6 @@ TARGETABLE = (
 #: Acceptance of an achieved baseline (issue 14): mean within 0.1 requested SD, SD within 10 %.
 MEAN_TOLERANCE_SD = 0.1
 SD_TOLERANCE_FRACTION = 0.10
-_NEUTRAL = {"si_mult": 1.0, "hgp_mult": 1.0, "secretion_mult": 1.0, "glucose_loss_per_day": 0.0,
-            "graft_beta_mass_mg": 0.0}  # fmt: skip
 
 
 def _frozen(d: Any):
@@ -101,20 +98,13 @@ def place_glycaemia(cohort: Any, targets: dict[str, Any], seed: int) -> Any:
         )
     c = cohort.select(np.flatnonzero(on))
     want = quantiles(targets[name], keyed_uniform(seed, c.patient_id, f"baseline:{name}"))
-    n = c.n
-    neutral = {k: np.full(n, v) for k, v in _NEUTRAL.items()}
-    state, iexo = c.state, c.background_effects.exog_insulin_uuml
-    for days in (120, 120, 120, 120, 30):
+
+    def target(state, neutral):
         if name == "hba1c_percent":
-            g_t = glucose_for_a1c(c.params, state, c.age_years, c.bmi_kg_m2, neutral, want)
-        else:
-            g_t = np.maximum(want, 70.0)
-        iexo = np.clip(insulin_need(c.params, state, c.age_years, c.bmi_kg_m2, neutral, g_t), 0.0, 1000.0)
-        state = simulate_progression(
-            c.params, state, days, age_years=c.age_years, bmi_kg_m2=c.bmi_kg_m2,
-            effects=Effects(exog_insulin_uuml=iexo), record_days="end",
-        ).state  # fmt: skip
-    state.hba1c_pct = model_hba1c_steady(c.params, state, c.age_years, c.bmi_kg_m2, neutral, iexo)
+            return glucose_for_a1c(c.params, state, c.age_years, c.bmi_kg_m2, neutral, want)
+        return np.maximum(want, MIN_TARGET_MGDL)
+
+    state, iexo = titrate_background_insulin(c.params, c.state, c.age_years, c.bmi_kg_m2, target)
     x = cohort.state.to_matrix().copy()
     x[on] = state.to_matrix()
     full = cohort.background_effects

@@ -11,14 +11,19 @@ populations import them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from t2dsim.physiology import glycation
 from t2dsim.physiology.progression import (
+    NEUTRAL_EFFECTS,
+    Effects,
     ProgressionParams,
     ProgressionState,
     effective_si,
     endogenous_insulin_qss,
+    simulate_progression,
 )
 
 __all__ = [
@@ -27,8 +32,14 @@ __all__ = [
     "glucose_for_a1c",
     "insulin_need",
     "model_hba1c_steady",
+    "titrate_background_insulin",
     "unaided_glucose",
 ]
+
+#: Rounds of the background-insulin fixed point (days each): dose for the target glucose, then σ and γ settle;
+#: the last round is short because the disease keeps progressing (glucose drifts up ~3 mg/dL per 6 months at
+#: a fixed dose).
+TITRATION_ROUNDS_DAYS = (120, 120, 120, 120, 30)
 
 
 def g_for_a1c(a1c: np.ndarray | float) -> np.ndarray:
@@ -106,3 +117,28 @@ def model_hba1c_steady(
     g0 = unaided_glucose(params, state, age, bmi, eff)
     g_eff = np.where(exog > 0, g0 - _phi(params) * (g0 - g), g)
     return glycation.steady_state_hba1c_from_fpg(g_eff)
+
+
+def titrate_background_insulin(
+    params: ProgressionParams,
+    state: ProgressionState,
+    age: np.ndarray,
+    bmi: np.ndarray,
+    target_glucose: Callable[[ProgressionState, dict[str, np.ndarray]], np.ndarray],
+) -> tuple[ProgressionState, np.ndarray]:
+    """Hold each patient at ``target_glucose(state, neutral_effects)`` (mg/dL) with background insulin: the dose
+    for the target (:func:`insulin_need`), the course advanced, repeated over :data:`TITRATION_ROUNDS_DAYS`; HbA1c
+    then put at its steady state (patients stable on their dose for months). Returns the state and the background
+    plasma-insulin effect (µU/mL)."""
+    n = state.n
+    neutral = {k: np.full(n, v) for k, v in NEUTRAL_EFFECTS.items()}
+    iexo = np.zeros(n)
+    for days in TITRATION_ROUNDS_DAYS:
+        g_t = target_glucose(state, neutral)
+        iexo = np.clip(insulin_need(params, state, age, bmi, neutral, g_t), 0.0, 1000.0)
+        state = simulate_progression(
+            params, state, days, age_years=age, bmi_kg_m2=bmi, effects=Effects(exog_insulin_uuml=iexo),
+            record_days="end",
+        ).state  # fmt: skip
+    state.hba1c_pct = model_hba1c_steady(params, state, age, bmi, neutral, iexo)
+    return state, iexo
