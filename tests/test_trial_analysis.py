@@ -21,7 +21,7 @@ EXAMPLE = ROOT / "examples" / "stem-cells-vs-standard-care.toml"
 
 _CLI_LINE = re.compile(
     r"^(?P<endpoint>.+), (?P<arm>\S+) vs (?P<reference>\S+): (?P<estimate>\S+) "
-    r"\(95% CI (?P<ci_low>\S+) to (?P<ci_high>\S+)\), p = (?P<p>\S+)$"
+    r"\(95% CI (?P<ci_low>\S+) to (?P<ci_high>\S+)\), p (?:= )?(?P<p>\S+)$"
 )
 
 

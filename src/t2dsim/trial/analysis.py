@@ -72,11 +72,15 @@ class TrialAnalysis:
     def endpoint_lines(self) -> list[str]:
         """One line per endpoint comparison, formatted as the report's endpoint table shows the same numbers."""
         level = 100 * (1 - self.settings["alpha"])
-        return [
-            f"{r['endpoint']}, {r['arm']} vs {r['reference']}: {format_value(r['estimate'])} "
-            f"({level:g}% CI {format_value(r['ci_low'])} to {format_value(r['ci_high'])}), p = {format_p(r['p_value'])}"
-            for _, r in self.endpoint_table().iterrows()
-        ]
+        lines = []
+        for _, r in self.endpoint_table().iterrows():
+            p = format_p(r["p_value"])
+            lines.append(
+                f"{r['endpoint']}, {r['arm']} vs {r['reference']}: {format_value(r['estimate'])} "
+                f"({level:g}% CI {format_value(r['ci_low'])} to {format_value(r['ci_high'])}), "
+                + (f"p {p}" if p.startswith("<") else f"p = {p}")
+            )
+        return lines
 
     def save(self, folder: str | Path) -> None:
         """Write the tables as Parquet and the settings as JSON into ``folder`` (created)."""
