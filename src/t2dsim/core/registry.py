@@ -14,8 +14,8 @@ ask to be rebuilt when the registry changes (:func:`on_change`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler
@@ -39,16 +39,25 @@ __all__ = [
 
 @dataclass(frozen=True)
 class BuildContext:
-    """What a builder may need beyond its spec: the trial's length (days), the calendar and the diabetes type."""
+    """What a builder may need beyond its spec: the trial's length (days), the calendar, the diabetes type and the
+    cell-therapy parameter set."""
 
     duration_days: int
     days_per_month: float = DAYS_PER_MONTH
     #: "t2d" or "t1d": the cohort's diabetes type (β-cell grafts lose cells to autoimmunity in T1D)
     diabetes_type: str = "t2d"
+    #: Parameter sets of the cell-therapy models by group ("msc", "bmmnc", "placebo", "islet": the dataclasses of
+    #: therapies/stemcells/params.py); a group absent here (or None) uses the shipped calibration. A calibration
+    #: evaluates candidate parameters through it, and a posterior draw of a run (ChunkKey.draw) is one such set.
+    cell_params: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.diabetes_type not in ("t2d", "t1d"):
             raise ValueError(f"diabetes_type must be 't2d' or 't1d', got {self.diabetes_type!r}")
+
+    def cell_param(self, group: str) -> Any:
+        """The parameter set of cell-therapy group ``group`` if one was given, else None (the shipped calibration)."""
+        return None if self.cell_params is None else self.cell_params.get(group)
 
     def day(self, month: float | None) -> int | None:
         """Months after randomisation → day index (None stays None)."""

@@ -32,6 +32,11 @@ from t2dsim.therapies.base import (
     combine_meal_modifiers,
 )
 
+#: Combined effects whose last-day value is kept in ``ArmState.last`` (visits, meal days, dose rules).
+_LAST_EFFECTS = (
+    "hgp_mult", "graft_beta_mass_mg", "si_mult", "secretion_mult", "glucose_loss_per_day", "exog_insulin_uuml",
+)  # fmt: skip
+
 
 @dataclass
 class ArmState:
@@ -57,6 +62,8 @@ class ArmState:
             )
         # Therapies convert insulin doses with the cohort's insulin scale (coupling.insulin_scale).
         self.cohort.ctx.covariates.setdefault("insulin_scale", insulin_scale(self.cohort.params))
+        # Trial conducts that dose by the model's quasi-steady rules read the patients' parameters.
+        self.cohort.ctx.progression_params = self.cohort.params
         for t in self.therapies:
             t.setup(self.cohort.ctx)
 
@@ -111,6 +118,11 @@ def advance(arm: ArmState, n_days: int, *, segment_days: int = 7, record_days: S
         active = arm.active()
         for t in active:
             t.observe(arm.cohort.ctx, arm.day, arm.last)
+        # therapies that decide on fixed days (e.g. monthly dose reviews) end the segment on their next one
+        for t in active:
+            nxt_decision = getattr(t, "next_decision_day", None)
+            if callable(nxt_decision):
+                seg_end = min(seg_end, max(int(nxt_decision(arm.day)), arm.day + 1))
         length = seg_end - arm.day
         # Therapies with closed-form time courses (e.g. cell therapies) give one value per day of the
         # segment; the others are constant over it (their doses change only at segment starts).
@@ -137,8 +149,9 @@ def advance(arm: ArmState, n_days: int, *, segment_days: int = 7, record_days: S
         )
         arm.state = res.state
         arm.last = {k: np.asarray(res[k][:, -1], dtype=float) for k in OUTPUT_NAMES}
-        arm.last["hgp_mult"] = np.asarray(effects.hgp_mult, dtype=float)[:, -1]
-        arm.last["graft_beta_mass_mg"] = np.asarray(effects.graft_beta_mass_mg, dtype=float)[:, -1]
+        # the therapies' combined effects of the segment's last day (what quasi-steady dose rules need)
+        for k in _LAST_EFFECTS:
+            arm.last[k] = np.asarray(getattr(effects, k), dtype=float)[:, -1]
         arm.last["bmi_kg_m2"] = np.asarray(bmi, dtype=float)
         arm.day = seg_end
         if rec.size and arm.day in set(rec.tolist()):

@@ -17,15 +17,28 @@ from t2dsim.physiology.meal import with_basal_glucose
 from t2dsim.physiology.sensor import CGMSensor
 from t2dsim.simulate import THREE_MEALS, meal_inputs, mmtt_cho_g, simulate
 
-__all__ = ["CGM_MEASURES", "MECHANISM_MEASURES", "MMTT_MEASURES", "cgm_fortnight", "measure_visit"]
+__all__ = [
+    "CGM_MEASURES",
+    "CONDUCT_MEASURES",
+    "MECHANISM_MEASURES",
+    "MMTT_MEASURES",
+    "cgm_fortnight",
+    "measure_visit",
+]
 
 MMTT_MEASURES = {
     "fasting_cpeptide_pmol_l",
     "cpeptide_auc_nmol_min_l",
+    "cpeptide_auc_180_pmol_min_l",
+    "cpeptide_peak_pmol_l",
     "fasting_insulin_pmol_l",
     "homa_ir",
     "homa_b_percent",
 }
+#: Minutes of the MMTT: 120 (AUC 0-120, fasting values), 180 for the AUC 0-180, 240 for the peak (0-240 min).
+_MMTT_MINUTES = {"cpeptide_peak_pmol_l": 240, "cpeptide_auc_180_pmol_min_l": 180}
+#: Measures a trial conduct records at a visit (therapies' ``visit_measures``, e.g. therapies/insulin_sparing.py).
+CONDUCT_MEASURES = ("insulin_dose_relative", "insulin_need_relative", "insulin_need_126_uuml")
 CGM_MEASURES = {"cgm_mean_glucose_mgdl", "cgm_tir_percent", "cgm_tbr_percent", "cgm_gmi_percent"}
 MECHANISM_MEASURES = (
     "beta_cell_mass_mg",
@@ -55,21 +68,32 @@ def measure_visit(arm: ArmState, measures: set[str], seed: int, visit: int) -> d
     }
     dose = np.zeros(arm.cohort.n)
     for t in arm.active():
+        # a trial conduct's visit record (the dose its review sets on the visit day) replaces its running report
+        vm = getattr(t, "visit_measures", None)
         rep = getattr(t, "report", None)
-        if callable(rep):
-            r = rep(arm.cohort.ctx, arm.day)
-            if "insulin_dose_u_per_day" in r:
-                dose = dose + np.asarray(r["insulin_dose_u_per_day"], float)
+        r = vm(arm.cohort.ctx, arm.day, last) if callable(vm) else rep(arm.cohort.ctx, arm.day) if callable(rep) else {}
+        if "insulin_dose_u_per_day" in r:
+            dose = dose + np.asarray(r["insulin_dose_u_per_day"], float)
+        out.update({k: np.asarray(r[k], float) for k in CONDUCT_MEASURES if k in r})
     out["insulin_u_per_day"] = dose
+    # HOMA1-%B of the progression model's fasting state: glucose and total plasma insulin (endogenous + background)
+    total = last.get("insulin_total_uuml")
+    if total is None:  # baseline (no segment run yet): endogenous + the cohort's background effect
+        total = last["insulin_endo_uuml"] + np.asarray(arm.cohort.ctx.covariates.get("exog_insulin", 0.0), float)
+    out["homa_b_progression_percent"] = markers.homa1_b_pct(last["glucose_mgdl"], total)
     if measures & MMTT_MEASURES:
+        minutes = max([120] + [m for k, m in _MMTT_MINUTES.items() if k in measures])
         grams = mmtt_cho_g(arm.cohort.ctx.body_weight_kg)
-        cho = np.stack([meal_inputs(120, [(0, g)], rate_g_per_min=g / 5.0) for g in grams])
-        res = run_meal_day(arm, cho)  # minutes 0..120
+        cho = np.stack([meal_inputs(minutes, [(0, g)], rate_g_per_min=g / 5.0) for g in grams])
+        res = run_meal_day(arm, cho)  # minutes 0..minutes
         cp = res["cpeptide_pmol_l"]
         ins = res["plasma_insulin_pmol_l"][:, 0]
         out["fasting_cpeptide_pmol_l"] = cp[:, 0]
         # Trapezoid over the per-minute curve 0–120 min, pmol/L·min → nmol/L·min.
         out["cpeptide_auc_nmol_min_l"] = markers.auc_trapezoid(np.arange(121), cp[:, :121]) / 1000.0
+        if minutes >= 180:
+            out["cpeptide_auc_180_pmol_min_l"] = markers.auc_trapezoid(np.arange(181), cp[:, :181])
+        out["cpeptide_peak_pmol_l"] = cp.max(axis=1)
         out["fasting_insulin_pmol_l"] = ins
     if measures & CGM_MEASURES:
         out.update(cgm_fortnight(arm, seed, visit))

@@ -72,6 +72,9 @@ class PatientContext:
     #: ``exog_insulin`` (progression insulin units), ``insulin_scale`` (κ), ``diabetes_duration_years``,
     #: ``hba1c_pct``, ``bmi_kg_m2``.
     covariates: dict[str, np.ndarray] = field(default_factory=dict)
+    #: The cohort's progression-model parameters (ProgressionParams), set by the engine's ArmState: trial conducts
+    #: that dose by the model's quasi-steady rules read them (therapies/insulin_sparing.py).
+    progression_params: Any = None
 
     def __post_init__(self) -> None:
         if self.patient_ids.size == 0:

@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from t2dsim.core.registry import BuildContext, register_therapy
-from t2dsim.core.specs import TherapySpecBase
+from t2dsim.core.specs import TherapySpecBase, spec_error
 from t2dsim.therapies.base import PatientContext, Therapy
 from t2dsim.therapies.drugs import parameter
 from t2dsim.therapies.insulin import BasalInsulin
+from t2dsim.therapies.insulin_sparing import SPARING_CONDUCTS, InsulinSparingCare
 
 #: Dose cuts start this far below the titration target (mg/dL; design choice, tag D) ...
 TAPER_BAND_MGDL = 20.0
@@ -130,10 +131,18 @@ class StandardCareSpec(TherapySpecBase):
     override the conduct's values when given."""
 
     kind: Literal["standard_care"]
-    conduct: Literal["guideline_treat_to_target", "protocol_taper"] = Field(
+    conduct: Literal[
+        "guideline_treat_to_target",
+        "protocol_taper",
+        "insulin_sparing_a1c_goal",
+        "insulin_sparing_baseline_goal",
+        "fixed_background",
+    ] = Field(
         default="guideline_treat_to_target",
-        description="guideline_treat_to_target (Riddle 2003 to FPG 100, both ways) or protocol_taper (the stem-cell "
-        "trials: insulin only reduced, target 130 mg/dL)",
+        description="guideline_treat_to_target (Riddle 2003 to FPG 100, both ways), protocol_taper (insulin only "
+        "reduced, target 130 mg/dL), or the stem-cell trials' conducts of therapies/insulin_sparing.py: "
+        "insulin_sparing_a1c_goal / insulin_sparing_baseline_goal (monthly reduction towards the dose that holds "
+        "HbA1c 6.9 %, or max(6.9 %, baseline)) and fixed_background (baseline regimen held)",
     )
     insulin_titration: bool = True
     target_fpg_mgdl: float | None = Field(default=None, ge=70, le=180, description="titration target, mg/dL")
@@ -146,6 +155,18 @@ class StandardCareSpec(TherapySpecBase):
         default=None, ge=50, le=90, description="a glucose below this is a documented low (no increase), mg/dL"
     )
     risks: ClassVar[tuple[str, ...]] = ("hypoglycaemia with insulin titration", "weight gain with insulin")
+
+    @model_validator(mode="after")
+    def _overrides_fit_conduct(self) -> StandardCareSpec:
+        if self.conduct in SPARING_CONDUCTS:
+            for name in ("target_fpg_mgdl", "insulin_intensify", "documented_low_mgdl"):
+                if getattr(self, name) is not None:
+                    raise spec_error(
+                        name,
+                        f"not a setting of conduct {self.conduct!r} (it doses by its HbA1c goal); allowed: leave "
+                        f"{name} unset, or use conduct guideline_treat_to_target or protocol_taper",
+                    )
+        return self
 
     def settings(self) -> Conduct:
         """The conduct with this spec's overrides applied."""
@@ -161,6 +182,9 @@ class StandardCareSpec(TherapySpecBase):
 
 
 def _standard_care(spec: StandardCareSpec, ctx: BuildContext) -> Sequence[Therapy]:
+    if spec.conduct in SPARING_CONDUCTS:
+        start, stop = ctx.day(spec.start_month) or 0, ctx.day(spec.stop_month)
+        return [InsulinSparingCare(SPARING_CONDUCTS[spec.conduct], start_day=start, stop_day=stop)]
     c = spec.settings()
     return [
         UsualCareInsulin(

@@ -124,6 +124,19 @@ MEASURES: dict[str, MeasureInfo] = {
     "insulin_sensitivity": MeasureInfo("mL/µU/day", "Insulin sensitivity (SI)", "mechanism"),
     "inflammation_index": MeasureInfo("1", "Inflammation index", "mechanism"),
     "graft_beta_mass_mg": MeasureInfo("mg", "Graft functional beta-cell mass", "mechanism"),
+    # model quantities a validation case reads (no assay error: latent or derived model values)
+    "cpeptide_auc_180_pmol_min_l": MeasureInfo("pmol/L·min", "MMTT C-peptide AUC (0-180 min)", "mechanism"),
+    "cpeptide_peak_pmol_l": MeasureInfo("pmol/L", "MMTT C-peptide peak (0-240 min)", "mechanism"),
+    "homa_b_progression_percent": MeasureInfo(
+        "%", "HOMA-B of the progression model's fasting glucose and total plasma insulin", "mechanism"
+    ),
+    "insulin_dose_relative": MeasureInfo("1", "Insulin dose set at the visit / baseline dose", "mechanism"),
+    "insulin_need_relative": MeasureInfo(
+        "1", "Background insulin needed to hold baseline glucose / baseline background", "mechanism"
+    ),
+    "insulin_need_126_uuml": MeasureInfo(
+        "µU/mL", "Background plasma insulin needed to hold FPG 126 mg/dL (<= 0: insulin independent)", "mechanism"
+    ),
 }
 
 # ----------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ on a Dask cluster with the chunks streamed to the run store; both assemble the s
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,22 +157,26 @@ def arm_risks(protocol) -> dict[str, list]:
     return risks
 
 
-def simulate_chunk(protocol, seed: int, arm_name: str, cohort: Cohort) -> pd.DataFrame:
+def simulate_chunk(
+    protocol, seed: int, arm_name: str, cohort: Cohort, cell_params: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
     """The model's true values at every scheduled visit for one arm's patients ``cohort`` (long rows).
 
     The one engine loop of a trial: in-process runs and distributed tasks both call it (through
     :func:`run_chunk`). Pure: its result depends only on its arguments (every random number keyed by
-    seed and patient id), so chunks can run in any order, size or process.
+    seed and patient id), so chunks can run in any order, size or process. ``cell_params``: the cell-therapy
+    parameter set (groups msc, bmmnc, placebo, islet; ``BuildContext.cell_params``), None for the shipped
+    calibration; the trial-participation effect takes its ``placebo`` group.
     """
     arm_spec = protocol.arm(arm_name)
     duration_days = int(round(protocol.duration_months * DAYS_PER_MONTH))
-    bctx = BuildContext(duration_days=duration_days, diabetes_type=diabetes_type(protocol))
+    bctx = BuildContext(duration_days=duration_days, diabetes_type=diabetes_type(protocol), cell_params=cell_params)
     bg_specs, run_in_days = background_of(protocol)
     visits = list(protocol.visit_months)
     measures = set(protocol.measurements) | set(MECHANISM_MEASURES)
     therapies = build_arm(arm_spec.treatment, bctx, arm_spec.name)
     if protocol.trial_effect:
-        therapies.append(PlaceboTrialEffect())
+        therapies.append(PlaceboTrialEffect(params=bctx.cell_param("placebo")))
     arm = start_arm(cohort, therapies, background_therapies(bg_specs, run_in_days, duration_days), run_in_days)
     ids = cohort.ctx.patient_ids
     rows: list[pd.DataFrame] = []
@@ -197,9 +201,12 @@ def simulate_chunk(protocol, seed: int, arm_name: str, cohort: Cohort) -> pd.Dat
     return pd.concat(rows, ignore_index=True)
 
 
-def run_chunk(protocol, seed: int, arm_name: str, cohort: Cohort) -> ChunkResult:
-    """Simulate one chunk and observe it (dropout, assay error, HOMA): the task of every backend."""
-    true_results = simulate_chunk(protocol, seed, arm_name, cohort)
+def run_chunk(
+    protocol, seed: int, arm_name: str, cohort: Cohort, cell_params: Mapping[str, Any] | None = None
+) -> ChunkResult:
+    """Simulate one chunk and observe it (dropout, assay error, HOMA): the task of every backend
+    (``cell_params``: see :func:`simulate_chunk`)."""
+    true_results = simulate_chunk(protocol, seed, arm_name, cohort, cell_params)
     results, flow = observe(true_results, protocol, seed)
     wanted = set(protocol.measurements)
     # HOMA from the measured FPG and insulin (assay error included) in the observed table
@@ -245,15 +252,22 @@ def run_trial(
     *,
     chunk_size: int = 512,
     progress: Callable[[str, int, int], None] | None = None,
+    cell_params: Mapping[str, Any] | None = None,
+    plan: TrialPlan | None = None,
 ) -> TrialRun:
     """Run ``protocol`` (a validated :class:`~t2dsim.trial.protocol.Protocol`) in this process, chunk
-    after chunk (``progress(arm, patients done, patients in all)`` after each)."""
+    after chunk (``progress(arm, patients done, patients in all)`` after each). ``cell_params``: the cell-therapy
+    parameter set (see :func:`simulate_chunk`); ``plan``: a plan of this protocol made before (screening and
+    randomisation do not depend on the cell parameters, so a calibration plans once and re-runs the chunks)."""
     t0 = time.perf_counter()
-    plan = plan_trial(protocol, chunk_size=chunk_size)
+    if plan is None:
+        plan = plan_trial(protocol, chunk_size=chunk_size)
+    elif plan.protocol is not protocol:
+        raise ValueError("run_trial(plan=...): the plan was made for another protocol object")
     t_plan = time.perf_counter()
     parts, done = [], 0
     for chunk in plan.chunks:
-        parts.append(run_chunk(protocol, plan.seed, chunk.arm, plan.cohort_of(chunk)))
+        parts.append(run_chunk(protocol, plan.seed, chunk.arm, plan.cohort_of(chunk), cell_params))
         done += chunk.positions.size
         if progress is not None:
             progress(chunk.arm, done, plan.n_patients)

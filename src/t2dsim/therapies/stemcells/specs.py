@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from t2dsim.core.calendar import month_to_day
 from t2dsim.core.registry import BuildContext, register_therapy
-from t2dsim.core.specs import TherapySpecBase
+from t2dsim.core.specs import TherapySpecBase, spec_error
 from t2dsim.therapies.base import Therapy
 from t2dsim.therapies.stemcells.bmmnc import BMMNCTherapy
 from t2dsim.therapies.stemcells.islets import IsletGraft
@@ -43,13 +43,15 @@ def _day(months: float) -> int:
     return int(month_to_day(months))
 
 
-def from_spec(spec: Any, diabetes_type: str = "t2d") -> Therapy:
-    """The therapy object for a stem-cell therapy spec (``spec.kind`` in STEM_CELL_KINDS)."""
+def from_spec(spec: Any, diabetes_type: str = "t2d", params: Any = None) -> Therapy:
+    """The therapy object for a stem-cell therapy spec (``spec.kind`` in STEM_CELL_KINDS); ``params``: the model's
+    parameter set (MSCParams, BMMNCParams, PlaceboParams or IsletParams), None for the shipped calibration."""
     kind = getattr(spec, "kind", None)
     start = float(getattr(spec, "start_month", 0.0))
     if kind == "uc_msc":
         days = [_day(start + i * spec.interval_months) for i in range(int(spec.n_infusions))]
-        return MSCTherapy(spec.cells_per_kg_per_infusion, days, "UC-MSC", _ROUTES[spec.route])
+        product = getattr(spec, "product", "UC-MSC")
+        return MSCTherapy(spec.cells_per_kg_per_infusion, days, product, _ROUTES[spec.route], params=params)
     if kind == "islet_graft":
         product, origin = _SOURCES[spec.source]
         return IsletGraft(
@@ -60,12 +62,14 @@ def from_spec(spec: Any, diabetes_type: str = "t2d") -> Therapy:
             site=_SITES[spec.site],
             immunosuppression=bool(spec.immunosuppression),
             diabetes_type=diabetes_type,
+            params=params,
         )
     if kind == "bmmnc":
         days = [_day(start + i * spec.interval_months) for i in range(int(spec.n_infusions))]
-        return BMMNCTherapy(float(spec.cells_per_infusion), days, _BMMNC_ROUTES[spec.route])
+        routes = [_BMMNC_ROUTES[r] for r in (spec.routes or [spec.route] * len(days))]
+        return BMMNCTherapy(float(spec.cells_per_infusion), days, routes, params=params)
     if kind == "placebo_infusion":
-        return PlaceboTrialEffect(start_day=_day(start))
+        return PlaceboTrialEffect(start_day=_day(start), params=params)
     raise ValueError(f"not a stem-cell therapy kind: {kind!r}; allowed: {', '.join(STEM_CELL_KINDS)}")
 
 
@@ -79,9 +83,13 @@ class PlaceboInfusionSpec(TherapySpecBase):
 
 
 class UCMSCSpec(TherapySpecBase):
-    """Umbilical-cord mesenchymal stromal cell infusions."""
+    """Umbilical-cord mesenchymal stromal cell infusions (``product``: the MSC product; every product has the same
+    modelled potency, therapies/stemcells/msc.py MSC_PRODUCTS: no head-to-head human data)."""
 
     kind: Literal["uc_msc"]
+    product: Literal["UC-MSC", "WJ-MSC", "BM-MSC", "PD-MSC", "AD-MSC", "MPC"] = Field(
+        default="UC-MSC", description="MSC product (UC-MSC umbilical cord, WJ-MSC Wharton's jelly, MPC precursor cells)"
+    )
     cells_per_kg_per_infusion: float = Field(default=1e6, ge=1e4, le=1e8, description="cells/kg")
     n_infusions: int = Field(default=3, ge=1, le=24)
     interval_months: float = Field(default=1.0, gt=0, le=24)
@@ -124,11 +132,30 @@ class BMMNCSpec(TherapySpecBase):
     n_infusions: int = Field(default=1, ge=1, le=6)
     interval_months: float = Field(default=3.0, gt=0, le=24, description="months between infusions")
     route: Literal["pancreatic_artery", "intravenous"] = "pancreatic_artery"
+    routes: list[Literal["pancreatic_artery", "intravenous"]] | None = Field(
+        default=None,
+        description="route of each infusion (overrides route; one per infusion), e.g. Bhansali 2014 RCT: "
+        "pancreatic artery, then intravenous at 12 weeks",
+    )
     risks: ClassVar[tuple[str, ...]] = (
         "bone-marrow aspiration (pain, bleeding)",
         "arterial catheterisation: haematoma, dissection, pancreatitis (pancreatic-artery route)",
         "efficacy unproven: experimental therapy",
     )
+
+    @model_validator(mode="after")
+    def _one_route_each(self) -> BMMNCSpec:
+        if self.routes is not None and len(self.routes) != self.n_infusions:
+            raise spec_error(
+                "routes",
+                f"{len(self.routes)} route(s) for {self.n_infusions} infusion(s); allowed: one route per infusion, "
+                "or leave routes unset",
+            )
+        return self
+
+
+#: Parameter group of each kind (BuildContext.cell_params key).
+_GROUP = {"uc_msc": "msc", "islet_graft": "islet", "bmmnc": "bmmnc", "placebo_infusion": "placebo"}
 
 
 def _builder(spec: Any, ctx: BuildContext) -> Sequence[Therapy]:
@@ -140,7 +167,7 @@ def _builder(spec: Any, ctx: BuildContext) -> Sequence[Therapy]:
     if spec.kind == "placebo_infusion":
         # The trial-participation effect is given to every arm by the runner; the sham adds only its risks.
         return [ShamInfusion(start_day=ctx.day(spec.start_month) or 0)]
-    return [from_spec(spec, diabetes_type=ctx.diabetes_type)]
+    return [from_spec(spec, diabetes_type=ctx.diabetes_type, params=ctx.cell_param(_GROUP[spec.kind]))]
 
 
 for _spec in (PlaceboInfusionSpec, UCMSCSpec, IsletGraftSpec, BMMNCSpec):
