@@ -13,23 +13,16 @@ import pytest
 
 from t2dsim.calibration import acceptance_summary, default_results_path, validate
 from t2dsim.calibration.benefits import BenefitSummary, benefit_summaries
-from t2dsim.calibration.cases import run_case
 from t2dsim.calibration.evidence import T2D_CASES, evidence_rows, t2d_targets
-from t2dsim.calibration.fit import fit_cases, params_from_theta, prior_log
 from t2dsim.calibration.populations import population_for
-from t2dsim.calibration.trials import (
-    _g_for_a1c,
-    background_insulin,
-    insulin_need,
-    total_insulin_u_per_day,
-)
-from t2dsim.physiology.progression import Effects, simulate_progression
 from t2dsim.therapies.stemcells import UNREGULATED_CLINIC_WARNING, MSCTherapy
 
 
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:
-    t = validate(default_results_path())
+    # 6 posterior draws (validate's default 30): the tests read the point predictions (``inside``) and only that
+    # the interval is finite; the T2D cases run through the trial runner (issue 14)
+    t = validate(default_results_path(), n_draws=6, n_boot=4)
     with pd.option_context("display.width", 220, "display.max_rows", 100, "display.max_columns", 12):
         print(
             "\n",
@@ -67,139 +60,22 @@ def test_bundled_evidence_keeps_published_numbers_and_tags():
     assert not any(t.source_id == "jiang2011_pd" for t in t2d_targets())
 
 
-def test_insulin_need_is_the_fixed_point_of_the_progression_model():
-    # Setting the background to insulin_need(G*) must hold the progression model's glucose at G*
-    # (quasi-steady glucose equation of progression.py); checked over 3 days with its own solver.
-    pop = population_for("skyler2015", 8, seed=11)
-    g_star = np.full(pop.n, float(_g_for_a1c(7.5)))
-    neutral = {
-        "si_mult": np.ones(pop.n),
-        "hgp_mult": np.ones(pop.n),
-        "secretion_mult": np.ones(pop.n),
-        "glucose_loss_per_day": np.zeros(pop.n),
-        "graft_beta_mass_mg": np.zeros(pop.n),
-    }
-    need = insulin_need(pop.params, pop.state, pop.age_years, pop.bmi_kg_m2, neutral, g_star)
-    # γ relaxes within days (τγ = 2.14 d); run 20 days with the dose fixed
-    r = simulate_progression(
-        pop.params,
-        pop.state,
-        20,
-        age_years=pop.age_years,
-        bmi_kg_m2=pop.bmi_kg_m2,
-        effects=Effects(exog_insulin_uuml=np.clip(need, 0, None)),
-        record_days="end",
-    )
-    ok = need > 0
-    np.testing.assert_allclose(r["glucose_mgdl"][ok, -1], g_star[ok], rtol=0.02)
-
-
-def test_baseline_hba1c_is_the_progression_models_own_steady_state():
-    # the re-titrated baseline must be an equilibrium of the kernel's HbA1c rule (incl. its treatment of
-    # HbA1c under exogenous insulin): 60 more days on the same dose move HbA1c by < 0.1 %-points
-    pop = population_for("skyler2015", 40, seed=8)
-    r = simulate_progression(
-        pop.params,
-        pop.state,
-        60,
-        age_years=pop.age_years,
-        bmi_kg_m2=pop.bmi_kg_m2,
-        effects=Effects(exog_insulin_uuml=background_insulin(pop)),
-        record_days="end",
-    )
-    assert np.max(np.abs(r["hba1c_pct"][:, -1] - pop.state.hba1c_pct)) < 0.1
-    # Skyler 2015 baseline 8.3 ± 1.0 % (V); sample median of 40: SE ≈ 1.25·1.0/√40 = 0.2 → 2 SE
-    assert abs(np.median(pop.state.hba1c_pct) - 8.3) < 0.4
-
-
-def test_population_is_deterministic_and_meets_inclusion():
-    a = population_for("bhansali2017", 10, seed=4)
-    b = population_for("bhansali2017", 10, seed=4)
-    np.testing.assert_array_equal(a.ctx.patient_ids, b.ctx.patient_ids)
-    np.testing.assert_allclose(a.state.hba1c_pct, b.state.hba1c_pct)
-    assert np.all(a.state.hba1c_pct < 7.6)  # inclusion HbA1c ≤ 7.5 % (Bhansali 2017), model HbA1c settles ±0.1
-
-
-def test_populations_meet_the_published_inclusion_criteria():
-    # insulin dose and C-peptide criteria as published (V): Bhansali 2009 Stem Cells Dev abstract "on insulin
-    # (≥0.7 U/kg/day)"; Wu 2014 NCT00767260 eligibility "Basal C-peptide 0.3-2.0 ng/mL", "total insulin daily
-    # dose ... should not exceed 1.0 units/day/kg", exclusion "BMI >35"; 1 ng/mL C-peptide = 331 pmol/L.
-    # Doses are total daily doses (basal-equivalent background / basal share, trials.BASAL_SHARE_OF_TDD).
-    from t2dsim.calibration.populations import fasting_cpeptide
-
-    b09 = population_for("bhansali2009", 20, seed=0)
-    assert np.all(total_insulin_u_per_day(b09) / b09.ctx.body_weight_kg >= 0.7 - 1e-9)
-    wu = population_for("wu2014", 12, seed=0)
-    cp = fasting_cpeptide(wu)
-    assert np.all((cp >= 0.3 * 331.0 - 1e-6) & (cp <= 2.0 * 331.0 + 1e-6))
-    assert np.all(total_insulin_u_per_day(wu) / wu.ctx.body_weight_kg <= 1.0 + 1e-9)
-    assert np.all(wu.bmi_kg_m2 <= 35.0)
-
-
-def test_dose_screened_cohort_keeps_dose_criterion_and_published_hba1c_spread():
-    # What the HbA1c quantile matching of population_for does NOT guarantee (its median is fixed by construction,
-    # so the median is not checked here):
-    # (1) the insulin criterion after matching: matching only picks among dose-eligible candidates if the pool
-    #     (screen_factor 16 × n) holds at least n of them; otherwise population_for fills up with the nearest
-    #     non-eligible patients and this fails. Bhansali 2009 Stem Cells Dev abstract "on insulin (≥0.7 U/kg/day)" (V).
-    # (2) the spread: matching takes the nearest unused eligible candidate for each quantile, so a dose-screened pool
-    #     that lacks one tail of HbA1c gives a narrower cohort. Published 8.1 ± 0.5 % (responders' baseline,
-    #     Bhansali 2014 IJEM abstract, V); SE of a sample SD of 40 ≈ 0.5/√(2·39) = 0.057 → 2 SE = 0.11.
-    #     Measured 2026-11-29 (seed 0): SD 0.47, lowest dose 0.71 U/kg/day.
-    pop = population_for("bhansali2009", 40, seed=0)
-    assert np.all(total_insulin_u_per_day(pop) / pop.ctx.body_weight_kg >= 0.7 - 1e-9)
-    assert abs(np.std(pop.state.hba1c_pct, ddof=1) - 0.5) < 2 * 0.5 / np.sqrt(2 * 39)
-
-
 def test_trial_dose_basal_share_matches_the_engine_convention():
     # the calibration counts only the basal part of a total daily dose in the progression model, as the engine's
     # basal-bolus therapy does (TDD = basal / basal_share); both must use the same share
     import inspect
 
-    from t2dsim.calibration.trials import BASAL_SHARE_OF_TDD
     from t2dsim.therapies.insulin import BasalBolus
+    from t2dsim.therapies.insulin_sparing import BASAL_SHARE_OF_TDD
 
     assert inspect.signature(BasalBolus.__init__).parameters["basal_share"].default == BASAL_SHARE_OF_TDD
-
-
-def test_virtual_insulin_dose_rises_with_bmi_and_falls_with_c_peptide():
-    # In insulin-treated T2D the insulin requirement is driven by obesity/insulin resistance more than by residual
-    # secretion: basal requirement vs BMI standardised β = +0.507, vs meal-stimulated C-peptide β = −0.209
-    # (multiple regression, 128 patients; "Determining the factors that influence the insulin requirements in type 2
-    # diabetic patients", abstract); dose per kg rises with BMI and HbA1c in 2480 Chinese patients (PLoS One
-    # 7:e38962, 2012). The virtual pool at HbA1c ≈ 8.1 % must show the same signs, BMI the stronger one.
-    import statsmodels.api as sm
-
-    from t2dsim.calibration.populations import build_population, fasting_cpeptide
-
-    pool = build_population(240, 0, 8.1, 0.5, 7.0, 9.5, first_id=900_000)
-    dose = total_insulin_u_per_day(pool) / pool.ctx.body_weight_kg
-    x = np.column_stack([pool.bmi_kg_m2, fasting_cpeptide(pool)])
-    z = (x - x.mean(axis=0)) / x.std(axis=0)
-    beta = sm.OLS((dose - dose.mean()) / dose.std(), sm.add_constant(z)).fit().params[1:]
-    assert beta[0] > 0.3 and beta[1] < 0 and beta[0] > abs(beta[1]), beta
-
-
-def test_meal_model_basal_state_carries_the_progression_insulin():
-    # the MMTT of the virtual trials starts from the progression state: the meal model's basal plasma insulin
-    # must equal the progression model's endogenous + background insulin converted to pmol/L with the
-    # preset's κ (coupling.insulin_scale); without κ it was off by a factor ≈ 2 (docs/stem_cells.md §4)
-    from t2dsim.calibration.trials import meal_params_at, simulate_arm
-    from t2dsim.physiology.coupling import INSULIN_PMOL_PER_HA_UNIT, insulin_scale
-
-    pop = population_for("skyler2015", 8, seed=3)
-    arm = simulate_arm(pop, [], [28])
-    mp = meal_params_at(pop, arm, 0)
-    total = (pop.state.insulin_uuml + background_insulin(pop)) / insulin_scale(pop.params) * INSULIN_PMOL_PER_HA_UNIT
-    np.testing.assert_allclose(mp.values["Ib"], total, rtol=1e-3)
-    np.testing.assert_allclose(mp.values["Gb"], pop.state.glucose_mgdl, rtol=1e-6)
 
 
 def test_group_statistics_reproduce_the_papers_arithmetic():
     # Bhansali 2014 (Cell Transplant abstract, V): insulin medians (IQR) 42.0 (31.0-64.0) → 14.0 (0.0-30.0)
     # IU/day, "decreased by 66.7 %" = change of the medians; Bhansali 2014 IJEM: "reduction in mean insulin
     # requirement by 74 %" = change of the mean
-    from t2dsim.calibration.trials import EndpointStat
+    from t2dsim.calibration.endpoints import EndpointStat
 
     base, end = np.array([31.0, 42.0, 64.0]), np.array([0.0, 14.0, 30.0])
     assert EndpointStat("pct_of_medians", end, (3,), y=base).value() == pytest.approx(-66.7, abs=0.05)
@@ -207,18 +83,6 @@ def test_group_statistics_reproduce_the_papers_arithmetic():
     rng = np.random.default_rng(0)  # resampling keeps the pairs
     v = EndpointStat("pct_of_means", 0.5 * base, (3,), y=base).value(rng)
     assert v == pytest.approx(-50.0)
-
-
-def test_map_fit_moves_towards_the_data():
-    # fitting Skyler 2015 alone must bring the week-8 placebo-adjusted HbA1c closer to −0.4 than the prior
-    pops = {"skyler2015": population_for("skyler2015", 16, seed=2)}
-    ts = [t for t in t2d_targets() if t.case == "skyler2015"]
-    prior = run_case("skyler2015", params_from_theta(prior_log()[0]), pops["skyler2015"])
-    fit = fit_cases(pops, ts, max_nfev=30)
-    post = run_case("skyler2015", params_from_theta(fit["log_theta"]), pops["skyler2015"])
-    e = "hba1c_vs_placebo_2e6_w8"
-    assert abs(post[e].value() + 0.4) < abs(prior[e].value() + 0.4)
-    assert np.all(np.linalg.eigvalsh(np.array(fit["cov"])) > 0)
 
 
 def test_validation_table_shape(table):
@@ -374,32 +238,11 @@ def test_loto_criterion_holds_for_the_bhansali_trials(table):
         assert share[c] >= 0.75, share.to_dict()
 
 
-def test_reduce_only_goal_rules_differ_only_above_the_target():
-    """Per-protocol titration goals (trials.TITRATION_RULE): under "a1c" a patient above 6.9 % keeps the full dose
-    until glycaemia reaches 6.9 %; under "baseline" (Bhansali 2009) insulin is cut as soon as glycaemia improves on
-    the patient's own level. Patients starting at or below 6.9 % are titrated identically by both rules. The
-    improvement here is the trial effect alone (PlaceboTrialEffect, the calibrated insulin-sensitivity rise)."""
-    from t2dsim.calibration.trials import TITRATION_TARGET_A1C, simulate_arm
-    from t2dsim.therapies.stemcells import PlaceboTrialEffect
-
-    pop = population_for("bhansali2009", 24, seed=5)
-    h0 = pop.state.hba1c_pct
-    a1c = simulate_arm(pop, [PlaceboTrialEffect()], [182], "reduce_only", goal_rule="a1c").at("dose_rel", 182)
-    base = simulate_arm(pop, [PlaceboTrialEffect()], [182], "reduce_only", goal_rule="baseline").at("dose_rel", 182)
-    assert np.all(base <= a1c + 1e-12)  # the baseline goal is never lower than 6.9 %, so never cuts less
-    above = h0 > TITRATION_TARGET_A1C + 0.3
-    assert above.sum() >= 10 and np.all(base[above] < a1c[above] - 1e-3), (h0[above], a1c[above], base[above])
-    below = h0 <= TITRATION_TARGET_A1C
-    np.testing.assert_allclose(base[below], a1c[below])
-    with pytest.raises(ValueError, match="goal_rule"):
-        simulate_arm(pop, [], [30], "reduce_only", goal_rule="own")
-
-
 def test_validate_refuses_results_made_under_other_replication_settings(tmp_path):
     """A results file must carry the trial-replication settings it was fitted under (titration rules, basal share,
     virtual cohort size, BM-MNC meal gains: calibration.replication_record); validate refuses a file from other
-    settings (or from before they were recorded) instead of mixing them. Cases: another titration rule; the file
-    shipped at commit 49b01a5 (40 patients per trial, BM-MNC on both meal gains), reconstructed; no record."""
+    settings (or from before they were recorded) instead of mixing them. Cases: another titration goal; another
+    case protocol file; 40 patients; BM-MNC on both meal gains; no record."""
     import json
 
     from t2dsim.calibration import ResultsMismatch, check_replication, replication_record
@@ -410,8 +253,9 @@ def test_validate_refuses_results_made_under_other_replication_settings(tmp_path
     check_replication(res)
     rec = res["replication"]
     for other in (
-        dict(rec, titration_rule="baseline"),
-        {k: v for k, v in rec.items() if k not in ("n_virtual", "bmmnc_meal_gains")} | {"n_virtual": 40},
+        dict(rec, titration_target_a1c=7.0),
+        dict(rec, case_files_sha256=dict(rec["case_files_sha256"], wu2014=["0" * 64, "0" * 64])),
+        dict(rec, n_virtual=40),
         dict(rec, bmmnc_meal_gains=["K", "beta_Y"]),
     ):
         with pytest.raises(ResultsMismatch, match="rerun `t2dsim calibrate`"):
@@ -421,21 +265,6 @@ def test_validate_refuses_results_made_under_other_replication_settings(tmp_path
     p.write_text(json.dumps(old))
     with pytest.raises(ResultsMismatch):
         validate(p)
-
-
-def test_bhansali2009_case_uses_its_own_titration_goal(monkeypatch):
-    """The Bhansali 2009 case titrates with CASE_TITRATION_RULE["bhansali2009"] ("baseline"), and the rule changes
-    its endpoints: with the general "a1c" goal its patients (baseline 8.1 %) must first reach 6.9 % before any
-    insulin cut, so fewer halve their dose."""
-    import t2dsim.calibration.trials as tr
-    from t2dsim.therapies.stemcells.params import calibrated
-
-    P = calibrated()
-    pop = population_for("bhansali2009", 24, seed=5)
-    own = run_case("bhansali2009", P, pop)["responder_w26"].value()
-    monkeypatch.setitem(tr.CASE_TITRATION_RULE, "bhansali2009", "a1c")
-    general = run_case("bhansali2009", P, pop)["responder_w26"].value()
-    assert own > general + 0.1, (own, general)
 
 
 def test_zimislecel_time_to_insulin_independence():

@@ -1,15 +1,14 @@
 """The calibration refuses instead of falling back silently (issue 16, first part): a non-finite prediction is
 an error, not a zero residual; a missing results file, a missing leave-one-trial-out fold and a population
-with too few eligible patients each raise an error that names the fix."""
+with too few eligible patients (a case protocol's screening) each raise an error that names the fix."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 
-from t2dsim.calibration import ResultsMismatch, default_results_path, populations, validate
+from t2dsim.calibration import ResultsMismatch, default_results_path, validate
 from t2dsim.calibration import fit as fit_module
 from t2dsim.calibration.evidence import t2d_targets
 from t2dsim.therapies.stemcells import params
@@ -46,9 +45,14 @@ def test_missing_loto_fold_is_refused(tmp_path):
         validate(f, n_draws=2, n_boot=1)
 
 
-def test_too_few_eligible_patients_is_refused(monkeypatch):
-    inc = populations.INCLUSION["bhansali2009"]
-    # an impossible criterion: no candidate has a total insulin dose of 50-60 U/kg/day
-    monkeypatch.setitem(populations.INCLUSION, "bhansali2009", replace(inc, insulin_u_kg_day=(50.0, 60.0)))
-    with pytest.raises(ValueError, match=r"only 0 of \d+ .*screen_factor"):
-        populations.population_for("bhansali2009", 10, seed=0)
+def test_too_few_eligible_patients_is_refused():
+    # an impossible criterion in a case protocol: no candidate has a basal insulin dose of 2.5-3 U/kg/day
+    from t2dsim.calibration.cases import case_protocol
+    from t2dsim.trial.runner import plan_trial
+
+    p = case_protocol("bhansali2017", n_per_arm=4)
+    data = p.model_dump(mode="python")
+    data["population"]["inclusion"]["insulin_u_per_kg_day"] = {"min": 2.5, "max": 3.0}
+    data["population"]["max_screening_factor"] = 2
+    with pytest.raises(ValueError, match=r"population.inclusion: only 0 of \d+ .*max_screening_factor"):
+        plan_trial(type(p).model_validate(data))

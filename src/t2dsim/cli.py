@@ -298,8 +298,26 @@ def trial(
     )
     for line in res.analysis.endpoint_lines():
         out.print(line, markup=False)
+    for line in _case_endpoint_lines(protocol, res.run):
+        out.print(line, markup=False)
     out.print(f"report: {res.report_path.resolve()}")
     out.print(DISCLAIMER)
+
+
+def _case_endpoint_lines(protocol_path: Path, run) -> list[str]:  # noqa: ANN001 (TrialRun)
+    """A validation case's endpoints (a ``<stem>.endpoints.toml`` beside the protocol file, e.g. the stem-cell cases
+    of ``t2dsim/data/validation/stem_cells``) from the run's true values: the numbers ``t2dsim validate`` computes
+    for the same parameters and seed. None for an ordinary protocol."""
+    from t2dsim.calibration.cases import endpoints_for, stats_of_run
+    from t2dsim.trial.protocol import load_protocol
+
+    spec = endpoints_for(protocol_path, load_protocol(protocol_path))
+    if spec is None:
+        return []
+    stats = stats_of_run(run, spec)
+    return [f"validation endpoints of case {spec.case} (model, true values):"] + [
+        f"  {name} = {st.value():.4g}" for name, st in stats.items()
+    ]
 
 
 @app.command()

@@ -29,7 +29,7 @@ from t2dsim.calibration.beta_replacement import (
     run_beta_case,
     t1d_population,
 )
-from t2dsim.calibration.cases import run_case
+from t2dsim.calibration.cases import CASES, case_dir, case_plan, run_case
 from t2dsim.calibration.evidence import CASE_LABELS, T2D_CASES, t2d_targets
 from t2dsim.calibration.fit import (
     EFFICACY_OF_CASE,
@@ -44,7 +44,6 @@ from t2dsim.calibration.fit import (
     trial_offset,
 )
 from t2dsim.calibration.populations import population_for
-from t2dsim.calibration.trials import replication_settings
 
 __all__ = [
     "calibrate",
@@ -58,11 +57,12 @@ __all__ = [
     "ResultsMismatch",
 ]
 
-#: Virtual patients per case (calibration and validation). 120 since 2026-11-29 (was 40): with 40, the
-#: leave-one-trial-out outcome of single trials flipped with the population seed (seed 0: Wu 2014 outside, Bhansali
-#: 2017 inside; seed 1: the reverse), i.e. the virtual cohort's sampling noise was as large as the margins being
-#: judged. 120 triples calibrate's run time (≈ 3-5 min) and validate's (≈ 40 s). Chosen after seeing those results
-#: (docs/stem_cells.md §4 reports the seeds).
+#: Virtual patients per arm of a T2D case (the case protocol files' ``n``). 120 since 2026-11-29 (was 40 per case):
+#: with 40, the leave-one-trial-out outcome of single trials flipped with the population seed (seed 0: Wu 2014
+#: outside, Bhansali 2017 inside; seed 1: the reverse), i.e. the virtual cohort's sampling noise was as large as the
+#: margins being judged (docs/stem_cells.md §4 reports the seeds). Since issue 14 the cases run through the trial
+#: runner, which randomises different patients to each arm (the old paired design gave every arm the same ones),
+#: so 120 is per arm; the Monte Carlo SE of each endpoint is in docs/stem_cells.md ("Calibration on the engine").
 N_VIRTUAL = 120
 N_VIRTUAL_T1D = {"zimislecel": 40, "islet_modern": 80}
 RESULTS_VERSION = 3  # 3: adds ``replication`` (trials.replication_settings)
@@ -73,8 +73,9 @@ def default_results_path() -> Path:
     return Path(__file__).parents[1] / "therapies" / "stemcells" / "calibrated" / "stemcells.json"
 
 
-def _t2d_pops(seed: int) -> dict[str, Any]:
-    return {c: population_for(c, N_VIRTUAL, seed) for c in (*T2D_CASES, "hu2016")}
+def _t2d_plans(seed: int) -> dict[str, Any]:
+    """The T2D cases' cached trial plans (``seed`` shifts every case file's own seed; 0: the files as they are)."""
+    return {c: case_plan(c, seed) for c in CASES}
 
 
 def _t1d_pops(seed: int) -> dict[str, Any]:
@@ -91,16 +92,16 @@ def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    pops = _t2d_pops(seed)
+    plans = _t2d_plans(seed)
     targets = t2d_targets()
-    full = fit_cases(pops, targets)
+    full = fit_cases(plans, targets)
     loto = {}
     for case in T2D_CASES:
-        loto[case] = fit_cases(pops, [t for t in targets if t.case != case], x0=np.array(full["log_theta"]))
+        loto[case] = fit_cases(plans, [t for t in targets if t.case != case], x0=np.array(full["log_theta"]))
     # between-trial heterogeneity: each fit's trials get their own efficacy offset δ (other parameters at that
     # fit's MAP); τ by DerSimonian-Laird over them — in a LOTO fold only the trials of that fold are used
     for fit, cases in [(full, T2D_CASES)] + [(loto[c], tuple(k for k in T2D_CASES if k != c)) for c in T2D_CASES]:
-        off = {c: trial_offset(fit["log_theta"], pops[c], targets, c) for c in cases}
+        off = {c: trial_offset(fit["log_theta"], plans[c], targets, c) for c in cases}
         fit["trial_offsets"] = {c: {"delta": d, "se": se} for c, (d, se) in off.items()}
         fit["tau"] = dersimonian_laird_tau(
             [off[c][0] for c in cases], [off[c][1] for c in cases], [EFFICACY_OF_CASE[c][0] for c in cases]
@@ -149,11 +150,24 @@ class ResultsMismatch(ValueError):
 
 
 def replication_record() -> dict[str, Any]:
-    """Everything of the trial replications a fit depends on: the titration rules and basal share
-    (``trials.replication_settings``), the virtual cohort size and the meal-model gains BM-MNC acts on."""
+    """Everything of the trial replications a fit depends on: the simulator, each case's protocol and endpoint files
+    (SHA-256 of their text: population, arms, conduct, visits, seed, endpoint definitions), the insulin-sparing
+    conduct's goal, review interval and basal share, and the meal-model gains BM-MNC acts on."""
+    from t2dsim.therapies.insulin_sparing import BASAL_SHARE_OF_TDD, REVIEW_DAYS, TITRATION_TARGET_A1C
     from t2dsim.therapies.stemcells.bmmnc import BMMNC_MEAL_GAINS
+    from t2dsim.trial.protocol import protocol_sha256
 
-    return {**replication_settings(), "n_virtual": N_VIRTUAL, "bmmnc_meal_gains": list(BMMNC_MEAL_GAINS)}
+    exts = (".toml", ".endpoints.toml")
+    files = {c: [protocol_sha256((case_dir() / f"{c}{e}").read_text(encoding="utf-8")) for e in exts] for c in CASES}
+    return {
+        "simulator": "trial.runner (case protocol files, issue 14)",
+        "case_files_sha256": files,
+        "titration_target_a1c": TITRATION_TARGET_A1C,
+        "review_days": REVIEW_DAYS,
+        "basal_share_of_tdd": BASAL_SHARE_OF_TDD,
+        "n_virtual": N_VIRTUAL,
+        "bmmnc_meal_gains": list(BMMNC_MEAL_GAINS),
+    }
 
 
 def check_replication(res: dict[str, Any], path: Path | str = "results") -> None:
@@ -220,20 +234,20 @@ def validate(results_path: str | Path | None = None, n_draws: int = 30, n_boot: 
     seed = int(res["seed"])
     rng = np.random.default_rng([seed, 77])
     rows: list[dict[str, Any]] = []
-    pops = _t2d_pops(seed)
+    plans = _t2d_plans(seed)
     targets = t2d_targets()
-    for case in (*T2D_CASES, "hu2016"):
+    for case in CASES:
         # a checked trial is predicted only from the fold that left it out (checked above)
         fit = res["loto"][case] if case in T2D_CASES else res["full"]
         ts = [t for t in targets if t.case == case]
-        point = run_case(case, params_from_theta(fit["log_theta"]), pops[case])
+        point = run_case(case, params_from_theta(fit["log_theta"]), plans[case])
         samples: dict[str, list[float]] = {t.endpoint: [] for t in ts}
         tau = float(fit.get("tau", 0.0))
         k_eff = efficacy_index(case)
         for x in laplace_draws(fit["log_theta"], fit["cov"], n_draws, seed, bounds_log())[1:]:
             x = x.copy()
             x[k_eff] += tau * rng.standard_normal()  # a new trial's own efficacy (random trial effect)
-            st = run_case(case, params_from_theta(x), pops[case])
+            st = run_case(case, params_from_theta(x), plans[case])
             for t in ts:
                 for _ in range(n_boot):
                     samples[t.endpoint].append(st[t.endpoint].value(rng))

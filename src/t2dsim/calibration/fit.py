@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
-from t2dsim.calibration.cases import run_case
+from t2dsim.calibration.cases import CasePlan, run_case
 from t2dsim.calibration.evidence import Target
-from t2dsim.engine.cohort import Cohort
 from t2dsim.therapies.stemcells.params import BMMNCParams, MSCParams, PlaceboParams
 
 __all__ = [
@@ -89,14 +88,14 @@ def _finite_prediction(value: float, case: str, endpoint: str, log_theta: Sequen
     return float(value)
 
 
-def _residuals(log_theta: np.ndarray, pops: dict[str, Cohort], targets: Sequence[Target]) -> np.ndarray:
+def _residuals(log_theta: np.ndarray, plans: dict[str, CasePlan], targets: Sequence[Target]) -> np.ndarray:
     P = params_from_theta(log_theta)
     res = []
     by_case: dict[str, list[Target]] = {}
     for t in targets:
         by_case.setdefault(t.case, []).append(t)
     for case, ts in by_case.items():
-        stats = run_case(case, P, pops[case], soft=True)
+        stats = run_case(case, P, plans[case], soft=True)
         for t in ts:
             res.append((_finite_prediction(stats[t.endpoint].value(), case, t.endpoint, log_theta) - t.observed) / t.se)
     mu, sd = prior_log()
@@ -105,15 +104,16 @@ def _residuals(log_theta: np.ndarray, pops: dict[str, Cohort], targets: Sequence
 
 
 def fit_cases(
-    pops: dict[str, Cohort], targets: Sequence[Target], x0: np.ndarray | None = None, max_nfev: int = 200
+    plans: dict[str, CasePlan], targets: Sequence[Target], x0: np.ndarray | None = None, max_nfev: int = 200
 ) -> dict[str, Any]:
-    """MAP fit to ``targets`` (scored ones only); returns log θ, Laplace covariance and diagnostics."""
+    """MAP fit to ``targets`` (scored ones only) on the cases' cached trial ``plans``; returns log θ, Laplace
+    covariance and diagnostics."""
     use = [t for t in targets if t.scored]
     lo, hi = bounds_log()
     mu, _ = prior_log()
     start = np.clip(mu.copy() if x0 is None else np.asarray(x0, dtype=float), lo + 1e-6, hi - 1e-6)
     r = least_squares(
-        _residuals, start, args=(pops, use), method="trf", diff_step=0.02, max_nfev=max_nfev, bounds=(lo, hi)
+        _residuals, start, args=(plans, use), method="trf", diff_step=0.02, max_nfev=max_nfev, bounds=(lo, hi)
     )
     jac = r.jac
     cov = np.linalg.pinv(jac.T @ jac)
@@ -171,7 +171,7 @@ def efficacy_index(case: str) -> int:
 
 
 def trial_offset(
-    log_theta: Sequence[float], pop: Cohort, targets: Sequence[Target], case: str, max_nfev: int = 30
+    log_theta: Sequence[float], plan: CasePlan, targets: Sequence[Target], case: str, max_nfev: int = 30
 ) -> tuple[float, float]:
     """Trial-specific log multiplier δ of the efficacy parameter of ``case`` (other parameters held at
     ``log_theta``), fitted to that trial's scored targets alone, and its standard error from the Jacobian."""
@@ -182,7 +182,7 @@ def trial_offset(
     def res(v: np.ndarray) -> np.ndarray:
         x = base.copy()
         x[i] += v[0] - 1.0  # shifted by 1: least_squares' relative finite-difference step vanishes at 0
-        stats = run_case(case, params_from_theta(x), pop, soft=True)
+        stats = run_case(case, params_from_theta(x), plan, soft=True)
         out = [(_finite_prediction(stats[t.endpoint].value(), case, t.endpoint, x) - t.observed) / t.se for t in ts]
         return np.asarray(out, dtype=float)
 

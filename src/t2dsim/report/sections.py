@@ -142,6 +142,9 @@ def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
         page.add("endpoints", "Endpoints", f'<p class="note">Endpoint analysis not possible: {_esc(msg)}</p>')
         return
     tab = analysis.endpoints
+    if tab.empty:  # a single-arm protocol (e.g. a single-arm validation case) has no comparison to show
+        page.add("endpoints", "Endpoints", '<p class="note">No comparison between arms: the protocol has one arm.</p>')
+        return
     level = 100 * (1 - analysis.settings["alpha"])
     show = pd.DataFrame(
         {
