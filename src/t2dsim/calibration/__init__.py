@@ -27,9 +27,8 @@ from t2dsim.calibration.beta_replacement import (
     fit_islet,
     islet_params_from_theta,
     run_beta_case,
-    t1d_population,
 )
-from t2dsim.calibration.cases import CASES, case_dir, case_plan, run_case
+from t2dsim.calibration.cases import BETA_CASES, CASES, case_dir, case_plan, run_case
 from t2dsim.calibration.evidence import CASE_LABELS, T2D_CASES, t2d_targets
 from t2dsim.calibration.fit import (
     EFFICACY_OF_CASE,
@@ -43,7 +42,6 @@ from t2dsim.calibration.fit import (
     theta_names,
     trial_offset,
 )
-from t2dsim.calibration.populations import population_for
 
 __all__ = [
     "calibrate",
@@ -78,13 +76,9 @@ def _t2d_plans(seed: int) -> dict[str, Any]:
     return {c: case_plan(c, seed) for c in CASES}
 
 
-def _t1d_pops(seed: int) -> dict[str, Any]:
-    """Populations of the β-cell replacement cases (T1D; the E-islet case uses T2D patients)."""
-    return {
-        "zimislecel": t1d_population(N_VIRTUAL_T1D["zimislecel"], seed),
-        "islet_modern": t1d_population(N_VIRTUAL_T1D["islet_modern"], seed, first_id=600_000),
-        "eislets": population_for("wu2014", N_VIRTUAL, seed),
-    }
+def _t1d_plans(seed: int) -> dict[str, Any]:
+    """The β-cell replacement cases' cached trial plans (T1D; the E-islet case uses T2D patients)."""
+    return {c: case_plan(c, seed) for c in BETA_CASES}
 
 
 def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
@@ -106,7 +100,7 @@ def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
         fit["tau"] = dersimonian_laird_tau(
             [off[c][0] for c in cases], [off[c][1] for c in cases], [EFFICACY_OF_CASE[c][0] for c in cases]
         )
-    islet = fit_islet(_t1d_pops(seed))
+    islet = fit_islet(_t1d_plans(seed))
     P = params_from_theta(full["log_theta"])
     central = {g: {k: getattr(P[g], k) for g2, k, *_ in THETA if g2 == g} for g in ("msc", "bmmnc", "placebo")}
     ip = islet_params_from_theta(np.array(islet["log_theta"]))
@@ -158,7 +152,10 @@ def replication_record() -> dict[str, Any]:
     from t2dsim.trial.protocol import protocol_sha256
 
     exts = (".toml", ".endpoints.toml")
-    files = {c: [protocol_sha256((case_dir() / f"{c}{e}").read_text(encoding="utf-8")) for e in exts] for c in CASES}
+    files = {
+        c: [protocol_sha256((case_dir() / f"{c}{e}").read_text(encoding="utf-8")) for e in exts]
+        for c in CASES + BETA_CASES
+    }
     return {
         "simulator": "trial.runner (case protocol files, issue 14)",
         "case_files_sha256": files,
@@ -256,7 +253,7 @@ def validate(results_path: str | Path | None = None, n_draws: int = 30, n_boot: 
             lo, hi = _interval(samples[t.endpoint])
             role = "LOTO" if t.scored else "not scored (attribution inferred)"
             rows.append(_validation_row(CASE_LABELS[case], role, t, v, lo, hi, tau))
-    t1 = _t1d_pops(seed)
+    t1 = _t1d_plans(seed)
     isl = res["islet"]
     point_p = islet_params_from_theta(np.array(isl["log_theta"]))
     draws = laplace_draws(

@@ -21,6 +21,7 @@ from t2dsim.trial.protocol import Protocol, load_protocol
 from t2dsim.trial.runner import TrialPlan, TrialRun, plan_trial, run_trial
 
 __all__ = [
+    "BETA_CASES",
     "CASES",
     "CasePlan",
     "case_dir",
@@ -33,6 +34,8 @@ __all__ = [
 
 #: The T2D cell-therapy cases (protocol files in ``case_dir()``); hu2016 is shown but not scored.
 CASES = ("bhansali2014_rct", "bhansali2009", "bhansali2017", "wu2014", "skyler2015", "lian2022", "hu2016")
+#: The β-cell replacement cases (type-1 preset; E-islets on insulin-treated T2D).
+BETA_CASES = ("zimislecel", "islet_modern", "eislets")
 
 
 def case_dir() -> Path:
@@ -50,8 +53,8 @@ def endpoints_for(protocol_path: Path | str, protocol: Protocol) -> CaseEndpoint
 def case_protocol(case: str, seed_offset: int = 0, n_per_arm: int | None = None) -> Protocol:
     """The protocol of ``case``, with its seed shifted by ``seed_offset`` (another virtual trial of the same design,
     for Monte Carlo checks) and every arm's size set to ``n_per_arm`` when given."""
-    if case not in CASES:
-        raise ValueError(f"unknown stem-cell case {case!r}; allowed: {', '.join(CASES)}")
+    if case not in CASES + BETA_CASES:
+        raise ValueError(f"unknown stem-cell case {case!r}; allowed: {', '.join(CASES + BETA_CASES)}")
     p = load_protocol(case_dir() / f"{case}.toml")
     if seed_offset == 0 and n_per_arm is None:
         return p

@@ -26,7 +26,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from t2dsim.core.specs import StrictModel
 from t2dsim.core.units import GLUCOSE_MGDL_PER_MMOLL
@@ -35,11 +35,19 @@ __all__ = ["CaseEndpoints", "Condition", "EndpointDef", "EndpointStat", "case_st
 
 
 class Condition(StrictModel):
-    """Patient value of ``measure`` below ``below`` (soft: a logistic of width ``width``)."""
+    """Patient value of ``measure`` below ``below`` or at least ``above`` (one of them; soft: a logistic of width
+    ``width``)."""
 
     measure: str
-    below: float
+    below: float | None = None
+    above: float | None = None
     width: float = Field(gt=0, description="width of the logistic used for the smooth fitting objective")
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Condition:
+        if (self.below is None) == (self.above is None):
+            raise ValueError(f"condition on {self.measure!r}: give exactly one of below or above")
+        return self
 
 
 class EndpointDef(StrictModel):
@@ -170,7 +178,11 @@ def _values(arm: _Arm, e: EndpointDef, month: float) -> np.ndarray:
 def _all_below(arm: _Arm, conds: list[Condition], month: float, soft: bool) -> np.ndarray:
     out = np.ones(len(arm.wide))
     for c in conds:
-        out = out * _below(arm.at(c.measure, month), c.below, c.width, soft)
+        x = arm.at(c.measure, month)
+        if c.below is not None:
+            out = out * _below(x, c.below, c.width, soft)
+        else:
+            out = out * _below(-x, -c.above, c.width, soft)
     return out
 
 

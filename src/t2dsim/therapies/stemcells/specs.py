@@ -54,10 +54,14 @@ def from_spec(spec: Any, diabetes_type: str = "t2d", params: Any = None) -> Ther
         return MSCTherapy(spec.cells_per_kg_per_infusion, days, product, _ROUTES[spec.route], params=params)
     if kind == "islet_graft":
         product, origin = _SOURCES[spec.source]
+        n = int(getattr(spec, "n_infusions", 1))
+        days = [_day(start + i * getattr(spec, "interval_months", 3.0)) for i in range(n)]
+        cells = getattr(spec, "cells_per_infusion", None)
+        dose = {"cells": [float(cells)] * n} if cells is not None else {"ieq_per_kg": [float(spec.ieq_per_kg)] * n}
         return IsletGraft(
             product,
-            ieq_per_kg=spec.ieq_per_kg,
-            infusion_days=[_day(start)],
+            **dose,
+            infusion_days=days,
             origin=origin,
             site=_SITES[spec.site],
             immunosuppression=bool(spec.immunosuppression),
@@ -107,7 +111,13 @@ class IsletGraftSpec(TherapySpecBase):
 
     kind: Literal["islet_graft"]
     source: Literal["autologous_ipsc", "allogeneic_esc", "donor_islets"] = "autologous_ipsc"
-    ieq_per_kg: float = Field(default=10000.0, ge=500, le=30000, description="islet equivalents per kg")
+    ieq_per_kg: float = Field(default=10000.0, ge=500, le=30000, description="islet equivalents per kg per infusion")
+    cells_per_infusion: float | None = Field(
+        default=None, ge=1e7, le=1e10, description="stem-cell-derived products dosed in cells (replaces ieq_per_kg), "
+        "e.g. zimislecel 0.8e9 cells (Reichman 2025)",
+    )
+    n_infusions: int = Field(default=1, ge=1, le=4)
+    interval_months: float = Field(default=3.0, gt=0, le=24, description="months between infusions")
     site: Literal["portal_vein", "anterior_rectus_sheath", "omentum", "subcutaneous"] = "anterior_rectus_sheath"
     immunosuppression: bool = False
     risks: ClassVar[tuple[str, ...]] = (
@@ -117,6 +127,12 @@ class IsletGraftSpec(TherapySpecBase):
         "graft loss (rejection, autoimmunity, hypoxia)",
         "efficacy unproven: experimental therapy",
     )
+
+    @model_validator(mode="after")
+    def _cells_for_stem_cell_products(self) -> IsletGraftSpec:
+        if self.cells_per_infusion is not None and self.source == "donor_islets":
+            raise spec_error("cells_per_infusion", "donor islets are dosed in ieq_per_kg; allowed: leave it unset")
+        return self
 
 
 class BMMNCSpec(TherapySpecBase):
