@@ -87,7 +87,8 @@ def test_matching_is_deterministic_and_keyed_by_patient():
 
 def test_insulin_treated_cohort_is_placed_at_a_lower_hba1c():
     """Bhansali 2014 RCT baseline HbA1c median 6.9 %, inclusion < 7.5 % (Cell Transplant 2014, abstract; the SD
-    0.3 is a design choice, calibration/populations.py). The insulin-requiring preset sits at 8.5 ± 0.5 % (7.5-10),
+    0.3 is a design choice, data/validation/stem_cells/
+    bhansali2014_rct.toml). The insulin-requiring preset sits at 8.5 ± 0.5 % (7.5-10),
     so no selection could reach it: the background insulin is re-titrated per patient."""
     p = _protocol(
         "insulin-requiring",

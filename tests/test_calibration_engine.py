@@ -121,21 +121,17 @@ def test_insulin_sparing_conducts_follow_their_rules():
 
 
 def test_calibration_keeps_no_simulator_of_its_own():
-    """Acceptance 1 (the T2D cases): the calibration modules that run the cases contain no time-stepping loop,
-    titration rule or glucose→HbA1c rule and reach the simulator only through the trial runner. The benefit
-    summaries (benefits.py, with the old loop it uses: trials.py, populations.py) are not yet moved (issue 14, left):
-    they are listed here so that the list can only shrink."""
+    """Acceptance 1: the calibration modules contain no time-stepping loop, titration rule or glucose→HbA1c rule and
+    reach the simulator only through the trial runner (the old loop's modules trials.py and populations.py are
+    gone)."""
     root = Path(__import__("t2dsim.calibration", fromlist=["x"]).__file__).parent
-    not_yet_moved = {"trials.py", "populations.py", "benefits.py"}
-    assert {f.name for f in root.glob("*.py")} >= not_yet_moved
+    assert not {f.name for f in root.glob("*.py")} & {"trials.py", "populations.py"}
     forbidden = [
         r"simulate_progression", r"simulate_arm", r"\badvance\(", r"\bmmtt\(", r"insulin_need\(", r"glucose_for_a1c",
         r"for \w*(day|month|visit)\w* in range\(", r"in range\([^)]*(day|month|horizon)",
         r"from t2dsim\.(engine|physiology|population|simulate|solvers)\b",
     ]  # fmt: skip
     for f in sorted(root.glob("*.py")):
-        if f.name in not_yet_moved:
-            continue
         text = f.read_text()
         for pat in forbidden:
             assert not re.search(pat, text), (f.name, pat)

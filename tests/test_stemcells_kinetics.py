@@ -147,31 +147,6 @@ def test_tissue_regeneration_is_off_by_default_and_labelled():
         regeneration_hazard_modifiers("miracle")
 
 
-def test_engine_runs_a_stem_cell_arm_like_the_calibration_path():
-    # the engine (weekly segments, effects at segment start) and the calibration's daily-effect path
-    # must agree on HbA1c at week 12 for an MSC arm with a fixed background (tolerance 0.05 %-points)
-    from t2dsim.calibration.populations import population_for
-    from t2dsim.calibration.trials import background_insulin, simulate_arm
-    from t2dsim.engine import ArmState, advance
-    from t2dsim.therapies.base import Therapy
-
-    pop = population_for("lian2022", 8, seed=5)
-
-    class Background(Therapy):  # holds the preset's background effect
-        kind = "background"
-
-        def effects(self, ctx, day):
-            return {"exog_insulin_uuml": background_insulin(pop)}
-
-    cohort = pop
-    msc = MSCTherapy(1e6, [0, 7, 14], "UC-MSC", params=MSCParams())
-    arm = ArmState(cohort, [Background(), msc])
-    traj = advance(arm, 84, segment_days=1, record_days=[84])
-    ref = simulate_arm(pop, [MSCTherapy(1e6, [0, 7, 14], "UC-MSC", params=MSCParams())], [84])
-    np.testing.assert_allclose(traj["hba1c_pct"][:, -1], ref.at("hba1c", 84), atol=0.05)
-    assert "msc_activity" in traj.outputs
-
-
 def test_from_protocol_specs():
     from t2dsim.therapies.stemcells.specs import IsletGraftSpec, PlaceboInfusionSpec, UCMSCSpec, from_spec
 

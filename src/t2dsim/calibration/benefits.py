@@ -1,7 +1,8 @@
 """Benefit summaries: every benefit the tool reports comes with its 95 % interval and its risk list.
 
-:func:`benefit_summaries` simulates standard regimens on small virtual cohorts under every member of
-the calibrated ensemble and returns treated-minus-control effects (central value = calibrated
+:func:`benefit_summaries` simulates standard regimens (protocols derived from the Skyler 2015 and
+Bhansali 2014 RCT case files, run by the trial runner) on small virtual cohorts under every member of the calibrated
+ensemble and returns treated-minus-control effects (central value = calibrated
 parameters; interval = 2.5-97.5 percentiles over the ensemble, each member also carrying a random
 trial-level efficacy offset δ ~ N(0, τ²) with the between-trial SD τ of the calibration, so the interval
 is what a new trial or setting could show). A :class:`BenefitSummary` cannot be built without an interval
@@ -15,13 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from t2dsim.calibration.cases import case_protocol
 from t2dsim.calibration.fit import bounds_log, efficacy_index, laplace_draws, params_from_theta
-from t2dsim.calibration.populations import population_for
-from t2dsim.calibration.trials import simulate_arm
 from t2dsim.therapies.base import Risk
-from t2dsim.therapies.stemcells import BMMNCTherapy, MSCTherapy, PlaceboTrialEffect
+from t2dsim.therapies.stemcells import BMMNCTherapy, MSCTherapy
 from t2dsim.therapies.stemcells.risks import UNREGULATED_CLINIC_WARNING
+from t2dsim.trial.protocol import Protocol
+from t2dsim.trial.runner import plan_trial, run_trial
 
 __all__ = ["BenefitSummary", "benefit_summaries"]
 
@@ -68,32 +71,22 @@ def benefit_summaries(
     for k in (efficacy_index("skyler2015"), efficacy_index("bhansali2014_rct")):
         draws[1:, k] += tau * rng.standard_normal(draws.shape[0] - 1)  # row 0 stays the calibrated centre
     het = f"Model ensemble incl. between-trial heterogeneity (τ = {tau:.2f} on log efficacy)."
-    pop_msc = population_for("skyler2015", n, seed)
-    pop_mnc = population_for("bhansali2014_rct", n, seed)
-    regimens = {
-        "UC-MSC 1e6/kg IV, single dose": (lambda P: MSCTherapy(1e6, [0], "UC-MSC", params=P["msc"]), [84, 364]),
-        "UC-MSC 1e6/kg IV, monthly × 12": (
-            lambda P: MSCTherapy(1e6, list(range(0, 336, 28)), "UC-MSC", params=P["msc"]),
-            [84, 364],
-        ),
-    }
+    msc, mnc = _regimen_protocols(n, seed)
+    msc_plan, mnc_plan = plan_trial(msc), plan_trial(mnc)
+    names = {"single": "UC-MSC 1e6/kg IV, single dose", "monthly": "UC-MSC 1e6/kg IV, monthly × 12"}
     vals: dict[tuple[str, int], list[float]] = {}
     vals_mnc: list[float] = []
     for x in draws:
         P = params_from_theta(x)
-        plc = simulate_arm(pop_msc, [PlaceboTrialEffect(params=P["placebo"])], [84, 364])
-        for name, (make, days) in regimens.items():
-            trt = simulate_arm(pop_msc, [PlaceboTrialEffect(params=P["placebo"]), make(P)], days)
-            for d in days:
-                vals.setdefault((name, d), []).append(float(np.mean(trt.at("hba1c", d) - plc.at("hba1c", d))))
-        ctl = simulate_arm(pop_mnc, [PlaceboTrialEffect(params=P["placebo"])], [364], "reduce_only")
-        mnc = simulate_arm(
-            pop_mnc,
-            [PlaceboTrialEffect(params=P["placebo"]), BMMNCTherapy(1e9, [0], params=P["bmmnc"])],
-            [364],
-            "reduce_only",
-        )
-        vals_mnc.append(float(100 * np.mean(mnc.at("dose_rel", 364) - ctl.at("dose_rel", 364))))
+        t = run_trial(msc, plan=msc_plan, cell_params=P).true_results
+        for arm, name in names.items():
+            for month, d in ((2.7598, 84), (11.9589, 364)):
+                diff = _mean_change(t, arm, "hba1c_percent", month) - _mean_change(t, "placebo", "hba1c_percent", month)
+                vals.setdefault((name, d), []).append(diff)
+        t = run_trial(mnc, plan=mnc_plan, cell_params=P).true_results
+        m = 11.9589
+        vals_mnc.append(100 * (_mean_change(t, "bmmnc", "insulin_dose_relative", m)
+                               - _mean_change(t, "sham", "insulin_dose_relative", m)))  # fmt: skip
     out = []
     msc_risks = MSCTherapy(1e6, [0]).risks
     for (name, d), v in vals.items():
@@ -125,3 +118,30 @@ def benefit_summaries(
     )
     assert all(UNREGULATED_CLINIC_WARNING in b.risks for b in out)
     return out
+
+
+def _regimen_protocols(n: int, seed: int) -> tuple[Protocol, Protocol]:
+    """The regimens' protocols: Skyler 2015's population with placebo, UC-MSC 1e6/kg once, and monthly × 12 (28-day
+    interval), to 52 weeks; the Bhansali 2014 RCT's with sham vs one BM-MNC infusion of 1e9 cells (pancreatic
+    artery). ``n`` patients per arm; ``seed`` shifts the case files' seeds."""
+    a = case_protocol("skyler2015", seed, n).model_dump(mode="python")
+    a.update(duration_months=11.9589, visit_months=[0.0, 2.7598, 11.9589])
+    a["endpoints"]["primary"]["visit_month"] = 11.9589
+    care = a["arms"][0]["treatment"][0]
+    cells = {"kind": "uc_msc", "product": "UC-MSC", "cells_per_kg_per_infusion": 1e6}
+    a["arms"] = [
+        a["arms"][0],
+        {"name": "single", "n": n, "treatment": [care, {**cells, "n_infusions": 1}]},
+        {"name": "monthly", "n": n, "treatment": [care, {**cells, "n_infusions": 12, "interval_months": 0.9199}]},
+    ]
+    b = case_protocol("bhansali2014_rct", seed, n).model_dump(mode="python")
+    b["arms"][0]["treatment"][1].update(n_infusions=1)
+    b["arms"][1]["treatment"][1].update(n_infusions=1, routes=None)
+    return Protocol.model_validate(a), Protocol.model_validate(b)
+
+
+def _mean_change(t: pd.DataFrame, arm: str, measure: str, month: float) -> float:
+    """Arm mean of ``measure`` at ``month`` minus at baseline (true values)."""
+    r = t[(t["arm"] == arm) & (t["measure"] == measure)]
+    at = r[np.isclose(r["visit_month"], month)]["value"].mean()
+    return float(at - r[r["visit_month"] == 0.0]["value"].mean())

@@ -25,7 +25,7 @@ class Target:
     """One observed endpoint: value with a 95 % interval and how that interval was obtained."""
 
     case: str  # trial key (one LOTO unit)
-    endpoint: str  # endpoint key understood by calibration.trials
+    endpoint: str  # endpoint name of the case's <case>.endpoints.toml
     observed: float
     ci_low: float
     ci_high: float

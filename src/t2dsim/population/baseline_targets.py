@@ -92,7 +92,7 @@ def place_glycaemia(cohort: Any, targets: dict[str, Any], seed: int) -> Any:
         # The background effect stands for mixed glucose-lowering therapy (oral agents ± insulin), so HbA1c follows
         # fasting glucose through the Wei 2014 line (measured in treated T2D) with φ = 1; the progression model's
         # basal-insulin correction (φ 0.6, Riddle 2003) is for added basal insulin and would put HbA1c below
-        # ≈ 7.5 % out of reach (the titration would need FPG < 70 mg/dL). Same rule as the calibration cohorts.
+        # ≈ 7.5 % out of reach (the titration would need FPG < 70 mg/dL). Same rule as the stem-cell cases use.
         cohort.params = cohort.params.replace(
             insulin_mean_fraction=np.where(on, 1.0, cohort.params["insulin_mean_fraction"])
         )
