@@ -78,3 +78,17 @@ def test_missing_or_duplicated_row_is_refused(tmp_path: Path):
         load_evidence_roles(_write(tmp_path, [r for r in rows if r["id"] != "sood2017"]))
     with pytest.raises(ValueError, match="appears twice"):
         load_evidence_roles(_write(tmp_path, rows + rows[:1]))
+
+
+def test_cold_loto_folds_hold_out_their_trial_and_pooled_members():
+    from t2dsim.calibration.evidence_roles import cold_loto_folds
+
+    folds = cold_loto_folds()
+    fit_cases = {r.case for r in evidence_roles().values() if r.role == "fit"}
+    assert fit_cases <= set(folds)
+    for case, f in folds.items():
+        assert case not in f.fit_cases
+    pooled = folds["pooled_msc_w52"]  # Kashbour 2025: its MSC RCT members are not fitted in its fold
+    assert {"skyler2015", "hu2016"}.isdisjoint(pooled.fit_cases)
+    assert {"kashbour2025_ma", "hu2016_wj"} <= set(pooled.held_out_ids)
+    assert "skyler2015" in folds["hu2016"].fit_cases

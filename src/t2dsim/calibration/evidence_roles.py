@@ -17,6 +17,7 @@ reason why none is needed. The loader refuses a table that breaks any of these r
 from __future__ import annotations
 
 import csv
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -31,6 +32,9 @@ __all__ = [
     "load_evidence_roles",
     "evidence_roles",
     "scored_ids",
+    "Fold",
+    "cold_loto_folds",
+    "inclusion_table_markdown",
 ]
 
 ROLES = ("fit", "check", "excluded")
@@ -140,3 +144,47 @@ def scored_ids(roles: dict[str, EvidenceRole] | None = None) -> frozenset[str]:
         if r.scored:
             out.update(r.members)
     return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One cold leave-one-trial-out fold: the scored ``case`` it predicts, the evidence rows it holds out, and the
+    cases the fold may fit (refit from the priors, which cite no scored row, see ``priors.check_against_evidence``)."""
+
+    case: str
+    held_out_ids: tuple[str, ...]
+    fit_cases: tuple[str, ...]
+
+
+def cold_loto_folds(roles: dict[str, EvidenceRole] | None = None) -> dict[str, Fold]:
+    """One fold per scored case. A fit case is removed from its own fold; a pooled check also removes the cases of
+    its member trials, so the pool is predicted by a model that saw none of its members. Check-only cases (never
+    fitted) are predicted by the fit to all fit cases."""
+    roles = evidence_roles() if roles is None else roles
+    fit_cases = sorted({r.case for r in roles.values() if r.role == "fit"})
+    case_of_row = {r.id: r.case for r in roles.values() if r.scored}
+    folds: dict[str, Fold] = {}
+    for case in sorted({r.case for r in roles.values() if r.scored}):
+        rows = [r for r in roles.values() if r.scored and r.case == case]
+        drop = {case} | {case_of_row[m] for r in rows for m in r.members if m in case_of_row}
+        held = {r.id for r in rows} | {m for r in rows for m in r.members}
+        folds[case] = Fold(case, tuple(sorted(held)), tuple(c for c in fit_cases if c not in drop))
+    return folds
+
+
+def inclusion_table_markdown(roles: dict[str, EvidenceRole] | None = None) -> str:
+    """The inclusion table as Markdown (one line per evidence row)."""
+    roles = evidence_roles() if roles is None else roles
+    ev = evidence_rows()
+    lines = ["| id | design | role | case | bias term | members | reason |", "|---|---|---|---|---|---|---|"]
+    for r in roles.values():
+        bias = r.bias_term.replace(";", ", ") or "–"
+        lines.append(
+            f"| {r.id} | {ev[r.id]['record_type']} | {r.role} | {r.case or '–'} | {bias} "
+            f"| {', '.join(r.members) or '–'} | {r.reason} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover - a printing command
+    sys.stdout.write(inclusion_table_markdown() + "\n")
