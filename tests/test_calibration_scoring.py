@@ -177,3 +177,11 @@ def test_fit_heterogeneity_tau_agrees_with_the_pool_for_one_group():
     tau = dersimonian_laird_tau(y, s, ["msc"] * 4)
     assert tau == pytest.approx(math.sqrt(random_effects_pool(y, s).tau2), rel=1e-12)
     assert tau > 0
+
+
+def test_observed_from_a_calibration_target():
+    from t2dsim.calibration.evidence import t2d_targets
+
+    t = next(t for t in t2d_targets() if t.endpoint == "hba1c_vs_placebo_2e6_w8")
+    obs = Observed.of(t)
+    assert obs.value == t.observed and obs.se == pytest.approx(t.se, rel=1e-6)  # Target uses z = 1.959964

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
@@ -88,6 +89,12 @@ class Observed:
     @property
     def se(self) -> float:
         return se_from_ci(self.low, self.high, self.level)
+
+    @classmethod
+    def of(cls, target: Any) -> Observed:
+        """From a calibration target (``evidence.Target`` or ``beta_replacement.BetaTarget``: fields ``observed``,
+        ``ci_low``, ``ci_high``, a 95 % interval)."""
+        return cls(float(target.observed), float(target.ci_low), float(target.ci_high))
 
 
 @dataclass(frozen=True)
