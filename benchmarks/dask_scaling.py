@@ -3,7 +3,7 @@ single-threaded workers, side by side in the same run; the three results must be
 benchmarks/results/dask_scaling.json with the timings, the CPU model and flags, and the load average.
 
 Run: .venv/bin/python benchmarks/dask_scaling.py [--n-per-arm 1000] [--chunk-size 250] [--workers 1,2]
-(--n-per-arm up to 50000, i.e. 10^5 patients).
+(--n-per-arm up to 500000, i.e. 10^6 patients).
 """
 
 from __future__ import annotations
@@ -65,23 +65,31 @@ def cpu() -> dict:
     return info
 
 
-def run_once(plan, text: str, backend, store: Path):
+def run_once(protocol, text: str, backend, store: Path, chunk_size: int):
+    """Plan (screening: Dask tasks on the backend's cluster) and run, timed apart; one cluster for both."""
     from t2dsim.store import parts as store_parts
-    from t2dsim.trial.backend import load_parts, plan_record, run_plan
+    from t2dsim.trial.backend import load_parts, plan_on, plan_record, run_plan, session
 
     t0 = time.perf_counter()
-    rid = store_parts.begin_run(store, text, plan_record(plan, "bench"), seed=plan.seed, backend="numba")
-    run_plan(plan, backend, store, rid)
-    t_sim = time.perf_counter()
+    with session(backend) as client:
+        t_up = time.perf_counter()
+        plan = plan_on(protocol, chunk_size, client)
+        t_plan = time.perf_counter()
+        rid = store_parts.begin_run(store, text, plan_record(plan, "bench"), seed=plan.seed, backend="numba")
+        run_plan(plan, backend, store, rid, client=client)
+        t_sim = time.perf_counter()
+    t_down = time.perf_counter()
     run = load_parts(plan, store, rid)
     t_end = time.perf_counter()
-    return run, {"simulate_s": t_sim - t0, "assemble_s": t_end - t_sim}
+    times = {"cluster_start_s": t_up - t0, "plan_s": t_plan - t_up, "simulate_s": t_sim - t_plan,
+             "cluster_stop_s": t_down - t_sim, "assemble_s": t_end - t_down, "total_s": t_end - t0}  # fmt: skip
+    return plan, run, times
 
 
 def main() -> None:
     import pandas as pd
 
-    from t2dsim.trial.backend import Backend
+    from t2dsim.trial.backend import Backend, plan_record
     from t2dsim.trial.protocol import parse_protocol
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -89,32 +97,36 @@ def main() -> None:
     ap.add_argument("--chunk-size", type=int, default=250)
     ap.add_argument("--workers", default="1,2", help="comma-separated LocalCluster sizes")
     args = ap.parse_args()
-    if not 10 <= args.n_per_arm <= 50_000:
-        ap.error(f"--n-per-arm {args.n_per_arm}: allowed range 10 to 50000")
+    if not 10 <= args.n_per_arm <= 500_000:
+        ap.error(f"--n-per-arm {args.n_per_arm}: allowed range 10 to 500000")
     text = PROTOCOL.format(n=args.n_per_arm)
     protocol = parse_protocol(text)
     backends = [Backend()] + [Backend(workers=int(w)) for w in args.workers.split(",")]
     key = ["arm", "patient_id", "visit_month", "measure"]
-    from t2dsim.trial.runner import plan_trial
 
     with tempfile.TemporaryDirectory() as tmp:
         # Warm-up (Numba kernels from the cache, imports), not timed.
-        run_once(plan_trial(parse_protocol(PROTOCOL.format(n=10)), chunk_size=10), text, Backend(), Path(tmp) / "w")
-        # Screening and randomisation once (the same plan for every backend; timed apart).
-        t0 = time.perf_counter()
-        plan = plan_trial(protocol, chunk_size=args.chunk_size)
-        plan_s = time.perf_counter() - t0
-        rows, ref = [], None
+        run_once(parse_protocol(PROTOCOL.format(n=10)), text, Backend(), Path(tmp) / "w", 10)
+        rows, ref, ref_plan = [], None, None
         for i, b in enumerate(backends):
-            run, times = run_once(plan, text, b, Path(tmp) / f"s{i}")
+            load0 = list(os.getloadavg())
+            plan, run, times = run_once(protocol, text, b, Path(tmp) / f"s{i}", args.chunk_size)
             res = run.results.sort_values(key).reset_index(drop=True)
-            identical = True if ref is None else bool(res.equals(ref))
-            ref = res if ref is None else ref
-            rows.append({"backend": b.label, **times, "identical_to_in_process": identical})
+            record = plan_record(plan, "x")
+            identical = True if ref is None else bool(res.equals(ref)) and record == ref_plan
+            if ref is None:
+                ref, ref_plan = res, record
+            rows.append({"backend": b.label, **times, "identical_to_in_process": identical,
+                         "load_average_before": load0, "load_average_after": list(os.getloadavg())})  # fmt: skip
             print(rows[-1], flush=True)
-    base = rows[0]["simulate_s"]
+            del run, res
+    base = rows[0]["total_s"]
     for r in rows:
-        r["speedup_vs_in_process"] = base / r["simulate_s"]
+        r["speedup_vs_in_process"] = base / r["total_s"]
+    by = {r["backend"]: r for r in rows}
+    ratio = None
+    if "dask-local-1" in by and "dask-local-2" in by:
+        ratio = by["dask-local-1"]["total_s"] / by["dask-local-2"]["total_s"]
     if not all(r["identical_to_in_process"] for r in rows):
         raise SystemExit("results differ between backends")
     write_result(
@@ -123,13 +135,14 @@ def main() -> None:
             "patients": 2 * args.n_per_arm,
             "chunk_size": args.chunk_size,
             "chunks": len(plan.chunks),
-            "plan_s": plan_s,
             "protocol": "two arms, 12 months, visits 0/3/6/12, HbA1c, FPG, fasting insulin (MMTT), HOMA-IR",
             "cpu": cpu(),
             "runs": rows,
-            "note": "plan_s (screening + randomisation, once, shared by all backends) is not parallelised; "
-            "simulate_s includes starting and stopping the LocalCluster (workers import t2dsim and load "
-            "the Numba cache); in-process uses Numba's threads (NUMBA_NUM_THREADS), workers one thread each.",
+            "two_vs_one_worker": ratio,
+            "note": "Each backend plans (screening: candidate blocks as Dask tasks on its cluster, in-process "
+            "in this process) and runs the chunks; total_s = cluster start + plan + simulate + cluster stop + "
+            "assembly from the parts. In-process uses Numba's threads (NUMBA_NUM_THREADS), workers one thread "
+            "each. Results and plans must be identical.",
             "pandas": pd.__version__,
         },
     )

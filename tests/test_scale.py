@@ -12,15 +12,26 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from t2dsim.cli import app
+from t2dsim.population.screening import id_blocks, screen
 from t2dsim.store import list_runs, load_run, query
 from t2dsim.store import parts as store_parts
-from t2dsim.trial.backend import Backend, estimate_peak_bytes, load_parts, parse_size, plan_record, run_plan
-from t2dsim.trial.protocol import load_protocol
+from t2dsim.trial.backend import (
+    Backend,
+    estimate_peak_bytes,
+    load_parts,
+    parse_size,
+    plan_record,
+    run_plan,
+    screen_map,
+    session,
+)  # fmt: skip
+from t2dsim.trial.protocol import load_protocol, parse_protocol
 from t2dsim.trial.runner import plan_trial, run_trial
 
 PROTOCOL = Path(__file__).parent / "data" / "scale_protocol.toml"
@@ -41,9 +52,12 @@ def reference():
 def test_same_numbers_in_process_on_two_workers_and_at_any_chunk_size(reference, tmp_path):
     protocol = load_protocol(PROTOCOL)
     small = run_trial(protocol, chunk_size=3)
-    plan = plan_trial(protocol, chunk_size=4)
-    rid = store_parts.begin_run(tmp_path, PROTOCOL.read_text(), plan_record(plan, "x"), seed=plan.seed, backend="numba")
-    run_plan(plan, Backend(workers=2), tmp_path, rid)
+    with session(Backend(workers=2)) as client:  # screening (blocks of 16 candidates) and chunks on 2 workers
+        plan = plan_trial(protocol, chunk_size=4, map_blocks=screen_map(client, block_size=16))
+        assert plan_record(plan, "x") == plan_record(plan_trial(protocol, chunk_size=4), "x")
+        rid = store_parts.begin_run(tmp_path, PROTOCOL.read_text(), plan_record(plan, "x"), seed=plan.seed,
+                                    backend="numba")  # fmt: skip
+        run_plan(plan, Backend(workers=2), tmp_path, rid, client=client)
     assert store_parts.chunks_done(tmp_path, rid) == (len(plan.chunks), len(plan.chunks)) == (6, 6)
     dask = load_parts(plan, tmp_path, rid)
     for other in (small, dask):
@@ -54,6 +68,38 @@ def test_same_numbers_in_process_on_two_workers_and_at_any_chunk_size(reference,
         )
     # Chunk order within an arm follows enrolment, so even the row order matches at a given chunk size.
     assert dask.results.equals(run_trial(protocol, chunk_size=4).results)
+
+
+def _local_blocks(calls: list):
+    def map_blocks(fn, protocol, seed, first_id, size):
+        blocks = id_blocks(first_id, size, 7)
+        calls.extend(blocks)
+        return (fn(protocol, seed, a, n) for a, n in blocks)
+
+    return map_blocks
+
+
+def test_screening_in_blocks_enrols_the_same_patients():
+    """Screening is keyed per candidate, so cutting the candidates into blocks of 7 ids (as Dask tasks do)
+    changes nothing: with baseline targets (placement and matching) and a background run-in."""
+    text = PROTOCOL.read_text().replace(
+        'insulin_use = "excluded"',
+        'insulin_use = "excluded"\n[population.distributions]\nbmi_kg_m2 = { dist = "normal", mean = 30.0, sd = 4.0 }',
+    ).replace("[randomisation]", '[background]\nrun_in_months = 1\ntreatment = [{ kind = "sglt2i", '
+              'drug = "empagliflozin" }]\n[randomisation]')  # fmt: skip
+    protocol = parse_protocol(text)
+    assert protocol.population.baseline_targets and protocol.background is not None
+    calls: list = []
+    c1, b1, s1 = screen(protocol, 20, 11)
+    c2, b2, s2 = screen(protocol, 20, 11, map_blocks=_local_blocks(calls))
+    assert len(calls) > 2 and all(n <= 7 for _, n in calls) and s1 == s2
+    pd.testing.assert_frame_equal(b1, b2, check_exact=True)
+    np.testing.assert_array_equal(c1.patient_id, c2.patient_id)
+    np.testing.assert_array_equal(c1.state.to_matrix(), c2.state.to_matrix())
+    for k in c1.params.values:
+        np.testing.assert_array_equal(c1.params[k], c2.params[k])
+    for k, v in c1.ctx.covariates.items():
+        np.testing.assert_array_equal(v, c2.ctx.covariates[k])
 
 
 def _wait_for_part(run_root: Path, proc: subprocess.Popen, timeout: float = 180.0) -> Path:

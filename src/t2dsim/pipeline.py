@@ -13,10 +13,10 @@ import pandas as pd
 from t2dsim import __version__
 from t2dsim.report.page import measure_label
 from t2dsim.trial.analysis import TrialAnalysis, analyse_run
-from t2dsim.trial.backend import Backend, check_memory, load_parts, plan_record, run_plan
+from t2dsim.trial.backend import Backend, check_memory, load_parts, plan_on, plan_record, run_plan, session
 from t2dsim.trial.measurement import MEASURES
 from t2dsim.trial.protocol import load_protocol
-from t2dsim.trial.runner import TrialRun, plan_trial, run_trial
+from t2dsim.trial.runner import TrialRun, run_trial
 
 
 @dataclass
@@ -74,16 +74,17 @@ def run_protocol_file(
             raise ValueError(f"--chunk-size {chunk_size}: run {resume} was planned with --chunk-size "
                              f"{stored['chunk_size']}; resume it with the same value")  # fmt: skip
     check_memory(protocol, chunk_size, backend, max_memory)
-    plan = plan_trial(protocol, chunk_size=chunk_size)
-    record = plan_record(plan, sha)
-    if stored is not None:
-        if record["seed"] != stored["seed"] or record["chunks"] != stored["chunks"]:
-            raise ValueError(f"--resume {resume}: this t2dsim plans the run differently (screening or "
-                             "randomisation changed since it started); start a new run")  # fmt: skip
-        run_id = resume
-    else:
-        run_id = store_parts.begin_run(store_dir, text, record, seed=plan.seed, backend="numba", name=protocol.name)
-    sim = run_plan(plan, backend, store_dir, run_id, progress)
+    with session(backend) as client:  # one cluster (if any) for the screening and the chunks
+        plan = plan_on(protocol, chunk_size, client)
+        record = plan_record(plan, sha)
+        if stored is not None:
+            if record["seed"] != stored["seed"] or record["chunks"] != stored["chunks"]:
+                raise ValueError(f"--resume {resume}: this t2dsim plans the run differently (screening or "
+                                 "randomisation changed since it started); start a new run")  # fmt: skip
+            run_id = resume
+        else:
+            run_id = store_parts.begin_run(store_dir, text, record, seed=plan.seed, backend="numba", name=protocol.name)
+        sim = run_plan(plan, backend, store_dir, run_id, progress, client=client)
     ta = time.perf_counter()
     run = load_parts(plan, store_dir, run_id)
     reference = protocol.reference_arm

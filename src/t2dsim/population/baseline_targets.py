@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from t2dsim.core.rng import keyed_uniform
 from t2dsim.population.placement import MIN_TARGET_MGDL, glucose_for_a1c, titrate_background_insulin
@@ -47,6 +46,8 @@ SD_TOLERANCE_FRACTION = 0.10
 
 def _frozen(d: Any):
     """The scipy distribution of a protocol distribution spec (normal / lognormal / uniform, truncated)."""
+    from scipy import stats  # only protocols with baseline targets need it (about 0.5 s to import)
+
     if d.dist == "normal":
         lo = -np.inf if d.low is None else (d.low - d.mean) / d.sd
         hi = np.inf if d.high is None else (d.high - d.mean) / d.sd

@@ -7,6 +7,7 @@ candidates (by id) are enrolled, so the same seed enrols the same patients whate
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -25,16 +26,42 @@ from t2dsim.population.presets import make_cohort
 from t2dsim.therapies.base import PatientContext
 from t2dsim.therapies.specs import build_arm
 
-__all__ = ["after_run_in", "background_of", "background_therapies", "baseline_covariates", "eligible", "screen"]
+__all__ = ["after_run_in", "background_of", "background_therapies", "baseline_covariates", "eligible", "id_blocks",
+           "screen", "screen_block"]  # fmt: skip
 
 
-def screen(protocol: Any, n_needed: int, seed: int) -> tuple[Cohort, pd.DataFrame, dict]:
+#: Candidates per block when screening is spread over workers (``map_blocks``): small enough for a
+#: block per worker at 10^4 candidates, large enough that task overhead stays below 1 %.
+SCREEN_BLOCK = 2000
+
+#: ``map_blocks(screen_block, protocol, seed, first_id, size)``: candidates ``first_id … first_id + size − 1``
+#: screened in blocks (:func:`id_blocks`, e.g. as Dask tasks), the blocks' results in id order; None = one
+#: call in this process.
+MapBlocks = Callable[[Callable[..., tuple[Cohort, pd.DataFrame]], Any, int, int, int],
+                     Iterable[tuple[Cohort, pd.DataFrame]]]  # fmt: skip
+
+
+def id_blocks(first_id: int, size: int, block_size: int = SCREEN_BLOCK) -> list[tuple[int, int]]:
+    """``(first id, size)`` of consecutive blocks of at most ``block_size`` candidates covering the range."""
+    if block_size < 1:
+        raise ValueError(f"block_size must be ≥ 1, got {block_size}")
+    end = first_id + size
+    return [(a, min(block_size, end - a)) for a in range(first_id, end, block_size)]
+
+
+def screen(
+    protocol: Any, n_needed: int, seed: int, map_blocks: MapBlocks | None = None
+) -> tuple[Cohort, pd.DataFrame, dict]:
     """Screen candidates of the protocol's preset until ``n_needed`` are eligible.
 
     Candidates are made in batches of ids 0, 1, 2, ... (so the same seed screens the same patients), the
     protocol's covariate overrides drawn, the inclusion criteria applied to baseline values, and the first
     ``n_needed`` eligible candidates by id enrolled. Returns the enrolled :class:`Cohort` (demographics and
     covariates set for the engine), their baseline table and the screening counts.
+
+    Each candidate's screening depends only on the seed and its id (:func:`screen_block`), so a batch may be
+    cut into blocks of ids screened anywhere (``map_blocks``, e.g. Dask tasks): the eligible candidates are
+    gathered in id order and the result is the same.
 
     Raises:
         ValueError: an unsupported covariate distribution, or too few eligible candidates (naming the
@@ -54,9 +81,6 @@ def screen(protocol: Any, n_needed: int, seed: int) -> tuple[Cohort, pd.DataFram
     max_n = int(np.ceil(pop.max_screening_factor * n_needed))
     # with baseline targets the cohort is matched from a pool of eligible candidates (the first by id)
     want = min(max_n, int(np.ceil(pop.baseline_pool_factor * n_needed))) if targets else n_needed
-    background_specs, run_in_days = background_of(protocol)
-    background = bool(background_specs)
-    need_cpeptide = "fasting_cpeptide_pmol_l" in targets or pop.inclusion.fasting_cpeptide_pmol_l is not None
     batch = max(want, min(max_n, int(want * 1.5) + 16))
     screened = 0
     chosen: list[pd.DataFrame] = []
@@ -64,16 +88,14 @@ def screen(protocol: Any, n_needed: int, seed: int) -> tuple[Cohort, pd.DataFram
     n_ok = 0
     while n_ok < want and screened < max_n:
         size = min(batch, max_n - screened)
-        c = make_cohort(pop.preset, size, seed=seed, first_id=screened)
-        if targets:
-            c = place_glycaemia(c, targets, seed)
-        base = baseline_covariates(c, pop, seed, cpeptide=need_cpeptide and not run_in_days)
-        if run_in_days or background:
-            base = after_run_in(_for_engine(c, base, seed), base, background_specs, run_in_days, need_cpeptide)
-        ok = eligible(base, pop.inclusion)
-        chosen.append(base[ok])
-        cohorts.append(c)
-        n_ok += int(ok.sum())
+        if map_blocks is None:  # in this process: the whole batch in one call
+            found: Iterable = [screen_block(protocol, seed, screened, size)]
+        else:  # candidate-id blocks, e.g. Dask tasks; results in id order
+            found = map_blocks(screen_block, protocol, seed, screened, size)
+        for c, base in found:
+            chosen.append(base)
+            cohorts.append(c)
+            n_ok += len(base)
         screened += size
     if n_ok < n_needed:
         raise ValueError(
@@ -84,12 +106,30 @@ def screen(protocol: Any, n_needed: int, seed: int) -> tuple[Cohort, pd.DataFram
     pool = pd.concat(chosen, ignore_index=True).sort_values("patient_id").head(want).reset_index(drop=True)
     enrolled = pool.iloc[match_targets(pool, targets, n_needed, seed)] if targets else pool.head(n_needed)
     full = Cohort.concat(cohorts)
-    pos = np.searchsorted(full.patient_id, enrolled["patient_id"].to_numpy())
+    pos = np.searchsorted(full.patient_id, enrolled["patient_id"].to_numpy())  # eligible candidates in id order
     base = enrolled.reset_index(drop=True)
     screening = {"screened": screened, "eligible": n_ok, "enrolled": n_needed, "preset": pop.preset}
     if targets:
         screening["matching_pool"] = len(pool)
     return _for_engine(full.select(pos), base, seed), base, screening
+
+
+def screen_block(protocol: Any, seed: int, first_id: int, size: int) -> tuple[Cohort, pd.DataFrame]:
+    """Screen candidates ``first_id … first_id + size − 1``: make them, place any baseline targets, draw the
+    covariate overrides, run any run-in and apply the inclusion criteria. Returns the eligible candidates
+    (cohort, in id order) and their baseline rows. Pure: depends only on its arguments."""
+    pop = protocol.population
+    targets = pop.baseline_targets
+    background_specs, run_in_days = background_of(protocol)
+    need_cpeptide = "fasting_cpeptide_pmol_l" in targets or pop.inclusion.fasting_cpeptide_pmol_l is not None
+    c = make_cohort(pop.preset, size, seed=seed, first_id=first_id)
+    if targets:
+        c = place_glycaemia(c, targets, seed)
+    base = baseline_covariates(c, pop, seed, cpeptide=need_cpeptide and not run_in_days)
+    if run_in_days or background_specs:
+        base = after_run_in(_for_engine(c, base, seed), base, background_specs, run_in_days, need_cpeptide)
+    ok = eligible(base, pop.inclusion)
+    return c.select(np.flatnonzero(ok)), base[ok]
 
 
 def background_of(protocol: Any) -> tuple[list, int]:

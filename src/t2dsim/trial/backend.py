@@ -20,16 +20,20 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from t2dsim.engine.visits import CGM_MEASURES, MECHANISM_MEASURES
+from t2dsim.population.screening import SCREEN_BLOCK, MapBlocks, id_blocks
 from t2dsim.store import parts as store_parts
-from t2dsim.trial.runner import Chunk, ChunkResult, TrialPlan, TrialRun, assemble_tables, run_chunk
+from t2dsim.trial.runner import Chunk, ChunkResult, TrialPlan, TrialRun, assemble_tables, plan_trial, run_chunk
 
-__all__ = ["Backend", "check_memory", "estimate_peak_bytes", "parse_size", "plan_record", "run_plan", "load_parts"]
+__all__ = ["Backend", "check_memory", "estimate_peak_bytes", "load_parts", "parse_size", "plan_on", "plan_record",
+           "run_plan", "screen_map", "session"]  # fmt: skip
 
 TABLES = ("true_results", "results", "flow")
 #: Memory model of :func:`estimate_peak_bytes` (measured with tracemalloc on run_chunk, rounded up ~2x):
@@ -158,29 +162,62 @@ def _dask_client(backend: Backend):
     return Client(cluster), cluster
 
 
-def _on_dask(plan: TrialPlan, todo: list[Chunk], backend: Backend, run_id: str) -> Iterator[tuple[Chunk, ChunkResult]]:
-    from distributed import as_completed
-
+@contextmanager
+def session(backend: Backend) -> Iterator[Any]:
+    """The backend's Dask client for the length of a run (screening and chunks share one cluster); None
+    in-process. A LocalCluster is started here and stopped on leaving."""
+    if not (backend.workers or backend.scheduler):
+        yield None
+        return
     client, cluster = _dask_client(backend)
     try:
-        protocol = client.scatter(plan.protocol, broadcast=True)
-        futures = []
-        for chunk in todo:
-            fut = client.submit(
-                run_chunk, protocol, plan.seed, chunk.arm, plan.cohort_of(chunk),
-                key=f"t2dsim-{run_id}-{chunk.key.name}", pure=False,
-            )  # fmt: skip
-            futures.append(fut)
-        by_key = {f.key: c for f, c in zip(futures, todo, strict=True)}
-        for fut in as_completed(futures):
-            result = fut.result()
-            chunk = by_key[fut.key]
-            fut.release()
-            yield chunk, result
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def screen_map(client: Any, block_size: int = SCREEN_BLOCK) -> MapBlocks:
+    """A ``map_blocks`` for :func:`~t2dsim.population.screening.screen` running each block of ``block_size``
+    candidates as a Dask task on ``client``; results come back in block (candidate-id) order."""
+
+    def map_blocks(fn, protocol, seed, first_id, size):
+        token = uuid.uuid4().hex[:8]
+        shared = client.scatter(protocol, broadcast=True, hash=False)
+        futures = [client.submit(fn, shared, seed, a, n, key=f"t2dsim-screen-{token}-{a}", pure=False)
+                   for a, n in id_blocks(first_id, size, block_size)]  # fmt: skip
+        for fut in futures:
+            result = fut.result()
+            fut.release()
+            yield result
+
+    return map_blocks
+
+
+def plan_on(protocol: Any, chunk_size: int, client: Any = None) -> TrialPlan:
+    """:func:`~t2dsim.trial.runner.plan_trial` with the screening spread over ``client``'s workers (in this
+    process without a client); the plan is the same either way."""
+    return plan_trial(protocol, chunk_size=chunk_size, map_blocks=None if client is None else screen_map(client))
+
+
+def _on_dask(plan: TrialPlan, todo: list[Chunk], client: Any, run_id: str) -> Iterator[tuple[Chunk, ChunkResult]]:
+    from distributed import as_completed
+
+    protocol = client.scatter(plan.protocol, broadcast=True, hash=False)
+    futures = []
+    for chunk in todo:
+        fut = client.submit(
+            run_chunk, protocol, plan.seed, chunk.arm, plan.cohort_of(chunk),
+            key=f"t2dsim-{run_id}-{chunk.key.name}", pure=False,
+        )  # fmt: skip
+        futures.append(fut)
+    by_key = {f.key: c for f, c in zip(futures, todo, strict=True)}
+    for fut in as_completed(futures):
+        result = fut.result()
+        chunk = by_key[fut.key]
+        fut.release()
+        yield chunk, result
 
 
 def run_plan(
@@ -189,11 +226,13 @@ def run_plan(
     store_dir: str | Path,
     run_id: str,
     progress: Callable[[int, int, int], None] | None = None,
+    client: Any = None,
 ) -> dict[str, float]:
     """Run the plan's unfinished chunks on ``backend``, writing each to the run's parts as it finishes.
 
     ``progress(chunks done, chunks in all, patients done)`` after each chunk (and once before the first).
-    Returns timings (``simulation_s``).
+    ``client``: the backend's Dask client when the caller holds one (:func:`session`), else a cluster is
+    started for these chunks. Returns timings (``simulation_s``).
     """
     t0 = time.perf_counter()
     done = store_parts.done_parts(store_dir, run_id)
@@ -203,14 +242,14 @@ def run_plan(
     if progress is not None:
         progress(n_done, len(plan.chunks), patients)
     if todo:
-        results = _on_dask(plan, todo, backend, run_id) if backend.workers or backend.scheduler else None
-        for chunk, res in results or _in_process(plan, todo):
-            tables = {name: getattr(res, name) for name in TABLES}
-            store_parts.write_part(store_dir, run_id, chunk.key.name, tables)
-            n_done += 1
-            patients += chunk.positions.size
-            if progress is not None:
-                progress(n_done, len(plan.chunks), patients)
+        with nullcontext(client) if client is not None else session(backend) as dask:
+            for chunk, res in _in_process(plan, todo) if dask is None else _on_dask(plan, todo, dask, run_id):
+                tables = {name: getattr(res, name) for name in TABLES}
+                store_parts.write_part(store_dir, run_id, chunk.key.name, tables)
+                n_done += 1
+                patients += chunk.positions.size
+                if progress is not None:
+                    progress(n_done, len(plan.chunks), patients)
     return {"simulation_s": time.perf_counter() - t0}
 
 

@@ -38,7 +38,7 @@ from t2dsim.engine.background import start_arm
 from t2dsim.engine.cohort import Cohort
 from t2dsim.engine.visits import MECHANISM_MEASURES, measure_visit
 from t2dsim.physiology import markers
-from t2dsim.population.screening import background_of, background_therapies, screen
+from t2dsim.population.screening import MapBlocks, background_of, background_therapies, screen
 from t2dsim.therapies.specs import build_arm
 from t2dsim.therapies.stemcells.placebo import PlaceboTrialEffect
 from t2dsim.trial.measurement import observe
@@ -120,14 +120,15 @@ def diabetes_type(protocol) -> str:
     return "t1d" if protocol.population.preset == "type-1" else "t2d"
 
 
-def plan_trial(protocol, *, chunk_size: int = 512) -> TrialPlan:
-    """Screen and randomise ``protocol``'s patients and cut each arm into chunks of ``chunk_size``."""
+def plan_trial(protocol, *, chunk_size: int = 512, map_blocks: MapBlocks | None = None) -> TrialPlan:
+    """Screen and randomise ``protocol``'s patients and cut each arm into chunks of ``chunk_size``
+    (``map_blocks``: where the screening's candidate blocks run, e.g. Dask tasks; see :func:`screen`)."""
     t0 = time.perf_counter()
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be ≥ 1, got {chunk_size}")
     seed = int(protocol.randomisation.seed)
     n_total = sum(a.n for a in protocol.arms)
-    cohort, base, screening = screen(protocol, n_total, seed)
+    cohort, base, screening = screen(protocol, n_total, seed, map_blocks)
     t_screen = time.perf_counter()
     base["arm"] = randomise_for_protocol(base, protocol).to_numpy()
     chunks = []

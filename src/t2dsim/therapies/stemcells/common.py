@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import abstractmethod
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from t2dsim.therapies.base import PatientContext, Therapy
 
@@ -16,7 +16,7 @@ def lognormal_response(ctx: PatientContext, stream: str, sd_log: float) -> np.nd
     """Per-patient response multiplier with median 1 and log-SD ``sd_log`` (keyed by seed, patient, stream);
     the normal score is truncated at ±2.33 (1st/99th percentiles) so no patient gets an unbounded effect."""
     u = np.clip(ctx.uniform(stream), 1e-12, 1 - 1e-12)
-    return np.exp(sd_log * np.clip(norm.ppf(u), -2.33, 2.33))
+    return np.exp(sd_log * np.clip(ndtri(u), -2.33, 2.33))
 
 
 def check_schedule(
