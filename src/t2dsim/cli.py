@@ -218,7 +218,9 @@ def validate(
 @app.command("validate-standard-care")
 @user_errors
 def validate_standard_care(
-    out_path: Annotated[Path | None, typer.Option("--out", help="write the table as .md (and a .csv beside it)")] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="write the table as .md (and a .csv beside it)")
+    ] = None,
     only: Annotated[list[str] | None, typer.Option("--only", help="run only these protocols (repeatable)")] = None,
 ) -> None:
     """Predicted vs observed end levels and changes of every standard-care trial (protocols in

@@ -108,7 +108,9 @@ class Prediction:
         return self.sd / math.sqrt(self.n) if self.n > 1 else math.nan
 
 
-def predict_protocol(protocol: Protocol, wanted: Iterable[tuple[str, str, float]]) -> dict[tuple, dict[str, Prediction]]:
+def predict_protocol(
+    protocol: Protocol, wanted: Iterable[tuple[str, str, float]]
+) -> dict[tuple, dict[str, Prediction]]:
     """Run ``protocol`` with the trial runner; for each (arm, measure, visit month) the predicted end level and change
     from baseline over the arm's patients measured at both visits."""
     run = run_trial(protocol)
@@ -138,15 +140,20 @@ def _verdict(pred: float, se: float, lo: float, hi: float) -> str:
     return "miss (borderline)" if min(abs(pred - lo), abs(pred - hi)) < 2.0 * se else "miss"
 
 
-def validate_standard_care(names: Iterable[str] | None = None, *, n_scale: float = 1.0) -> pd.DataFrame:
+def validate_standard_care(
+    names: Iterable[str] | None = None, *, n_scale: float = 1.0, trial_effect: bool | None = None
+) -> pd.DataFrame:
     """Run the standard-care protocols (all, or ``names``) and compare with ``observed.csv``; one row per trial, arm
-    and quantity. ``n_scale`` < 1 shrinks every arm (for quick tests; the table uses 1)."""
+    and quantity. ``n_scale`` < 1 shrinks every arm (for quick tests; the table uses 1); ``trial_effect`` overrides
+    the protocols' setting (a sensitivity run)."""
     obs = observed_table()
     if names is not None:
         names = list(names)
         unknown = set(names) - set(obs["protocol"])
         if unknown:
-            raise ValueError(f"unknown standard-care protocol(s) {sorted(unknown)}; allowed {sorted(set(obs['protocol']))}")
+            raise ValueError(
+                f"unknown standard-care protocol(s) {sorted(unknown)}; allowed {sorted(set(obs['protocol']))}"
+            )
         obs = obs[obs["protocol"].isin(names)]
     rows = []
     for name, grp in obs.groupby("protocol", sort=False):
@@ -154,6 +161,8 @@ def validate_standard_care(names: Iterable[str] | None = None, *, n_scale: float
         if n_scale != 1.0:
             arms = [a.model_copy(update={"n": max(8, round(a.n * n_scale))}) for a in proto.arms]
             proto = proto.model_copy(update={"arms": arms})
+        if trial_effect is not None:
+            proto = proto.model_copy(update={"trial_effect": trial_effect})
         wanted = {(r.arm, r.quantity, float(r.visit_month)) for r in grp.itertuples()}
         try:
             pred = predict_protocol(proto, sorted(wanted))
