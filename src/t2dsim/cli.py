@@ -215,6 +215,33 @@ def validate(
         out.print(f"wrote {out_path}")
 
 
+@app.command("validate-standard-care")
+@user_errors
+def validate_standard_care(
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="write the table as .md (and a .csv beside it)")
+    ] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="run only these protocols (repeatable)")] = None,
+) -> None:
+    """Predicted vs observed end levels and changes of every standard-care trial (protocols in
+    t2dsim/data/validation/standard_care, run by the trial runner)."""
+    from t2dsim.calibration.standard_care import standard_care_markdown
+    from t2dsim.calibration.standard_care import validate_standard_care as run_sc
+
+    if out_path is not None and (out_path.suffix.lower() != ".md" or not out_path.parent.is_dir()):
+        raise UserError(f"--out {out_path}: must be a .md file in an existing folder")
+    try:
+        table = run_sc(only or None)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    md = standard_care_markdown(table)
+    out.print(md)
+    if out_path is not None:
+        out_path.write_text(md, encoding="utf-8")
+        table.to_csv(out_path.with_suffix(".csv"), index=False)
+        out.print(f"wrote {out_path} and {out_path.with_suffix('.csv')}")
+
+
 def _progress_bar():
     from rich.progress import (
         BarColumn,
