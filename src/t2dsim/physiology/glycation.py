@@ -86,3 +86,28 @@ def step_hba1c(
         raise ValueError(f"dt_days must be ≥ 0 and tau_days > 0 (got {dt_days}, {tau_days})")
     target = hba1c_from_mean_glucose(mean_glucose_mgdl)
     return target + (np.asarray(hba1c_pct, dtype=float) - target) * np.exp(-dt_days / tau_days)
+
+
+#: How a trial's HbA1c is derived, in words for the report (keep in step with the model above and
+#: ``progression_params.insulin_mean_fraction``).
+HBA1C_DERIVATION = (
+    "HbA1c is the progression model's glycation state: first-order kinetics with a 30-day half-life "
+    "(Tahara & Shima 1995) relaxing to the ADAG relation HbA1c = (mean glucose + 46.7)/28.7 (Nathan et al., "
+    "Diabetes Care 31:1473, 2008), with the 24-h mean glucose read off the model's daily fasting-like glucose by the "
+    "Wei, Zheng & Nathan 2014 line (mean = 1.150 × FPG − 15.2 mg/dL, Diabetes Care 37:1048). Under basal insulin "
+    "only 60 % of its fasting-glucose lowering is carried to the mean (calibrated on Riddle 2003, which reports "
+    "HbA1c 6.96 % at FPG 117 mg/dL). CGM measures (mean glucose, time in range, GMI) come from the minute-scale "
+    "meal model run on visit days, a separate time scale."
+)
+
+#: Known limits of that derivation, each with its source (shown next to HbA1c in the report).
+HBA1C_LIMITS = (
+    "In people, laboratory HbA1c and the GMI of their own CGM mean glucose differ by 0.5 %-points or more in about "
+    "28 % of patients (GMI = 3.31 + 0.02392 × CGM mean in mg/dL; Bergenstal et al., Diabetes Care 41:2275, 2018); "
+    "the model has no such person-to-person glycation variation (red-cell lifespan, glycation rate).",
+    "The fasting → mean-glucose line is cross-sectional (Wei 2014): under treatment the model's HbA1c follows its "
+    "fasting glucose closely, and the model's own CGM mean can imply a different HbA1c (t2dsim docs/glucose_truth.md; "
+    "in examples/basal-insulin-vs-glp1ra.toml about 1 %-point higher at 12 months).",
+    "Not modelled: anaemia, haemoglobinopathies, chronic kidney disease, pregnancy and assay differences, which "
+    "shift HbA1c away from mean glucose in people.",
+)
