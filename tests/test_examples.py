@@ -23,7 +23,10 @@ def test_there_are_examples():
     assert len(EXAMPLES) >= 2 and DEFAULT in {p.stem for p in EXAMPLES}
 
 
-@pytest.mark.parametrize("path", [p for p in EXAMPLES if p.stem != DEFAULT], ids=lambda p: p.stem)
+CGM_EXAMPLE = "basal-insulin-vs-glp1ra"
+
+
+@pytest.mark.parametrize("path", [p for p in EXAMPLES if p.stem not in (DEFAULT, CGM_EXAMPLE)], ids=lambda p: p.stem)
 def test_example_protocol_runs(path):
     """Arms shrunk to 8 patients; each arm yields its primary endpoint at the primary visit. (The default
     protocol is run by test_default_trial_effects_have_the_evidence_direction below and, through the CLI, by
@@ -135,3 +138,34 @@ def test_bhansali_like_sham_arm_insulin_course_within_the_published_interval():
     _, run = _run(path, 100)
     change = _median_change(run.true_results, "sham")
     assert BHANSALI_SHAM_CHANGE[0] <= change <= BHANSALI_SHAM_CHANGE[2], change
+
+
+@pytest.fixture(scope="module")
+def cgm_example():
+    """examples/basal-insulin-vs-glp1ra.toml at 40 patients per arm (seeded): its CGM visits, true values."""
+    protocol, run = _run(EXAMPLES[[p.stem for p in EXAMPLES].index(CGM_EXAMPLE)], 40)
+    r = run.true_results
+    primary = protocol.endpoints.primary
+    at = r[(r["measure"] == primary.measure) & (r["visit_month"] == primary.visit_month)]
+    assert set(at["arm"]) == {a.name for a in protocol.arms} and at["value"].notna().all()
+    return r.groupby(["arm", "visit_month", "measure"])["value"].mean().unstack()
+
+
+def _hba1c_minus_gmi(means):
+    """Arm-mean HbA1c minus the GMI (Bergenstal 2018: 3.31 + 0.02392 x mean glucose) of the arm-mean CGM glucose."""
+    return means["hba1c_percent"] - (3.31 + 0.02392 * means["cgm_mean_glucose_mgdl"])
+
+
+def test_cgm_example_hba1c_and_gmi_tell_one_glucose_truth_on_treatment(cgm_example):
+    """Issue 15, acceptance 1, at the on-treatment CGM visits (months 3, 6, 12): each arm's mean HbA1c and the GMI
+    of its mean CGM glucose agree within 0.3 %-points. The example drives glycation by weekly meal-model days
+    (glycation = "meal_days"); what remains is the glycation lag (12 % of a step left after 3 months), the CGM
+    fortnight's meal-size variation and sensor error. Measured at 150 per arm (experiments/i15/one_truth_example.py):
+    glargine +0.24 / +0.04 / -0.02, semaglutide +0.29 / +0.10 / +0.05; with the fasting line (before issue 15)
+    -0.72 / -1.08 / -1.14 and -0.52 / -0.84 / -0.92. The baseline visit is not asserted: there HbA1c is still the
+    progression model's (the value the cohort was screened on) and the meal model's untreated day runs above the
+    fasting line (docs/glucose_truth.md): -0.34 in the glargine arm at 150 per arm, inside 0.3 at 40 per arm only by
+    sampling."""
+    d = _hba1c_minus_gmi(cgm_example)
+    on = d[d.index.get_level_values("visit_month") > 0]
+    assert len(on) == 6 and (on.abs() < 0.3).all(), on.round(3).to_dict()

@@ -170,3 +170,10 @@ def test_arm_list_states_the_usual_care_conduct(data) -> None:
     run = _section(build_report_html(res, pat, proto), "run")
     assert run.count('class="conduct">guideline_treat_to_target<') == 3
     assert "titrated up and down" in run and run.count("Riddle et al. Diabetes Care 26:3080") == 1
+
+
+def test_hba1c_derivation_follows_the_protocol_glycation_setting(data) -> None:
+    """A protocol with ``glycation = "meal_days"`` gets the meal-day derivation (GMI relation) in the note."""
+    proto, res, pat = data
+    text = _section(build_report_html(res, pat, proto.model_copy(update={"glycation": "meal_days"})), "trajectories")
+    assert "glycation = meal_days" in text and "meal-model day" in text and "Wei, Zheng" not in text

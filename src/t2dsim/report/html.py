@@ -135,7 +135,7 @@ def build_report_html(
         for m in pd.unique(results["measure"])
         if m in MEASURES and MEASURES[m].kind == "clinical" and m not in clinical
     ]
-    _trajectory_section(page, analysis, arms, colours, clinical)
+    _trajectory_section(page, analysis, arms, colours, clinical, getattr(protocol, "glycation", "fasting_line"))
     _endpoint_section(page, analysis)
     _responder_section(page, analysis, arms, colours)
     _individual_section(

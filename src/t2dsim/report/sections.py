@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from t2dsim.core.registry import therapy_kinds
-from t2dsim.physiology.glycation import HBA1C_DERIVATION, HBA1C_LIMITS
+from t2dsim.physiology.glycation import HBA1C_DERIVATION, HBA1C_DERIVATION_MEAL_DAYS, HBA1C_LIMITS
 from t2dsim.report.page import (
     _esc,
     _fmt_p,
@@ -109,7 +109,12 @@ def _band_traces(
 
 
 def _trajectory_section(
-    page: _Page, analysis: TrialAnalysis, arms: list[str], colours: dict[str, str], measures: list[str]
+    page: _Page,
+    analysis: TrialAnalysis,
+    arms: list[str],
+    colours: dict[str, str],
+    measures: list[str],
+    glycation: str = "fasting_line",
 ) -> None:
     summ = analysis.trajectories
     parts = []
@@ -134,16 +139,18 @@ def _trajectory_section(
         '<p class="note">Observed values at each visit (patients still in the trial); t-based 95% CI of the mean.</p>'
     )
     if "hba1c_percent" in measures:
-        body += hba1c_note()
+        body += hba1c_note(glycation)
     page.add("trajectories", "Mean trajectories", body)
 
 
-def hba1c_note() -> str:
-    """How the model derives HbA1c and its known limits (physiology.glycation), as a report note."""
+def hba1c_note(glycation: str = "fasting_line") -> str:
+    """How the model derives HbA1c under the protocol's ``glycation`` setting and its known limits
+    (physiology.glycation), as a report note."""
     limits = "".join(f"<li>{_esc(x)}</li>" for x in HBA1C_LIMITS)
+    text = HBA1C_DERIVATION_MEAL_DAYS if glycation == "meal_days" else HBA1C_DERIVATION
     return (
-        '<div class="note hba1c-derivation"><b>How HbA1c is derived.</b> '
-        f"{_esc(HBA1C_DERIVATION)}<br><b>Known limits.</b><ul>{limits}</ul></div>"
+        f'<div class="note hba1c-derivation"><b>How HbA1c is derived</b> (glycation = {_esc(glycation)}). '
+        f"{_esc(text)}<br><b>Known limits.</b><ul>{limits}</ul></div>"
     )
 
 
