@@ -53,3 +53,26 @@ def test_meal_day_from_progression_state():
     # The visit day starts at the progression model's fasting glucose (coupling sets Gb = G).
     np.testing.assert_allclose(g[:, 0], arm.last["glucose_mgdl"], rtol=1e-6)
     assert np.all(g.max(axis=1) > g[:, 0] + 20)
+
+
+def test_meal_day_glycation_relaxes_to_the_gmi_of_the_days_mean():
+    """engine.glycation_days: with a steady physiology (Ha 2016 initial state, no therapy), after 12 weekly steps HbA1c
+    has moved (1 − exp(−84/τ_A)) of the way from its start to the GMI of the meal-day mean glucose (Bergenstal 2018:
+    3.31 + 0.02392 × mean); hand computation with τ_A = 30 d/ln 2 and the last week's mean. ±0.05 %-point: the
+    Ha initial state drifts slowly, so the weekly means are not exactly constant (0.026 measured). Bad step sizes
+    are refused."""
+    import pytest
+
+    from t2dsim.engine.glycation_days import MealGlycation, advance_with_meal_glycation
+
+    arm = ArmState(_cohort(2), [])
+    glyc = MealGlycation(arm)
+    h0 = glyc.hba1c_pct.copy()
+    advance_with_meal_glycation(arm, 84, glyc)
+    mean = glyc.mean_glucose_mgdl
+    assert np.all(mean > arm.last["glucose_mgdl"])  # meals lift the day's mean above fasting
+    target = 3.31 + 0.02392 * mean
+    expected = target + (h0 - target) * np.exp(-84 * np.log(2) / 30)
+    np.testing.assert_allclose(glyc.hba1c_pct, expected, atol=0.05)
+    with pytest.raises(ValueError, match="step_days"):
+        MealGlycation(arm, step_days=0)

@@ -141,3 +141,39 @@ def test_risk_objects_are_shown(data) -> None:
     )
     assert "<b>Bleeding</b>: after implantation &mdash; 2% (95% CI 1 to 4%) per procedure [serious]" in text
     assert "registry X" in text
+
+
+def _section(text: str, anchor: str) -> str:
+    start = text.index(f'<section id="{anchor}">')
+    return text[start : text.index("</section>", start)]
+
+
+def test_hba1c_derivation_and_limits_next_to_hba1c(data) -> None:
+    """Issue 15, acceptance 4: next to HbA1c the report says how the model derives it and its known limits, with
+    the published size of GMI–HbA1c discordance in people (Bergenstal et al., Diabetes Care 41:2275, 2018: ≥ 0.5
+    %-points in about 28 % of patients). It sits in the trajectory section that holds the HbA1c figure, and the
+    endpoint table (HbA1c primary endpoint) links to it."""
+    proto, res, pat = data
+    text = build_report_html(res, pat, proto)
+    traj = _section(text, "trajectories")
+    assert "HbA1c (%)" in traj and "hba1c-derivation" in traj
+    for needed in ("How HbA1c is derived", "ADAG", "Wei", "Known limits", "Bergenstal", "28 %", "GMI"):
+        assert needed in traj, needed
+    assert 'href="#trajectories"' in _section(text, "endpoints")
+    assert text.count("How HbA1c is derived") == 1
+
+
+def test_arm_list_states_the_usual_care_conduct(data) -> None:
+    """Issue 15, acceptance 3: the report states which trial conduct each standard-care arm uses (the test
+    protocol's standard_care takes the default, guideline_treat_to_target) with its source."""
+    proto, res, pat = data
+    run = _section(build_report_html(res, pat, proto), "run")
+    assert run.count('class="conduct">guideline_treat_to_target<') == 3
+    assert "titrated up and down" in run and run.count("Riddle et al. Diabetes Care 26:3080") == 1
+
+
+def test_hba1c_derivation_follows_the_protocol_glycation_setting(data) -> None:
+    """A protocol with ``glycation = "meal_days"`` gets the meal-day derivation (GMI relation) in the note."""
+    proto, res, pat = data
+    text = _section(build_report_html(res, pat, proto.model_copy(update={"glycation": "meal_days"})), "trajectories")
+    assert "glycation = meal_days" in text and "meal-model day" in text and "Wei, Zheng" not in text

@@ -16,6 +16,7 @@ import numpy as np
 from t2dsim.core.rng import keyed_normal
 from t2dsim.engine.arm import ArmState, advance, meal_params_today
 from t2dsim.physiology import glycation
+from t2dsim.physiology.markers import gmi_pct
 from t2dsim.physiology.meal import MealParams, basal_state, with_basal_glucose
 from t2dsim.simulate import MealResult, simulate
 from t2dsim.therapies.drugs import parameter
@@ -129,8 +130,9 @@ def simulate_meal_day(
 @dataclass
 class MealDayRun:
     """Result of :func:`run_with_meal_days`: hypoglycaemia events over the meal days, the weekly meal-day
-    mean glucose (n, n_weeks) in mg/dL, and an HbA1c (%) built from those means with the ADAG line and
-    first-order glycation (τ from the progression parameters' default, 43 d) starting at baseline."""
+    mean glucose (n, n_weeks) in mg/dL, and an HbA1c (%) built from those means with first-order glycation
+    (τ 43 d, ``physiology.glycation``) towards the GMI of each day's mean (Bergenstal 2018; the relation of
+    ``engine.glycation_days``, so both meal-day HbA1c values are one glucose truth) starting at baseline."""
 
     hypo: HypoCounts
     mean_glucose_mgdl: np.ndarray
@@ -181,5 +183,5 @@ def run_with_meal_days(
         counts.append(count_day(g))
         mg = g[:, :-1].mean(axis=1)
         means.append(mg)
-        h = glycation.hba1c_from_mean_glucose(mg) + (h - glycation.hba1c_from_mean_glucose(mg)) * decay
+        h = gmi_pct(mg) + (h - gmi_pct(mg)) * decay
     return MealDayRun(accumulate(counts), np.stack(means, axis=1), h)

@@ -13,15 +13,16 @@ from t2dsim.core.rng import keyed_uniform
 from t2dsim.engine.arm import ArmState, meal_params_today, run_meal_day
 from t2dsim.engine.meal_days import day_fasting_glucose, find_insulin
 from t2dsim.physiology import markers
-from t2dsim.physiology.meal import with_basal_glucose
+from t2dsim.physiology.meal import MealParams, with_basal_glucose
 from t2dsim.physiology.sensor import CGMSensor
-from t2dsim.simulate import THREE_MEALS, meal_inputs, mmtt_cho_g, simulate
+from t2dsim.simulate import THREE_MEALS, MealResult, meal_inputs, mmtt_cho_g, simulate
 
 __all__ = [
     "CGM_MEASURES",
     "CONDUCT_MEASURES",
     "MECHANISM_MEASURES",
     "MMTT_MEASURES",
+    "cgm_day",
     "cgm_fortnight",
     "measure_visit",
 ]
@@ -48,7 +49,6 @@ MECHANISM_MEASURES = (
     "graft_beta_mass_mg",
 )
 SIGMA_REF = 536.67  # Ha 2016 human initial σ: beta_cell_function is reported relative to it
-
 
 
 def measure_visit(arm: ArmState, measures: set[str], seed: int, visit: int) -> dict[str, np.ndarray]:
@@ -100,6 +100,25 @@ def measure_visit(arm: ArmState, measures: set[str], seed: int, visit: int) -> d
     return out
 
 
+def cgm_day(
+    arm: ArmState,
+    params: MealParams,
+    calendar_day: int,
+    meal_factor: np.ndarray | float = 1.0,
+    x0: np.ndarray | None = None,
+) -> MealResult:
+    """One 24-h meal-model day of a CGM fortnight (and of meal-day glycation, ``engine.glycation_days``): the
+    standard three meals (``simulate.THREE_MEALS``) × ``meal_factor`` (n,) from midnight, from ``x0`` (default:
+    the basal steady state); patients on basal insulin get ``calendar_day``'s fasting glucose from their
+    titration's day-to-day variability (:func:`day_fasting_glucose`), the basal relations re-derived at it."""
+    base = meal_inputs(1440, list(THREE_MEALS))
+    f = np.broadcast_to(np.asarray(meal_factor, dtype=float), (arm.cohort.n,))
+    insulin = find_insulin(arm)
+    if insulin is not None:
+        params = with_basal_glucose(params, day_fasting_glucose(arm, insulin, calendar_day))
+    return simulate(params, base[None, :] * f[:, None], None, x0=x0)
+
+
 def cgm_fortnight(arm: ArmState, seed: int, visit: int, days: int = 14) -> dict[str, np.ndarray]:
     """14 days of CGM at minute scale from the visit-day physiology: three meals a day (sizes ±20 % by
     day, keyed per patient), sensor noise per Breton & Kovatchev 2008; consensus metrics (Battelino 2019)
@@ -110,17 +129,12 @@ def cgm_fortnight(arm: ArmState, seed: int, visit: int, days: int = 14) -> dict[
     day starts from the previous day's end state, so nocturnal lows appear on low days."""
     n = arm.cohort.n
     ids = arm.cohort.ctx.patient_ids
-    base = meal_inputs(1440, list(THREE_MEALS))
     params = meal_params_today(arm)
-    insulin = find_insulin(arm)
     trace = np.empty((n, 1440 * days), dtype=np.float32)
     x0 = None
     for d in range(days):
         f = 0.8 + 0.4 * keyed_uniform(seed, ids, "cgm:meal", visit * 100 + d)
-        p_day = params
-        if insulin is not None:
-            p_day = with_basal_glucose(params, day_fasting_glucose(arm, insulin, arm.day - days + d))
-        res = simulate(p_day, base[None, :] * f[:, None], None, x0=x0)
+        res = cgm_day(arm, params, arm.day - days + d, f, x0)
         x0 = res.final_state
         trace[:, d * 1440 : (d + 1) * 1440] = res["cgm_glucose_mgdl"][:, 1:]
     noisy = CGMSensor().measure(trace, seed * 1000 + visit, ids)

@@ -86,3 +86,40 @@ def step_hba1c(
         raise ValueError(f"dt_days must be ≥ 0 and tau_days > 0 (got {dt_days}, {tau_days})")
     target = hba1c_from_mean_glucose(mean_glucose_mgdl)
     return target + (np.asarray(hba1c_pct, dtype=float) - target) * np.exp(-dt_days / tau_days)
+
+
+#: How a trial's HbA1c is derived, in words for the report (keep in step with the model above and
+#: ``progression_params.insulin_mean_fraction``).
+HBA1C_DERIVATION = (
+    "HbA1c is the progression model's glycation state: first-order kinetics with a 30-day half-life "
+    "(Tahara & Shima 1995) relaxing to the ADAG relation HbA1c = (mean glucose + 46.7)/28.7 (Nathan et al., "
+    "Diabetes Care 31:1473, 2008), with the 24-h mean glucose read off the model's daily fasting-like glucose by the "
+    "Wei, Zheng & Nathan 2014 line (mean = 1.150 × FPG − 15.2 mg/dL, Diabetes Care 37:1048). Under basal insulin "
+    "only 60 % of its fasting-glucose lowering is carried to the mean (calibrated on Riddle 2003, which reports "
+    "HbA1c 6.96 % at FPG 117 mg/dL). CGM measures (mean glucose, time in range, GMI) come from the minute-scale "
+    "meal model run on visit days, a separate time scale."
+)
+
+#: The same for trials run with ``glycation = "meal_days"`` (engine.glycation_days): one glucose truth.
+HBA1C_DERIVATION_MEAL_DAYS = (
+    "HbA1c follows the minute-scale glucose course: from the screened (progression-model) value at randomisation, "
+    "first-order glycation kinetics with a 30-day half-life (Tahara & Shima 1995) relax it each week towards the "
+    "GMI of that week's meal-model day (GMI = 3.31 + 0.02392 × mean glucose in mg/dL, the regression of laboratory "
+    "HbA1c on CGM mean glucose, Bergenstal et al., Diabetes Care 41:2275, 2018). The day is the one a CGM visit "
+    "simulates, so HbA1c and the CGM's GMI describe one glucose course (they differ by the glycation lag, the "
+    "fortnight's meal-size variation and sensor error)."
+)
+
+#: Known limits of that derivation, each with its source (shown next to HbA1c in the report).
+HBA1C_LIMITS = (
+    "In people, laboratory HbA1c and the GMI of their own CGM mean glucose differ by 0.5 %-points or more in about "
+    "28 % of patients (GMI = 3.31 + 0.02392 × CGM mean in mg/dL; Bergenstal et al., Diabetes Care 41:2275, 2018); "
+    "the model has no such person-to-person glycation variation (red-cell lifespan, glycation rate).",
+    "With the fasting line (the default), the cross-sectional Wei 2014 relation makes HbA1c follow fasting glucose "
+    "closely under treatment, and the model's own CGM can imply an HbA1c up to ~1 %-point higher (t2dsim "
+    "docs/glucose_truth.md). With meal-day glycation, the meal model's day runs above the fasting line before "
+    "treatment (baseline GMI ~0.3 %-points above the screened HbA1c) and under basal insulin in long-standing "
+    "diabetes (Riddle 2003 replication: 7.7 % against 7.0 % published).",
+    "Not modelled: anaemia, haemoglobinopathies, chronic kidney disease, pregnancy and assay differences, which "
+    "shift HbA1c away from mean glucose in people.",
+)

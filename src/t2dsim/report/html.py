@@ -40,6 +40,28 @@ from t2dsim.trial.measurement import MEASURES
 __all__ = ["SectionContent", "build_report_html", "figure_div", "write_report"]
 
 
+def _conduct(spec: Any) -> Any | None:
+    """The named trial conduct of a treatment spec that carries one (``standard_care``), else None."""
+    settings = getattr(spec, "settings", None)
+    return settings() if getattr(spec, "conduct", None) is not None and callable(settings) else None
+
+
+def _treatment_label(spec: Any) -> str:
+    """A treatment's kind, with the named trial conduct for specs that carry one."""
+    c = _conduct(spec)
+    if c is None:
+        return _esc(spec.kind)
+    way = "titrated up and down" if c.intensify else "only reduced, never intensified"
+    return (
+        f'{_esc(spec.kind)} (conduct <b class="conduct">{_esc(c.name)}</b>: insulin {way}, target fasting glucose '
+        f"{c.target_fpg_mgdl:g} mg/dL)"
+    )
+
+
+def _conduct_sources(protocol: Any) -> str:
+    """One note per distinct trial conduct used by the protocol's arms, with its source."""
+    seen = {c.name: c for a in protocol.arms for t in a.treatment if (c := _conduct(t)) is not None}
+    return "".join(f'<p class="note">Conduct <b>{_esc(n)}</b>: {_esc(c.source)}.</p>' for n, c in seen.items())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -88,13 +110,11 @@ def build_report_html(
     }
     for k, v in (run_meta or {}).items():
         info[str(k)] = (
-            _readable(v)
-            if not isinstance(v, Mapping)
-            else ", ".join(f"{a}={_readable(b)}" for a, b in v.items())
+            _readable(v) if not isinstance(v, Mapping) else ", ".join(f"{a}={_readable(b)}" for a, b in v.items())
         )
     arms_html = "".join(
         f"<li><b>{_esc(a.name)}</b> (n={a.n}): "
-        + (", ".join(_esc(t.kind) for t in a.treatment) or "no treatment")
+        + (", ".join(_treatment_label(t) for t in a.treatment) or "no treatment")
         + (f" &mdash; {_esc(a.description)}" if a.description else "")
         + "</li>"
         for a in protocol.arms
@@ -102,7 +122,9 @@ def build_report_html(
     page.add(
         "run",
         "Trial and run",
-        _table(pd.DataFrame({"item": list(info), "value": [str(v) for v in info.values()]})) + f"<ul>{arms_html}</ul>",
+        _table(pd.DataFrame({"item": list(info), "value": [str(v) for v in info.values()]}))
+        + f"<ul>{arms_html}</ul>"
+        + _conduct_sources(protocol),
     )
 
     _flow_section(page, analysis, screening)
@@ -113,7 +135,7 @@ def build_report_html(
         for m in pd.unique(results["measure"])
         if m in MEASURES and MEASURES[m].kind == "clinical" and m not in clinical
     ]
-    _trajectory_section(page, analysis, arms, colours, clinical)
+    _trajectory_section(page, analysis, arms, colours, clinical, getattr(protocol, "glycation", "fasting_line"))
     _endpoint_section(page, analysis)
     _responder_section(page, analysis, arms, colours)
     _individual_section(

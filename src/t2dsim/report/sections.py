@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from t2dsim.core.registry import therapy_kinds
+from t2dsim.physiology.glycation import HBA1C_DERIVATION, HBA1C_DERIVATION_MEAL_DAYS, HBA1C_LIMITS
 from t2dsim.report.page import (
     _esc,
     _fmt_p,
@@ -108,7 +109,12 @@ def _band_traces(
 
 
 def _trajectory_section(
-    page: _Page, analysis: TrialAnalysis, arms: list[str], colours: dict[str, str], measures: list[str]
+    page: _Page,
+    analysis: TrialAnalysis,
+    arms: list[str],
+    colours: dict[str, str],
+    measures: list[str],
+    glycation: str = "fasting_line",
 ) -> None:
     summ = analysis.trajectories
     parts = []
@@ -132,7 +138,20 @@ def _trajectory_section(
     body += (
         '<p class="note">Observed values at each visit (patients still in the trial); t-based 95% CI of the mean.</p>'
     )
+    if "hba1c_percent" in measures:
+        body += hba1c_note(glycation)
     page.add("trajectories", "Mean trajectories", body)
+
+
+def hba1c_note(glycation: str = "fasting_line") -> str:
+    """How the model derives HbA1c under the protocol's ``glycation`` setting and its known limits
+    (physiology.glycation), as a report note."""
+    limits = "".join(f"<li>{_esc(x)}</li>" for x in HBA1C_LIMITS)
+    text = HBA1C_DERIVATION_MEAL_DAYS if glycation == "meal_days" else HBA1C_DERIVATION
+    return (
+        f'<div class="note hba1c-derivation"><b>How HbA1c is derived</b> (glycation = {_esc(glycation)}). '
+        f"{_esc(text)}<br><b>Known limits.</b><ul>{limits}</ul></div>"
+    )
 
 
 def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
@@ -163,6 +182,12 @@ def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
         }
     )
     body = _table(show)
+    if tab["endpoint"].astype(str).str.contains("HbA1c").any():
+        body += (
+            '<p class="note">HbA1c is the model\'s glycation state, not a measured CGM quantity: see '
+            '<a href="#trajectories">how HbA1c is derived and its known limits</a> (e.g. GMI and laboratory HbA1c '
+            "differ by &ge; 0.5 %-points in about 28 % of people, Bergenstal et al. 2018).</p>"
+        )
     body += (
         '<p class="note">ANCOVA of change from baseline with baseline as covariate (change ~ arm + baseline), '
         f"treatment coding against <b>{_esc(ref)}</b>; adjusted means at the overall mean baseline; "

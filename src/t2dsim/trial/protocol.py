@@ -235,6 +235,12 @@ class Protocol(StrictModel):
     endpoints: EndpointsSpec
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     responders: list[ResponderSpec] = Field(default_factory=list)
+    glycation: Literal["fasting_line", "meal_days"] = Field(
+        default="fasting_line",
+        description="where HbA1c comes from: fasting_line = the progression model's glycation of the mean glucose "
+        "read off fasting glucose (Wei 2014 line); meal_days = one glucose truth: weekly meal-model days (the CGM "
+        "visit's day) drive glycation towards the GMI of their mean glucose (engine.glycation_days)",
+    )
     trial_effect: bool = Field(
         default=True,
         description="give every arm the trial-participation effect fitted to the sham arms of the stem-cell "

@@ -36,6 +36,7 @@ from t2dsim.core.units import PMOLL_PER_UUML_INSULIN
 from t2dsim.engine import advance
 from t2dsim.engine.background import start_arm
 from t2dsim.engine.cohort import Cohort
+from t2dsim.engine.glycation_days import MealGlycation, advance_with_meal_glycation
 from t2dsim.engine.visits import MECHANISM_MEASURES, measure_visit
 from t2dsim.physiology import markers
 from t2dsim.population.screening import MapBlocks, background_of, background_therapies, screen
@@ -116,7 +117,7 @@ class TrialPlan:
 
 
 def diabetes_type(protocol) -> str:
-    """"t1d" for the type-1 preset, else "t2d" (what the therapy builders need to know of the cohort)."""
+    """ "t1d" for the type-1 preset, else "t2d" (what the therapy builders need to know of the cohort)."""
     return "t1d" if protocol.population.preset == "type-1" else "t2d"
 
 
@@ -181,10 +182,20 @@ def simulate_chunk(
     arm = start_arm(cohort, therapies, background_therapies(bg_specs, run_in_days, duration_days), run_in_days)
     ids = cohort.ctx.patient_ids
     rows: list[pd.DataFrame] = []
+    glyc = None
     for k, (vm, vd) in enumerate(zip(visits, visit_days(visits), strict=True)):
+        if protocol.glycation == "meal_days" and glyc is None and vd >= 0:
+            if arm.day < 0:
+                advance(arm, -arm.day)  # the run-in to randomisation, where meal-day glycation starts
+            glyc = MealGlycation(arm)
         if vd > arm.day:
-            advance(arm, vd - arm.day)
+            if glyc is None:
+                advance(arm, vd - arm.day)
+            else:
+                advance_with_meal_glycation(arm, vd - arm.day, glyc)
         vals = measure_visit(arm, measures, seed, k)
+        if glyc is not None:
+            vals["hba1c_percent"] = glyc.hba1c_pct.copy()
         for name, v in vals.items():
             if name not in measures:
                 continue
