@@ -40,10 +40,10 @@ from t2dsim.trial.measurement import MEASURES
 __all__ = ["SectionContent", "build_report_html", "figure_div", "write_report"]
 
 
-def _conduct(spec: Any) -> Any | None:
-    """The named trial conduct of a treatment spec that carries one (``standard_care``), else None."""
-    settings = getattr(spec, "settings", None)
-    return settings() if getattr(spec, "conduct", None) is not None and callable(settings) else None
+def _conduct(spec: Any) -> tuple[str, str, str] | None:
+    """(name, rule, source) of the named trial conduct of a treatment spec that carries one (``standard_care``)."""
+    summary = getattr(spec, "conduct_summary", None)
+    return summary() if getattr(spec, "conduct", None) is not None and callable(summary) else None
 
 
 def _treatment_label(spec: Any) -> str:
@@ -51,17 +51,13 @@ def _treatment_label(spec: Any) -> str:
     c = _conduct(spec)
     if c is None:
         return _esc(spec.kind)
-    way = "titrated up and down" if c.intensify else "only reduced, never intensified"
-    return (
-        f'{_esc(spec.kind)} (conduct <b class="conduct">{_esc(c.name)}</b>: insulin {way}, target fasting glucose '
-        f"{c.target_fpg_mgdl:g} mg/dL)"
-    )
+    return f'{_esc(spec.kind)} (conduct <b class="conduct">{_esc(c[0])}</b>: {_esc(c[1])})'
 
 
 def _conduct_sources(protocol: Any) -> str:
     """One note per distinct trial conduct used by the protocol's arms, with its source."""
-    seen = {c.name: c for a in protocol.arms for t in a.treatment if (c := _conduct(t)) is not None}
-    return "".join(f'<p class="note">Conduct <b>{_esc(n)}</b>: {_esc(c.source)}.</p>' for n, c in seen.items())
+    seen = {c[0]: c for a in protocol.arms for t in a.treatment if (c := _conduct(t)) is not None}
+    return "".join(f'<p class="note">Conduct <b>{_esc(n)}</b>: {_esc(c[2])}.</p>' for n, c in seen.items())
 
 
 # ----------------------------------------------------------------------------------------------

@@ -168,6 +168,22 @@ class StandardCareSpec(TherapySpecBase):
                     )
         return self
 
+    def conduct_summary(self) -> tuple[str, str, str]:
+        """(name, one-line rule, source) of this spec's conduct, for reports; insulin-sparing conducts included."""
+        if self.conduct in SPARING_CONDUCTS:
+            sc = SPARING_CONDUCTS[self.conduct]
+            rule = {
+                "a1c": f"background dose reduced monthly towards the dose that holds HbA1c {sc.target_a1c:g} %, "
+                "never increased",
+                "baseline": f"background dose reduced monthly towards the dose that holds max({sc.target_a1c:g} %, the "
+                "patient's baseline HbA1c), never increased",
+                "fixed": "background regimen held fixed",
+            }[sc.goal]
+            return sc.name, rule, sc.source
+        c = self.settings()
+        way = "titrated up and down" if c.intensify else "only reduced, never intensified"
+        return c.name, f"insulin {way}, target fasting glucose {c.target_fpg_mgdl:g} mg/dL", c.source
+
     def settings(self) -> Conduct:
         """The conduct with this spec's overrides applied."""
         c = CONDUCTS[self.conduct]
