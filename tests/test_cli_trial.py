@@ -54,8 +54,12 @@ def test_validate_cli_refuses_results_from_other_replication_settings(tmp_path):
 
 def test_validate_cli_writes_table(tmp_path):
     out = tmp_path / "v.md"
-    res = runner.invoke(app, ["validate", "--out", str(out)])
+    # 3 posterior draws: the table's shape and content, not its interval ends, are checked here (the full
+    # validation runs once in tests/test_calibration.py)
+    res = runner.invoke(app, ["validate", "--out", str(out), "--draws", "3"])
     assert res.exit_code == 0, res.output
     table = out.read_text()
     for case in ("Bhansali 2014", "Skyler 2015", "zimislecel / VX-880", "islet transplantation"):
         assert case in table
+    bad = runner.invoke(app, ["validate", "--draws", "1"])
+    assert bad.exit_code != 0 and "--draws" in bad.output

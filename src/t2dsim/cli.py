@@ -186,6 +186,13 @@ def validate(
     out_path: Annotated[
         Path | None, typer.Option("--out", help="also write the table as .md, .csv or .parquet")
     ] = None,
+    draws: Annotated[
+        int,
+        typer.Option(
+            "--draws", min=2, max=500, help="posterior draws per case for the prediction intervals (2-500; fewer is "
+            "faster, with noisier interval ends)"
+        ),
+    ] = 30,
 ) -> None:
     """Predicted vs observed endpoints of every stem-cell trial case, with the acceptance summary."""
     from t2dsim.calibration import ResultsMismatch, acceptance_summary, validation_markdown
@@ -199,7 +206,7 @@ def validate(
     if results is not None and not results.is_file():
         raise UserError(f"--results {results}: file not found")
     try:
-        table = run_validation(results)
+        table = run_validation(results, n_draws=draws)
     except ResultsMismatch as exc:
         raise UserError(str(exc)) from exc
     out.print(validation_markdown(table))
