@@ -133,3 +133,12 @@ def test_registered_therapy_spec_is_validated() -> None:
         unregister_therapy("toy_cells")
     with pytest.raises(ProtocolError):
         parse_protocol(text)
+
+
+def test_endpoint_label_rounds_a_day_based_visit_month():
+    """Case protocols place visits on trial days (364 days = 11.9589 months): the label reads 'month 11.96', not a
+    float's full digits, and whole months stay whole."""
+    from t2dsim.trial.protocol import EndpointSpec
+
+    assert EndpointSpec(measure="hba1c_percent", visit_month=364 / (365.25 / 12)).label.endswith("month 11.96")
+    assert EndpointSpec(measure="hba1c_percent", visit_month=12).label.endswith("month 12")

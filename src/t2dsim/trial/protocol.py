@@ -178,7 +178,7 @@ class EndpointSpec(StrictModel):
     def label(self) -> str:
         """Name used in tables: ``name`` or e.g. ``HbA1c (%), change at month 12``."""
         info = MEASURES[self.measure]
-        return self.name or f"{info.label} ({info.unit}), change at month {self.visit_month:g}"
+        return self.name or f"{info.label} ({info.unit}), change at month {self.visit_month:.4g}"
 
 
 class EndpointsSpec(StrictModel):
