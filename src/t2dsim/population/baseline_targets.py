@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from t2dsim.core.rng import keyed_uniform
-from t2dsim.population.placement import MIN_TARGET_MGDL, glucose_for_a1c, titrate_background_insulin
+from t2dsim.physiology.quasi_steady import MIN_TARGET_MGDL, glucose_for_a1c
+from t2dsim.population.placement import titrate_background_insulin
 
 __all__ = ["TARGETABLE", "match_targets", "place_glycaemia", "quantiles", "target_moments", "target_table"]
 

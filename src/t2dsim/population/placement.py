@@ -5,8 +5,8 @@ by the insulin that closes the quasi-steady glucose balance R0·hgp = (EG0 + los
 (:func:`insulin_need`). HbA1c maps to glucose through glycation's ADAG + Wei 2014 rules; under exogenous insulin
 the model's HbA1c follows the Wei line at G0 − φ·(G0 − G) (progression.py ``insulin_mean_fraction`` φ; G0 the
 glucose without background insulin), so :func:`glucose_for_a1c` inverts that. The rules live in
-:mod:`t2dsim.physiology.quasi_steady` (one copy, usable by therapies); population screening places a protocol's
-baseline HbA1c/FPG targets with them (:func:`titrate_background_insulin`).
+:mod:`t2dsim.physiology.quasi_steady` (one copy, usable by therapies; import them from there); population
+screening places a protocol's baseline HbA1c/FPG targets with them (:func:`titrate_background_insulin`).
 """
 
 from __future__ import annotations
@@ -22,24 +22,9 @@ from t2dsim.physiology.progression import (
     ProgressionState,
     simulate_progression,
 )
-from t2dsim.physiology.quasi_steady import (  # the one copy of the rules (physiology layer), re-exported here
-    MIN_TARGET_MGDL,
-    g_for_a1c,
-    glucose_for_a1c,
-    insulin_need,
-    model_hba1c_steady,
-    unaided_glucose,
-)
+from t2dsim.physiology.quasi_steady import insulin_need, model_hba1c_steady
 
-__all__ = [
-    "MIN_TARGET_MGDL",
-    "g_for_a1c",
-    "glucose_for_a1c",
-    "insulin_need",
-    "model_hba1c_steady",
-    "titrate_background_insulin",
-    "unaided_glucose",
-]
+__all__ = ["titrate_background_insulin"]
 
 #: Rounds of the background-insulin fixed point (days each): dose for the target glucose, then σ and γ settle;
 #: the last round is short because the disease keeps progressing (glucose drifts up ~3 mg/dL per 6 months at

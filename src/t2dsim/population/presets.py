@@ -68,8 +68,8 @@ from t2dsim.physiology.progression import (
     t2dsim_initial_state,
     t2dsim_params,
 )
+from t2dsim.physiology.quasi_steady import g_for_a1c, insulin_need
 from t2dsim.population.demographics import sex_and_height
-from t2dsim.population.placement import g_for_a1c, insulin_need
 from t2dsim.therapies.base import PatientContext
 
 __all__ = ["PRESETS", "make_cohort", "patient_draws"]
