@@ -1,7 +1,8 @@
 """Issue 15, acceptance 1: arm-mean HbA1c vs the GMI of the arm-mean CGM glucose at every CGM visit of
 examples/basal-insulin-vs-glp1ra.toml, with glycation from the fasting line (as shipped before) and from weekly
 meal-model days (``glycation = "meal_days"``). True values (no assay error, no dropout). Also times the runs.
-Run: PYTHONPATH=src nice -n 10 /work/main/.venv/bin/python experiments/i15/one_truth_example.py [n per arm]
+Run: PYTHONPATH=src nice -n 10 /work/main/.venv/bin/python experiments/i15/one_truth_example.py [n per arm] [protocol]
+(a protocol without CGM measures, e.g. the default trial, gets the CGM measures added at its visits)
 """
 
 import re
@@ -17,6 +18,8 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 150
 PATH = Path(sys.argv[2]) if len(sys.argv) > 2 else Path("examples/basal-insulin-vs-glp1ra.toml")
 text = re.sub(r"(?m)^n = \d+", f"n = {N}", PATH.read_text())
 text = re.sub(r'(?m)^glycation = "\w+"\n', "", text)
+if "cgm_mean_glucose_mgdl" not in text:  # the default trial has no CGM visits: add the CGM measures for this check
+    text = text.replace("measurements = [", 'measurements = [\n  "cgm_mean_glucose_mgdl", "cgm_tir_percent",', 1)
 for mode in ("fasting_line", "meal_days"):
     t = text.replace("\nduration_months", f'\nglycation = "{mode}"\nduration_months', 1)
     t0 = time.perf_counter()
