@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from t2dsim.trial.measurement import MEASURES
 from t2dsim.trial.protocol import Protocol, load_protocol
 from t2dsim.trial.runner import run_trial
 
@@ -187,9 +186,10 @@ def validate_standard_care(
             proto = proto.model_copy(update={"arms": arms})
         if trial_effect is not None:
             proto = proto.model_copy(update={"trial_effect": trial_effect})
-        # a quantity the trial runner does not produce (e.g. a 26-week share of patients with minor
-        # hypoglycaemia on oral agents) is listed and counted as a miss, "not modelled"
-        wanted = {(r.arm, r.quantity, float(r.visit_month)) for r in grp.itertuples() if r.quantity in MEASURES}
+        # a quantity the protocol does not measure (the runner cannot produce it, e.g. a 26-week share of patients
+        # with minor hypoglycaemia on oral agents) is listed and counted as a miss, "not modelled"
+        measured = set(proto.measurements)
+        wanted = {(r.arm, r.quantity, float(r.visit_month)) for r in grp.itertuples() if r.quantity in measured}
         try:
             pred = predict_protocol(proto, sorted(wanted))
         except Exception as exc:
