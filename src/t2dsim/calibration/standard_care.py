@@ -40,7 +40,7 @@ RULE_COMMIT = "840bf04"
 ASSUMED_SD = {"hba1c_percent": 1.0, "fpg_mgdl": 40.0, "insulin_u_per_day": 20.0}
 _Z = 1.959963984540054
 _DIR = ("validation", "standard_care")
-CI_SOURCES = ("ci", "se", "sd", "etd_ci", "assumed_sd", "base_plus_change", "none")
+CI_SOURCES = ("ci", "se", "sd", "etd_ci", "assumed_sd", "base_plus_change", "poisson", "proportion", "none")
 
 
 def _data_dir():
@@ -80,7 +80,13 @@ def observed_ci(row, kind: str, *, change_halfwidth: float = math.nan) -> tuple[
         return math.nan, math.nan
     if src == "ci":
         return float(getattr(row, f"{kind}_ci_low")), float(getattr(row, f"{kind}_ci_high"))
-    if src == "se":
+    if src == "poisson":  # event rate per patient-year over T = visit_month/12 years (rule: Poisson)
+        h = _Z * math.sqrt(mean / (n * float(row.visit_month) / 12.0))
+    elif src == "proportion":  # share of patients in %
+        p = mean / 100.0
+        h = 100.0 * _Z * math.sqrt(p * (1.0 - p) / n)
+        return float(max(mean - h, 0.0)), float(mean + h)
+    elif src == "se":
         h = _Z * spread
     elif src in ("sd", "assumed_sd"):
         sd = ASSUMED_SD[row.quantity] if src == "assumed_sd" else spread
@@ -108,6 +114,10 @@ class Prediction:
         return self.sd / math.sqrt(self.n) if self.n > 1 else math.nan
 
 
+_NAN = Prediction(math.nan, math.nan, 0)
+_NOT_MODELLED = {"end": _NAN, "change": _NAN, "baseline": _NAN}
+
+
 def predict_protocol(
     protocol: Protocol, wanted: Iterable[tuple[str, str, float]]
 ) -> dict[tuple, dict[str, Prediction]]:
@@ -120,8 +130,19 @@ def predict_protocol(
         s = t[(t["arm"] == arm) & (t["measure"] == measure)].pivot_table(
             index="patient_id", columns="visit_month", values="value"
         )
-        if s.empty or visit not in s.columns:
+        if s.empty or visit not in s.columns:  # (an all-NaN visit column is dropped by pivot_table)
             raise ValueError(f"protocol {protocol.name!r}: no {measure} of arm {arm!r} at month {visit:g}")
+        # a count since randomisation (hypoglycaemia): an end level, no baseline
+        if 0.0 not in s.columns or s[0.0].isna().all():
+            end = s[visit].dropna().to_numpy()
+            if end.size == 0:
+                raise ValueError(f"protocol {protocol.name!r}: {measure} of arm {arm!r} is missing at month {visit:g}")
+            res[(arm, measure, visit)] = {
+                "end": Prediction(float(end.mean()), float(end.std(ddof=1)), end.size),
+                "change": _NAN,
+                "baseline": _NAN,
+            }
+            continue
         s = s[[0.0, visit]].dropna()
         end, ch = s[visit].to_numpy(), (s[visit] - s[0.0]).to_numpy()
         res[(arm, measure, visit)] = {
@@ -135,6 +156,8 @@ def predict_protocol(
 def _verdict(pred: float, se: float, lo: float, hi: float) -> str:
     if not np.isfinite(lo):
         return "not counted"
+    if not np.isfinite(pred):
+        return "miss (not modelled)"
     if lo <= pred <= hi:
         return "pass"
     return "miss (borderline)" if min(abs(pred - lo), abs(pred - hi)) < 2.0 * se else "miss"
@@ -163,13 +186,16 @@ def validate_standard_care(
             proto = proto.model_copy(update={"arms": arms})
         if trial_effect is not None:
             proto = proto.model_copy(update={"trial_effect": trial_effect})
-        wanted = {(r.arm, r.quantity, float(r.visit_month)) for r in grp.itertuples()}
+        # a quantity the protocol does not measure (the runner cannot produce it, e.g. a 26-week share of patients
+        # with minor hypoglycaemia on oral agents) is listed and counted as a miss, "not modelled"
+        measured = set(proto.measurements)
+        wanted = {(r.arm, r.quantity, float(r.visit_month)) for r in grp.itertuples() if r.quantity in measured}
         try:
             pred = predict_protocol(proto, sorted(wanted))
         except Exception as exc:
             raise ValueError(f"standard-care protocol {name!r}: {exc}") from exc
         for r in grp.itertuples():
-            p = pred[(r.arm, r.quantity, float(r.visit_month))]
+            p = pred.get((r.arm, r.quantity, float(r.visit_month)), _NOT_MODELLED)
             rows.append({
                 "trial": r.trial, "protocol": name, "arm": r.arm, "quantity": r.quantity, "n_sim": p["end"].n,
                 "obs_baseline": r.baseline, "sim_baseline": p["baseline"].mean,
@@ -205,7 +231,13 @@ def _cell(mean: float, lo: float, hi: float, d: int) -> str:
     return f"{mean:.{d}f} ({lo:.{d}f}, {hi:.{d}f})" if np.isfinite(lo) else f"{mean:.{d}f} (no CI)"
 
 
-_MARK = {"pass": "✓", "miss": "✗", "miss (borderline)": "✗ (borderline)", "not counted": "n/c"}
+_MARK = {
+    "pass": "✓",
+    "miss": "✗",
+    "miss (borderline)": "✗ (borderline)",
+    "miss (not modelled)": "✗ (not modelled)",
+    "not counted": "n/c",
+}
 
 
 def standard_care_markdown(table: pd.DataFrame) -> str:
@@ -216,7 +248,7 @@ def standard_care_markdown(table: pd.DataFrame) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in table.itertuples():
-        d = 0 if r.quantity != "hba1c_percent" else 2
+        d = {"hba1c_percent": 2, "hypo_documented_per_patient_year": 1}.get(r.quantity, 0)
         se_e, se_c = _Z * r.sim_end_mc_se, _Z * r.sim_change_mc_se
         lines.append(
             f"| {r.trial} | {r.arm} | {r.quantity} | {_fmt(r.obs_baseline, d)} / {_fmt(r.sim_baseline, d)} "

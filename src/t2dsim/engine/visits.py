@@ -20,6 +20,7 @@ from t2dsim.simulate import THREE_MEALS, MealResult, meal_inputs, mmtt_cho_g, si
 __all__ = [
     "CGM_MEASURES",
     "CONDUCT_MEASURES",
+    "HYPO_MEASURE",
     "MECHANISM_MEASURES",
     "MMTT_MEASURES",
     "cgm_day",
@@ -40,6 +41,9 @@ MMTT_MEASURES = {
 _MMTT_MINUTES = {"cpeptide_peak_pmol_l": 240, "cpeptide_auc_180_pmol_min_l": 180}
 #: Measures a trial conduct records at a visit (therapies' ``visit_measures``, e.g. therapies/insulin_sparing.py).
 CONDUCT_MEASURES = ("insulin_dose_relative", "insulin_need_relative", "insulin_need_126_uuml")
+#: Hypoglycaemia a titrated insulin records (documented fasting/nocturnal lows per patient-year on insulin;
+#: NaN for patients on no titrated insulin: the trial runner counts no events outside the titration's tally)
+HYPO_MEASURE = "hypo_documented_per_patient_year"
 CGM_MEASURES = {"cgm_mean_glucose_mgdl", "cgm_tir_percent", "cgm_tbr_percent", "cgm_gmi_percent"}
 MECHANISM_MEASURES = (
     "beta_cell_mass_mg",
@@ -67,6 +71,7 @@ def measure_visit(arm: ArmState, measures: set[str], seed: int, visit: int) -> d
         "graft_beta_mass_mg": np.broadcast_to(last.get("graft_beta_mass_mg", 0.0), (arm.cohort.n,)),
     }
     dose = np.zeros(arm.cohort.n)
+    hypo = np.full(arm.cohort.n, np.nan)
     for t in arm.active():
         # a trial conduct's visit record (the dose its review sets on the visit day) replaces its running report
         vm = getattr(t, "visit_measures", None)
@@ -74,8 +79,12 @@ def measure_visit(arm: ArmState, measures: set[str], seed: int, visit: int) -> d
         r = vm(arm.cohort.ctx, arm.day, last) if callable(vm) else rep(arm.cohort.ctx, arm.day) if callable(rep) else {}
         if "insulin_dose_u_per_day" in r:
             dose = dose + np.asarray(r["insulin_dose_u_per_day"], float)
+        if HYPO_MEASURE in r:
+            h = np.asarray(r[HYPO_MEASURE], float)
+            hypo = np.where(np.isnan(hypo), h, np.where(np.isnan(h), hypo, hypo + h))
         out.update({k: np.asarray(r[k], float) for k in CONDUCT_MEASURES if k in r})
     out["insulin_u_per_day"] = dose
+    out[HYPO_MEASURE] = hypo
     # HOMA1-%B of the progression model's fasting state: glucose and total plasma insulin (endogenous + background)
     total = last.get("insulin_total_uuml")
     if total is None:  # baseline (no segment run yet): endogenous + the cohort's background effect

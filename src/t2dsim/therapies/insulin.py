@@ -165,6 +165,7 @@ class BasalInsulin(StandardCareTherapy):
         self.near_target_visits = np.zeros(0)  # titration visits with SMBG mean ≤ target + band (count)
         self.fatigue = np.zeros(0)  # per-patient fatigue rate λ_i (per near-target visit)
         self.documented_lows = np.zeros(0)  # fasting/nocturnal glucose values < 72 mg/dL since setup (count)
+        self.first_on_day = np.zeros(0)  # day each patient's insulin was switched on (for the event rate)
         self.titrates = np.zeros(0)  # per-patient probability that a due titration step is carried out
         self.dose_u = np.zeros(0)
         self.min_glucose_week = np.zeros(0)
@@ -183,6 +184,7 @@ class BasalInsulin(StandardCareTherapy):
         self.dose_u = start.astype(float)
         self.min_glucose_week = np.full(ctx.n, np.inf)
         self.last_titration_day = np.full(ctx.n, float(self.start_day))
+        self.first_on_day = np.full(ctx.n, float(self.start_day))
         self._seed, self._ids = ctx.seed, ctx.patient_ids
         # between-patient titration adherence: logit-normal around the mean (SD on the logit scale from
         # the table); 1 keeps the algorithm perfectly followed
@@ -207,6 +209,7 @@ class BasalInsulin(StandardCareTherapy):
         new = np.asarray(which, bool) & (self.mask == 0)
         super().switch_on(which, day)
         self.last_titration_day = np.where(new, float(day), self.last_titration_day)
+        self.first_on_day = np.where(new, float(day), self.first_on_day)
 
     def record_glucose(self, glucose_mgdl: np.ndarray) -> None:
         """Feed a meal-model day's glucose trace (n, T) (or per-patient minima (n,)) for the hypo rules."""
@@ -301,8 +304,19 @@ class BasalInsulin(StandardCareTherapy):
         shape = shape / (shape.mean() * 24.0)  # per hour, integrates to 1 per day
         return self.delivered_u_per_day()[:, None] * shape[None, :] / 60.0
 
+    def documented_lows_per_patient_year(self, day: int) -> np.ndarray:
+        """Documented lows (days with a fasting/nocturnal glucose < 72 mg/dL, the titration's hold rule) per
+        patient-year on insulin up to ``day``; NaN for patients not (yet) on insulin. The quantity calibrated on
+        Riddle 2003's confirmed hypoglycaemia (docs/standard_care.md)."""
+        years = (float(day) - self.first_on_day) / 365.25
+        on = (self.mask > 0) & (years > 0.0)
+        return np.where(on, self.documented_lows / np.where(on, years, 1.0), np.nan)
+
     def report(self, ctx: PatientContext, day: int) -> dict[str, np.ndarray]:
-        return {"insulin_dose_u_per_day": self.delivered_u_per_day()}
+        return {
+            "insulin_dose_u_per_day": self.delivered_u_per_day(),
+            "hypo_documented_per_patient_year": self.documented_lows_per_patient_year(day),
+        }
 
 
 class BasalBolus(BasalInsulin):

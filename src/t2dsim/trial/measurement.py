@@ -97,6 +97,12 @@ MEASURES: dict[str, MeasureInfo] = {
     "insulin_u_per_day": MeasureInfo(
         "U/day", "Exogenous insulin dose", "clinical", source="prescribed dose: recorded without error"
     ),
+    "hypo_documented_per_patient_year": MeasureInfo(
+        "events/patient-year",
+        "Documented hypoglycaemia (days with fasting/nocturnal glucose < 72 mg/dL) on titrated insulin",
+        "clinical",
+        source="counted by the insulin titration (therapies/insulin.py), no error; NaN without titrated insulin",
+    ),
     "homa_ir": MeasureInfo(
         "1", "HOMA-IR", "clinical", source="derived from FPG and insulin; compute it from measured values"
     ),
