@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 
 from t2dsim.calibration.cases import (
-    BETA_CASES,
-    CASES,
+    RUNNABLE_CASES,
     case_dir,
     case_plan,
     case_protocol,
@@ -27,7 +26,7 @@ from t2dsim.calibration.fit import params_from_theta, prior_log
 N_SMALL = 5  # patients per arm: the equality checks do not need a large cohort
 
 
-@pytest.mark.parametrize("case", CASES + BETA_CASES)
+@pytest.mark.parametrize("case", RUNNABLE_CASES)
 def test_trial_command_gives_the_calibrations_endpoint_values(case, tmp_path):
     """Acceptance 2: the case's protocol file run by the `t2dsim trial` pipeline (run store, shipped parameters)
     gives exactly the endpoint values the calibration computes for the same parameters and seed (smaller arms)."""

@@ -222,6 +222,32 @@ def validate(
         out.print(f"wrote {out_path}")
 
 
+@app.command()
+@user_errors
+def responders(
+    n: Annotated[
+        int, typer.Option("--n", min=20, max=2000, help="virtual patients per finding's run (split over dose arms)")
+    ] = 120,
+    only: Annotated[list[str] | None, typer.Option("--only", help="run only these findings (repeatable)")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="also write the table as .md or .csv")] = None,
+) -> None:
+    """For which patient: the model's per-patient stem-cell effects vs baseline stimulated C-peptide, diabetes
+    duration and cell dose (shipped parameters), beside the published predictor findings (r with Fisher-z CIs)."""
+    from t2dsim.calibration.responders import responder_markdown, responder_table
+
+    if out_path is not None and (out_path.suffix.lower() not in (".md", ".csv") or not out_path.parent.is_dir()):
+        raise UserError(f"--out {out_path}: must be a .md or .csv file in an existing folder")
+    table = responder_table(n, keys=only or None)
+    md = responder_markdown(table)
+    out.print(md, markup=False)
+    if out_path is not None:
+        if out_path.suffix.lower() == ".md":
+            out_path.write_text(md + "\n", encoding="utf-8")
+        else:
+            table.to_csv(out_path, index=False)
+        out.print(f"wrote {out_path}")
+
+
 @app.command("validate-standard-care")
 @user_errors
 def validate_standard_care(

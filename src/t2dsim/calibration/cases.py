@@ -23,6 +23,8 @@ from t2dsim.trial.runner import TrialPlan, TrialRun, plan_trial, run_trial
 __all__ = [
     "BETA_CASES",
     "CASES",
+    "CHECK_CASES",
+    "RUNNABLE_CASES",
     "CasePlan",
     "case_dir",
     "case_plan",
@@ -36,6 +38,12 @@ __all__ = [
 CASES = ("bhansali2014_rct", "bhansali2009", "bhansali2017", "wu2014", "skyler2015", "lian2022", "hu2016")
 #: The β-cell replacement cases (type-1 preset; E-islets on insulin-treated T2D).
 BETA_CASES = ("zimislecel", "islet_modern", "eislets")
+#: Pooled meta-analytic checks (evidence_roles.csv role "check"): a "typical member trial" of each pool, run on the
+#: engine with the shipped or a fold's parameters and compared with the pooled estimate; never fit targets
+#: (their targets come from :func:`t2dsim.calibration.evidence.pooled_check_targets`, not ``t2d_targets``).
+CHECK_CASES = ("pooled_msc_w52", "pooled_bmmnc_w52")
+#: Every case :func:`case_protocol`, :func:`case_plan` and :func:`run_case` accept.
+RUNNABLE_CASES = CASES + BETA_CASES + CHECK_CASES
 
 
 def case_dir() -> Path:
@@ -53,8 +61,8 @@ def endpoints_for(protocol_path: Path | str, protocol: Protocol) -> CaseEndpoint
 def case_protocol(case: str, seed_offset: int = 0, n_per_arm: int | None = None) -> Protocol:
     """The protocol of ``case``, with its seed shifted by ``seed_offset`` (another virtual trial of the same design,
     for Monte Carlo checks) and every arm's size set to ``n_per_arm`` when given."""
-    if case not in CASES + BETA_CASES:
-        raise ValueError(f"unknown stem-cell case {case!r}; allowed: {', '.join(CASES + BETA_CASES)}")
+    if case not in RUNNABLE_CASES:
+        raise ValueError(f"unknown stem-cell case {case!r}; allowed: {', '.join(RUNNABLE_CASES)}")
     p = load_protocol(case_dir() / f"{case}.toml")
     if seed_offset == 0 and n_per_arm is None:
         return p

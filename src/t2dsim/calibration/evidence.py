@@ -9,6 +9,7 @@ D and are deliberately wide. Responder shares use Wilson intervals on the report
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -17,7 +18,7 @@ import numpy as np
 
 from t2dsim.core.intervals import wilson_ci
 
-__all__ = ["Target", "evidence_rows", "t2d_targets", "T2D_CASES", "CASE_LABELS"]
+__all__ = ["Target", "evidence_rows", "t2d_targets", "pooled_check_targets", "T2D_CASES", "CASE_LABELS"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,11 @@ class Target:
     source_id: str  # row id in the evidence CSV
     verification: str
     scored: bool = True  # used in fitting and in the acceptance count
+    role: str = "fit"  # "fit": a target of t2d_targets(); "check": scored on its own, never fitted
+
+    @property
+    def is_check(self) -> bool:
+        return self.role == "check"
 
     @property
     def se(self) -> float:
@@ -88,6 +94,8 @@ CASE_LABELS: dict[str, str] = {
     "skyler2015": "Skyler 2015",
     "lian2022": "Lian 2022",
     "hu2016": "Hu 2016",
+    "pooled_msc_w52": "Pooled MSC RCTs (Kashbour 2025)",
+    "pooled_bmmnc_w52": "Pooled BM-MNC studies (Guo 2019)",
 }
 T2D_CASES = ("bhansali2014_rct", "bhansali2009", "bhansali2017", "wu2014", "skyler2015", "lian2022")
 
@@ -328,3 +336,55 @@ def t2d_targets() -> list[Target]:
         )
     )
     return t
+
+
+_CI95 = re.compile(r"95\s*% CI (-?\d+(?:\.\d+)?) to (-?\d+(?:\.\d+)?)")
+
+
+def _reported_ci(row_id: str, col: str) -> tuple[float, float]:
+    """The first "95% CI a to b" of an evidence row's uncertainty text (the pooled estimate's reported interval)."""
+    m = _CI95.search(evidence_rows()[row_id][col])
+    if m is None:
+        raise ValueError(f"evidence {row_id}.{col}: no '95% CI a to b' in {evidence_rows()[row_id][col]!r}")
+    return float(m.group(1)), float(m.group(2))
+
+
+def _pooled(case: str, ep: str, row: str, value_col: str, ci_col: str, note: str) -> Target:
+    lo, hi = _reported_ci(row, ci_col)
+    ver = evidence_rows()[row]["verification"].split(":")[0]
+    return Target(case, ep, _f(row, value_col), lo, hi, note, row, ver, scored=True, role="check")
+
+
+def pooled_check_targets() -> list[Target]:
+    """The pooled meta-analytic checks (``role == "check"``): scored on their own against the ``CHECK_CASES`` of
+    :mod:`t2dsim.calibration.cases`, never fitted and never combined with their member trials (evidence_roles.csv).
+    Values and intervals are the pools' reported random-effects estimates, read from the evidence table."""
+    return [
+        _pooled(
+            "pooled_msc_w52",
+            "hba1c_vs_control_w52",
+            "kashbour2025_ma",
+            "hba1c_diff_vs_control",
+            "hba1c_diff_uncertainty",
+            "V: reported 95 % CI of the pool (13 RCTs, I2 56 %); pools T1D and T2D (T2D 308 of 507), the case is T2D "
+            "only: a check of direction and size, not a replication",
+        ),
+        _pooled(
+            "pooled_msc_w52",
+            "insulin_iu_vs_control_w52",
+            "kashbour2025_ma",
+            "insulin_diff_iu_day_vs_control",
+            "insulin_diff_uncertainty",
+            "V: reported 95 % CI of the pool (I2 0 %); pools T1D and T2D (T2D 308 of 507), the case is T2D only; "
+            "model IU/day from an assumed baseline dose 0.6 U/kg/day (D)",
+        ),
+        _pooled(
+            "pooled_bmmnc_w52",
+            "hba1c_vs_control_w52",
+            "guo2019_ma",
+            "hba1c_diff_vs_control",
+            "hba1c_diff_uncertainty",
+            "V: reported 95 % CI of the pool (6 studies, 206 participants); caveat: the abstract prints '-1.40 to "
+            "0.95', read as -1.40 to -0.95; the CI looks narrow for 206 participants of mixed designs (D)",
+        ),
+    ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 from statsmodels.stats.proportion import proportion_confint
 
-__all__ = ["wilson_ci"]
+__all__ = ["fisher_z_ci", "wilson_ci"]
 
 
 def wilson_ci(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
@@ -19,3 +21,19 @@ def wilson_ci(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
         return (float("nan"), float("nan"))
     lo, hi = proportion_confint(int(k), int(n), alpha=alpha, method="wilson")
     return (max(0.0, float(lo)), min(1.0, float(hi)))
+
+
+def fisher_z_ci(r: float, n: int, z_crit: float = 1.959964) -> tuple[float, float]:
+    """95 % interval (default ``z_crit``) of a Pearson correlation ``r`` from ``n`` pairs by Fisher's z
+    transformation: tanh(atanh r ± z_crit / √(n − 3)) (Fisher 1921; bivariate-normal approximation).
+
+    Refuses ``n < 4`` (no standard error) and ``|r| > 1``; ``|r| = 1`` gives the degenerate ``(r, r)``.
+    """
+    if n < 4:
+        raise ValueError(f"fisher_z_ci needs n >= 4 pairs (got n={n})")
+    if not -1.0 <= r <= 1.0:
+        raise ValueError(f"fisher_z_ci: r must lie in [-1, 1] (got {r})")
+    if abs(r) == 1.0:
+        return (r, r)
+    z, se = math.atanh(r), 1.0 / math.sqrt(n - 3)
+    return (math.tanh(z - z_crit * se), math.tanh(z + z_crit * se))

@@ -6,7 +6,8 @@ change (Bhansali 2017, n = 7). Response took ~48 days (Bhansali 2009) and lasted
 (responders 7/10 at 6 months, 6/10 at 15 months). The model: activity A(t) with a slow onset and a
 long half-life raises ``secretion_mult`` by emax_sec·r·A (r: per-patient response). Because the
 multiplier acts on the patient's own β-cell mass × function, patients with more residual secretion
-gain more — as seen (insulin reduction vs baseline C-peptide r = 0.83, Bhansali 2009).
+gain more — the direction seen (insulin reduction vs baseline C-peptide r = 0.83, Bhansali 2009), though the
+model's r is weaker (≈ 0.3 with the shipped parameters; calibration/responders.py, docs/stem_cells.md).
 """
 
 from __future__ import annotations
