@@ -85,14 +85,11 @@ class RowBlocks(Therapy):
         names = list(dict.fromkeys(k for p in parts for k in p))
         out = {}
         for name in names:
-            cols = []
-            for p, c in zip(parts, self._blocks(ctx), strict=True):
-                shape = (c.n,) if n_days is None else (c.n, n_days)
+            acc = np.empty((ctx.n,) if n_days is None else (ctx.n, n_days))
+            for p, a, b in zip(parts, self.bounds[:-1], self.bounds[1:], strict=True):
                 v = np.asarray(p.get(name, _neutral(name)), dtype=float)
-                if n_days is not None and v.ndim == 1:
-                    v = v[:, None]
-                cols.append(np.broadcast_to(v, shape))
-            out[name] = np.concatenate(cols, axis=0)
+                acc[a:b] = v[:, None] if n_days is not None and v.ndim == 1 else v
+            out[name] = acc
         return out
 
     def setup(self, ctx: PatientContext) -> None:
@@ -101,6 +98,8 @@ class RowBlocks(Therapy):
             p.setup(c)
 
     def observe(self, ctx: PatientContext, day: int, state: dict[str, np.ndarray]) -> None:
+        if type(self.parts[0]).observe is Therapy.observe:
+            return  # no feedback hook (the cell therapies): nothing to slice
         for p, c, a, b in zip(self.parts, self._blocks(ctx), self.bounds[:-1], self.bounds[1:], strict=True):
             p.observe(c, day, {k: np.asarray(v)[a:b] if np.ndim(v) else v for k, v in state.items()})
 

@@ -223,7 +223,7 @@ class PosteriorSpec(StrictModel):
     """Parameter uncertainty (docs/trial.md, "Posterior draws"): the trial is run again on the same patients for
     each of the first ``draws`` members of the stem-cell posterior ensemble (``calibrated_ensemble``)."""
 
-    draws: int = Field(default=0, description="posterior draws K; 0 = the calibrated central values only")
+    draws: int = Field(default=0, strict=True, description="posterior draws K; 0 = the calibrated central values only")
 
     @field_validator("draws")
     @classmethod

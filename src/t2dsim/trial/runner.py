@@ -158,7 +158,7 @@ def plan_trial(
     t_screen = time.perf_counter()
     base["arm"] = randomise_for_protocol(base, protocol).to_numpy()
     sets = draw_sets(protocol)
-    per = len(sets) if draws_per_chunk is None else int(draws_per_chunk)
+    per = max(len(sets), 1) if draws_per_chunk is None else int(draws_per_chunk)
     if sets and not 1 <= per <= len(sets):
         raise ValueError(f"draws_per_chunk = {per}: allowed range 1 to {len(sets)} (the protocol's posterior.draws)")
     chunks, later = [], []
