@@ -21,7 +21,8 @@ EXAMPLE = ROOT / "examples" / "stem-cells-vs-standard-care.toml"
 
 _CLI_LINE = re.compile(
     r"^(?P<endpoint>.+), (?P<arm>\S+) vs (?P<reference>\S+): (?P<estimate>\S+) "
-    r"\(95% CI (?P<ci_low>\S+) to (?P<ci_high>\S+)\), p (?:= )?(?P<p>\S+)$"
+    r"\(95% CI \(sampling, these patients\) (?P<ci_low>\S+) to (?P<ci_high>\S+), p (?:= )?(?P<p>\S+)\)"
+    r"; 95% PI \(parameter uncertainty, \d+ posterior draws\) (?P<pi_low>\S+) to (?P<pi_high>\S+)$"
 )
 
 
@@ -49,7 +50,7 @@ def test_cli_store_and_report_show_the_same_endpoint_numbers(tmp_path):
     table = stored.endpoint_table()
     assert len(cli) == len(table) == 6  # 3 endpoints x 2 comparisons with placebo
     # the CLI prints the stored numbers at 4 significant digits, p to 3 decimals
-    for c in ("estimate", "ci_low", "ci_high"):
+    for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
         assert cli[c].tolist() == [f"{v:.4g}" for v in table[c]], c
     assert cli["p"].tolist() == [("<0.001" if p < 0.001 else f"{p:.3f}") for p in table["p_value"]]
     assert cli["endpoint"].tolist() == table["endpoint"].tolist()
@@ -60,6 +61,7 @@ def test_cli_store_and_report_show_the_same_endpoint_numbers(tmp_path):
     for row, (_, c) in zip(rows, cli.iterrows(), strict=True):
         cells = [html_module.unescape(x) for x in row]
         assert cells[6] == c["estimate"] and cells[7] == f"{c['ci_low']} to {c['ci_high']}" and cells[8] == c["p"], row
+        assert cells[9] == f"{c['pi_low']} to {c['pi_high']}", row
 
 
 def test_report_package_has_no_statistics_code():

@@ -58,7 +58,7 @@ def msc_evidence_section(page: _Page, analysis: TrialAnalysis, protocol: Any) ->
     body = _table(pd.DataFrame(lines))
     body += (
         f'<p class="note"><b>Read with care.</b> The pooled estimate ({_esc(ev.source_id)} in the bundled evidence '
-        f"table) pools type 1 and type 2 diabetes ({_esc(ev.indication)}), MSC products, doses, routes and "
+        f"table) pools type 1 and type 2 diabetes: {_esc(ev.indication)}; and MSC products, doses, routes and "
         "background therapies; this trial is one protocol in insulin-requiring type 2 diabetes. Where the model's "
         "interval and the pooled CI do not overlap, the model and that evidence disagree and the disagreement is "
         "open (issue 16), not a validation either way.</p>"

@@ -212,6 +212,29 @@ def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
     )
     for i, e in enumerate(endpoints):
         d = tab.loc[tab["endpoint"] == e]
+        if analysis.n_draws:
+            fig.add_trace(
+                go.Scatter(
+                    x=d["estimate"],
+                    y=d["arm"] + " vs " + d["reference"],
+                    mode="markers",
+                    marker={"size": 8, "color": "rgba(217,130,43,0.55)", "symbol": "square"},
+                    error_x={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": d["pi_high"] - d["estimate"],
+                        "arrayminus": d["estimate"] - d["pi_low"],
+                        "thickness": 6,
+                        "width": 0,
+                        "color": "rgba(217,130,43,0.55)",
+                    },
+                    name=pi_label,
+                    showlegend=i == 0,
+                    hovertemplate="%{y}: PI %{x:.3g}<extra></extra>",
+                ),
+                row=i + 1,
+                col=1,
+            )
         fig.add_trace(
             go.Scatter(
                 x=d["estimate"],
@@ -231,29 +254,6 @@ def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
             row=i + 1,
             col=1,
         )
-        if analysis.n_draws:
-            fig.add_trace(
-                go.Scatter(
-                    x=d["estimate"],
-                    y=d["arm"] + " vs " + d["reference"],
-                    mode="markers",
-                    marker={"size": 1, "color": "#d9822b"},
-                    error_x={
-                        "type": "data",
-                        "symmetric": False,
-                        "array": d["pi_high"] - d["estimate"],
-                        "arrayminus": d["estimate"] - d["pi_low"],
-                        "thickness": 6,
-                        "width": 0,
-                        "color": "rgba(217,130,43,0.55)",
-                    },
-                    name=pi_label,
-                    showlegend=i == 0,
-                    hovertemplate="%{y}: PI %{x:.3g}<extra></extra>",
-                ),
-                row=i + 1,
-                col=1,
-            )
         fig.add_vline(x=0, line_dash="dot", row=i + 1, col=1)
     fig.update_layout(
         title=f"Treatment effects: difference in change from baseline ({level:g}% CI"
