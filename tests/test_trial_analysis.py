@@ -62,6 +62,13 @@ def test_cli_store_and_report_show_the_same_endpoint_numbers(tmp_path):
         cells = [html_module.unescape(x) for x in row]
         assert cells[6] == c["estimate"] and cells[7] == f"{c['ci_low']} to {c['ci_high']}" and cells[8] == c["p"], row
         assert cells[9] == f"{c['pi_low']} to {c['pi_high']}", row
+    # beside the 12-month UC-MSC HbA1c difference: the pooled MSC RCT evidence, Kashbour et al., Diabetol Metab
+    # Syndr 2025;17:189 (13 RCTs, HbA1c -0.72 %, 95 % CI -1.11 to -0.33 at 12 months; pools T1D and T2D)
+    ev = html_module.unescape(html[html.index('<section id="msc-evidence">') :].split("</section>")[0])
+    msc = cli.loc[(cli["arm"] == "uc_msc") & cli["endpoint"].str.startswith("HbA1c")].iloc[0]
+    assert msc["estimate"] in ev and f"{msc['pi_low']} to {msc['pi_high']}" in ev
+    assert "-0.72" in ev and "95% CI -1.11 to -0.33" in ev and "13 RCTs" in ev
+    assert "pools type 1 and type 2 diabetes" in ev
 
 
 def test_report_package_has_no_statistics_code():
