@@ -49,7 +49,7 @@ def msc_evidence_section(page: _Page, analysis: TrialAnalysis, protocol: Any) ->
             "population": f"{int(r['n'])} + {int(r['n_reference'])} virtual patients of this protocol",
         })  # fmt: skip
     lines.append({
-        "source": f"pooled MSC RCTs: {ev.citation} (doi {ev.doi})",
+        "source": f"pooled MSC RCTs: {ev.citation}",
         "HbA1c difference at 12 months (%-points)": format_value(ev.estimate),
         "interval": f"95% CI {format_value(ev.ci_low)} to {format_value(ev.ci_high)}"
         + (f" ({ev.heterogeneity})" if ev.heterogeneity else ""),
@@ -61,6 +61,7 @@ def msc_evidence_section(page: _Page, analysis: TrialAnalysis, protocol: Any) ->
         f"table) pools type 1 and type 2 diabetes: {_esc(ev.indication)}; and MSC products, doses, routes and "
         "background therapies; this trial is one protocol in insulin-requiring type 2 diabetes. Where the model's "
         "interval and the pooled CI do not overlap, the model and that evidence disagree and the disagreement is "
-        "open (issue 16), not a validation either way.</p>"
+        f"open (issue 16), not a validation either way. Source: {_esc(ev.citation)}, "
+        f'<a href="https://doi.org/{_esc(ev.doi)}">doi:{_esc(ev.doi)}</a>.</p>'
     )
     page.add("msc-evidence", "MSC effect beside the pooled trial evidence", body)

@@ -193,7 +193,7 @@ def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
             "central run (calibrated central parameters): how much the difference would move with other patients. "
             f"The <b>{_esc(pi_label)}</b> is the 2.5&ndash;97.5 % range of the same difference over posterior draws "
             "of the stem-cell parameters on these same patients: how much it moves with what the calibration leaves "
-            f"uncertain. Neither contains the other. {_esc(analysis.posterior_note())}</p>"
+            f"uncertain. They answer different questions and are not combined. {_esc(analysis.posterior_note())}</p>"
         )
     if tab["endpoint"].astype(str).str.contains("HbA1c").any():
         body += (
