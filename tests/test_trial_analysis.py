@@ -21,7 +21,8 @@ EXAMPLE = ROOT / "examples" / "stem-cells-vs-standard-care.toml"
 
 _CLI_LINE = re.compile(
     r"^(?P<endpoint>.+), (?P<arm>\S+) vs (?P<reference>\S+): (?P<estimate>\S+) "
-    r"\(95% CI (?P<ci_low>\S+) to (?P<ci_high>\S+)\), p (?:= )?(?P<p>\S+)$"
+    r"\(95% CI \(sampling, these patients\) (?P<ci_low>\S+) to (?P<ci_high>\S+), p (?:= )?(?P<p>\S+)\)"
+    r"; 95% PI \(parameter uncertainty, \d+ posterior draws\) (?P<pi_low>\S+) to (?P<pi_high>\S+)$"
 )
 
 
@@ -49,7 +50,7 @@ def test_cli_store_and_report_show_the_same_endpoint_numbers(tmp_path):
     table = stored.endpoint_table()
     assert len(cli) == len(table) == 6  # 3 endpoints x 2 comparisons with placebo
     # the CLI prints the stored numbers at 4 significant digits, p to 3 decimals
-    for c in ("estimate", "ci_low", "ci_high"):
+    for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
         assert cli[c].tolist() == [f"{v:.4g}" for v in table[c]], c
     assert cli["p"].tolist() == [("<0.001" if p < 0.001 else f"{p:.3f}") for p in table["p_value"]]
     assert cli["endpoint"].tolist() == table["endpoint"].tolist()
@@ -60,6 +61,14 @@ def test_cli_store_and_report_show_the_same_endpoint_numbers(tmp_path):
     for row, (_, c) in zip(rows, cli.iterrows(), strict=True):
         cells = [html_module.unescape(x) for x in row]
         assert cells[6] == c["estimate"] and cells[7] == f"{c['ci_low']} to {c['ci_high']}" and cells[8] == c["p"], row
+        assert cells[9] == f"{c['pi_low']} to {c['pi_high']}", row
+    # beside the 12-month UC-MSC HbA1c difference: the pooled MSC RCT evidence, Kashbour et al., Diabetol Metab
+    # Syndr 2025;17:189 (13 RCTs, HbA1c -0.72 %, 95 % CI -1.11 to -0.33 at 12 months; pools T1D and T2D)
+    ev = html_module.unescape(html[html.index('<section id="msc-evidence">') :].split("</section>")[0])
+    msc = cli.loc[(cli["arm"] == "uc_msc") & cli["endpoint"].str.startswith("HbA1c")].iloc[0]
+    assert msc["estimate"] in ev and f"{msc['pi_low']} to {msc['pi_high']}" in ev
+    assert "-0.72" in ev and "95% CI -1.11 to -0.33" in ev and "13 RCTs" in ev
+    assert "pools type 1 and type 2 diabetes" in ev
 
 
 def test_report_package_has_no_statistics_code():

@@ -78,6 +78,9 @@ def run_protocol_file(
         plan = plan_on(protocol, chunk_size, client)
         record = plan_record(plan, sha)
         if stored is not None:
+            if record.get("posterior_sha256") != stored.get("posterior_sha256"):
+                raise ValueError(f"--resume {resume}: the posterior ensemble of the stem-cell parameters has changed "
+                                 "since that run started (its draws would mix); start a new run")  # fmt: skip
             if record["seed"] != stored["seed"] or record["chunks"] != stored["chunks"]:
                 raise ValueError(f"--resume {resume}: this t2dsim plans the run differently (screening or "
                                  "randomisation changed since it started); start a new run")  # fmt: skip
@@ -88,7 +91,8 @@ def run_protocol_file(
     ta = time.perf_counter()
     run = load_parts(plan, store_dir, run_id)
     reference = protocol.reference_arm
-    analysis = analyse_run(run.results, run.patients, protocol, labels={m: measure_label(m) for m in MEASURES})
+    labels = {m: measure_label(m) for m in MEASURES}
+    analysis = analyse_run(run.results, run.patients, protocol, labels=labels, draw_results=run.draw_results)
     run.timings.update(sim, analysis_s=time.perf_counter() - ta)
     run.timings["total_s"] = sum(run.timings.values())
     extra = {}

@@ -341,7 +341,7 @@ def t2d_targets() -> list[Target]:
 _CI95 = re.compile(r"95\s*% CI (-?\d+(?:\.\d+)?) to (-?\d+(?:\.\d+)?)")
 
 
-def _reported_ci(row_id: str, col: str) -> tuple[float, float]:
+def reported_ci(row_id: str, col: str) -> tuple[float, float]:
     """The first "95% CI a to b" of an evidence row's uncertainty text (the pooled estimate's reported interval)."""
     m = _CI95.search(evidence_rows()[row_id][col])
     if m is None:
@@ -350,7 +350,7 @@ def _reported_ci(row_id: str, col: str) -> tuple[float, float]:
 
 
 def _pooled(case: str, ep: str, row: str, value_col: str, ci_col: str, note: str) -> Target:
-    lo, hi = _reported_ci(row, ci_col)
+    lo, hi = reported_ci(row, ci_col)
     ver = evidence_rows()[row]["verification"].split(":")[0]
     return Target(case, ep, _f(row, value_col), lo, hi, note, row, ver, scored=True, role="check")
 

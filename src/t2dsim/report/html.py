@@ -23,6 +23,7 @@ import pandas as pd
 import plotly.offline
 
 from t2dsim import DISCLAIMER, __version__
+from t2dsim.report.evidence import msc_evidence_section
 from t2dsim.report.page import SectionContent, _arm_colours, _esc, _Page, _readable, _table, figure_div, measure_label
 from t2dsim.report.sections import (
     _baseline_section,
@@ -133,6 +134,7 @@ def build_report_html(
     ]
     _trajectory_section(page, analysis, arms, colours, clinical, getattr(protocol, "glycation", "fasting_line"))
     _endpoint_section(page, analysis)
+    msc_evidence_section(page, analysis, protocol)
     _responder_section(page, analysis, arms, colours)
     _individual_section(
         page, results, arms, colours, protocol.endpoints.primary.measure, individual_per_arm, sample_seed

@@ -165,6 +165,7 @@ def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
         page.add("endpoints", "Endpoints", '<p class="note">No comparison between arms: the protocol has one arm.</p>')
         return
     level = 100 * (1 - analysis.settings["alpha"])
+    ci_label, pi_label = analysis.interval_labels()
     show = pd.DataFrame(
         {
             "endpoint": tab["endpoint"],
@@ -174,14 +175,26 @@ def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
             "adj. mean change, arm": tab["arm_adj_mean_change"],
             "adj. mean change, ref": tab["ref_adj_mean_change"],
             "difference": [format_value(x) for x in tab["estimate"]],
-            f"{level:g}% CI": [
+            ci_label: [
                 f"{format_value(lo)} to {format_value(hi)}"
                 for lo, hi in zip(tab["ci_low"], tab["ci_high"], strict=True)
             ],
             "p-value": [format_p(p) for p in tab["p_value"]],
         }
     )
+    if analysis.n_draws:
+        show[pi_label] = [
+            f"{format_value(lo)} to {format_value(hi)}" for lo, hi in zip(tab["pi_low"], tab["pi_high"], strict=True)
+        ]
     body = _table(show)
+    if analysis.n_draws:
+        body += (
+            f'<p class="note"><b>Two intervals.</b> The <b>{_esc(ci_label)}</b> is the ANCOVA interval of the '
+            "central run (calibrated central parameters): how much the difference would move with other patients. "
+            f"The <b>{_esc(pi_label)}</b> is the 2.5&ndash;97.5 % range of the same difference over posterior draws "
+            "of the stem-cell parameters on these same patients: how much it moves with what the calibration leaves "
+            f"uncertain. They answer different questions and are not combined. {_esc(analysis.posterior_note())}</p>"
+        )
     if tab["endpoint"].astype(str).str.contains("HbA1c").any():
         body += (
             '<p class="note">HbA1c is the model\'s glycation state, not a measured CGM quantity: see '
@@ -199,6 +212,29 @@ def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
     )
     for i, e in enumerate(endpoints):
         d = tab.loc[tab["endpoint"] == e]
+        if analysis.n_draws:
+            fig.add_trace(
+                go.Scatter(
+                    x=d["estimate"],
+                    y=d["arm"] + " vs " + d["reference"],
+                    mode="markers",
+                    marker={"size": 8, "color": "rgba(217,130,43,0.55)", "symbol": "square"},
+                    error_x={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": d["pi_high"] - d["estimate"],
+                        "arrayminus": d["estimate"] - d["pi_low"],
+                        "thickness": 6,
+                        "width": 0,
+                        "color": "rgba(217,130,43,0.55)",
+                    },
+                    name=pi_label,
+                    showlegend=i == 0,
+                    hovertemplate="%{y}: PI %{x:.3g}<extra></extra>",
+                ),
+                row=i + 1,
+                col=1,
+            )
         fig.add_trace(
             go.Scatter(
                 x=d["estimate"],
@@ -211,7 +247,8 @@ def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
                     "array": d["ci_high"] - d["estimate"],
                     "arrayminus": d["estimate"] - d["ci_low"],
                 },
-                showlegend=False,
+                name=ci_label,
+                showlegend=i == 0,
                 hovertemplate="%{y}: %{x:.3g}<extra></extra>",
             ),
             row=i + 1,
@@ -219,7 +256,10 @@ def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
         )
         fig.add_vline(x=0, line_dash="dot", row=i + 1, col=1)
     fig.update_layout(
-        title=f"Treatment effects: difference in change from baseline ({level:g}% CI)", template="plotly_white"
+        title=f"Treatment effects: difference in change from baseline ({level:g}% CI"
+        + (", posterior PI as the wide band)" if analysis.n_draws else ")"),
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.15},
     )
     body += page.fig(fig, 110 + 150 * len(endpoints))
     page.add("endpoints", "Endpoints", body)

@@ -172,6 +172,7 @@ class BasalInsulin(StandardCareTherapy):
         self.last_titration_day = np.zeros(0)
         self._seed = 0
         self._ids = np.zeros(0, dtype=np.int64)
+        self._uids, self._inv = self._ids, np.zeros(0, dtype=np.int64)
 
     # -- state ---------------------------------------------------------------------------------
     def setup(self, ctx: PatientContext) -> None:
@@ -186,6 +187,8 @@ class BasalInsulin(StandardCareTherapy):
         self.last_titration_day = np.full(ctx.n, float(self.start_day))
         self.first_on_day = np.full(ctx.n, float(self.start_day))
         self._seed, self._ids = ctx.seed, ctx.patient_ids
+        # the per-day draws are made once per distinct patient (a stacked cohort repeats patients: trial/draws.py)
+        self._uids, self._inv = np.unique(self._ids, return_inverse=True)
         # between-patient titration adherence: logit-normal around the mean (SD on the logit scale from
         # the table); 1 keeps the algorithm perfectly followed
         m = self.titration_adherence
@@ -227,14 +230,15 @@ class BasalInsulin(StandardCareTherapy):
             return np.repeat(g[:, None], max(n_days, 0), axis=1)
         sd = np.sqrt(np.log1p(self.fpg_day_cv**2))
         days = np.arange(int(day) - n_days, int(day))
-        z = keyed_normal(self._seed, self._ids[:, None], "fasting:day", days[None, :])
+        z = keyed_normal(self._seed, self._uids[:, None], "fasting:day", days[None, :])[self._inv]
         return g[:, None] * np.exp(sd * z - 0.5 * sd * sd)
 
     def smbg_readings(self, fasting_mgdl: np.ndarray, day: int, n_readings: int = 2) -> np.ndarray:
         """Self-measured fasting glucose readings (mg/dL), (n, n_readings), of the ``n_readings`` days before
         ``day``: :meth:`daily_fasting` × meter error (CV ``smbg_cv``)."""
         cv = parameter("smbg_cv")
-        eps = keyed_normal(self._seed, self._ids[:, None], "smbg:meter", int(day), np.arange(n_readings)[None, :])
+        eps = keyed_normal(self._seed, self._uids[:, None], "smbg:meter", int(day), np.arange(n_readings)[None, :])
+        eps = eps[self._inv]
         return self.daily_fasting(fasting_mgdl, day, n_readings) * (1.0 + cv * eps)
 
     def smbg(self, fasting_mgdl: np.ndarray, day: int) -> np.ndarray:
@@ -268,7 +272,7 @@ class BasalInsulin(StandardCareTherapy):
         # are always made
         p_take = self.titrates * np.exp(-self.fatigue * self.near_target_visits)
         if np.any(p_take < 1.0):
-            u = keyed_uniform(self._seed, self._ids, "titration:take", int(day))
+            u = keyed_uniform(self._seed, self._uids, "titration:take", int(day))[self._inv]
             step = np.where((step > 0.0) & (u >= p_take), 0.0, step)
         near = fpg <= self.target_fpg_mgdl + parameter("titration_near_target_band_mgdl")
         self.near_target_visits = self.near_target_visits + (due & near)

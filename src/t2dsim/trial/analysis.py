@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from t2dsim.population.baseline_targets import MEAN_TOLERANCE_SD, SD_TOLERANCE_FRACTION, target_table
+from t2dsim.trial.draws import draw_sets
+from t2dsim.trial.posterior import CI_LABEL, PI_LABEL, draw_estimates, prediction_intervals
 from t2dsim.trial.statistics import analyse_endpoints, endpoint_frame, responder_table, trajectory_summary
 
 __all__ = ["ENDPOINT_COLUMNS", "TrialAnalysis", "analyse_run", "format_p", "format_value"]
@@ -33,10 +35,10 @@ def format_p(p: float) -> str:
     return "" if pd.isna(p) else ("<0.001" if p < 0.001 else f"{float(p):.3f}")
 
 #: Columns of the endpoint table shown by the CLI (and the report's endpoint table).
-ENDPOINT_COLUMNS = ("endpoint", "arm", "reference", "estimate", "ci_low", "ci_high", "p_value")
+ENDPOINT_COLUMNS = ("endpoint", "arm", "reference", "estimate", "ci_low", "ci_high", "p_value", "pi_low", "pi_high")
 #: Per-patient columns that are flags, not baseline characteristics.
 PATIENT_FLAGS = frozenset({"run_id", "arm", "patient_id", "randomised", "completed", "dropout_month"})
-_TABLES = ("endpoints", "responders", "trajectories", "flow", "baseline", "baseline_targets")
+_TABLES = ("endpoints", "responders", "trajectories", "flow", "baseline", "baseline_targets", "draws")
 
 
 @dataclass
@@ -52,6 +54,8 @@ class TrialAnalysis:
         baseline: baseline characteristics by arm (mean and SD, or n and % per level), as text cells.
         baseline_targets: the protocol's requested baseline distributions beside the achieved ones (all
             randomised; :func:`t2dsim.population.baseline_targets.target_table`), empty without requests.
+        draws: per posterior draw, the endpoint estimates on the same patients (:mod:`t2dsim.trial.posterior`;
+            empty without draws); ``endpoints`` then also has the posterior PI (``pi_low``, ``pi_high``).
         settings: reference arm, alpha, missing-data rule, primary endpoint.
         problems: analyses that could not be done (name → reason), shown instead of a table.
     """
@@ -62,6 +66,7 @@ class TrialAnalysis:
     flow: pd.DataFrame
     baseline: pd.DataFrame
     baseline_targets: pd.DataFrame = field(default_factory=pd.DataFrame)
+    draws: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: dict[str, Any] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
 
@@ -69,18 +74,49 @@ class TrialAnalysis:
         """The endpoint columns the CLI prints (:data:`ENDPOINT_COLUMNS` present in the table)."""
         return self.endpoints[[c for c in ENDPOINT_COLUMNS if c in self.endpoints.columns]]
 
-    def endpoint_lines(self) -> list[str]:
-        """One line per endpoint comparison, formatted as the report's endpoint table shows the same numbers."""
+    @property
+    def n_draws(self) -> int:
+        """Posterior draws behind the PIs (0: central values only)."""
+        return int(self.settings.get("posterior", {}).get("draws", 0))
+
+    def interval_labels(self) -> tuple[str, str]:
+        """The labels of the sampling CI and of the posterior PI (:mod:`t2dsim.trial.posterior`)."""
         level = 100 * (1 - self.settings["alpha"])
+        return CI_LABEL.format(level=level), PI_LABEL.format(level=level, k=self.n_draws)
+
+    def endpoint_lines(self) -> list[str]:
+        """One line per endpoint comparison, formatted as the report's endpoint table shows the same numbers
+        (with posterior draws: the PI after the CI, and a last line saying which parameters the draws vary)."""
+        ci, pi = self.interval_labels()
         lines = []
         for _, r in self.endpoint_table().iterrows():
             p = format_p(r["p_value"])
-            lines.append(
+            line = (
                 f"{r['endpoint']}, {r['arm']} vs {r['reference']}: {format_value(r['estimate'])} "
-                f"({level:g}% CI {format_value(r['ci_low'])} to {format_value(r['ci_high'])}), "
+                f"({ci} {format_value(r['ci_low'])} to {format_value(r['ci_high'])}, "
                 + (f"p {p}" if p.startswith("<") else f"p = {p}")
+                + ")"
             )
+            if self.n_draws:
+                line += f"; {pi} {format_value(r['pi_low'])} to {format_value(r['pi_high'])}"
+            lines.append(line)
+        if self.n_draws:
+            lines.append(self.posterior_note())
         return lines
+
+    def posterior_note(self) -> str:
+        """What the posterior draws vary and what they hold (one sentence per fact)."""
+        post = self.settings.get("posterior", {})
+        text = (
+            f"PI: {post.get('draws')} posterior draws of the stem-cell parameters on the same patients (same "
+            "screening, randomisation, dropout and measurement error); varied: "
+            f"{', '.join(post.get('varied_groups', [])) or 'none'}."
+        )
+        fixed = post.get("fixed_groups", [])
+        if fixed:
+            text += (f" Held at central values in every draw (the ensemble has no draws of them): {', '.join(fixed)}; "
+                     "an arm that depends only on these has a PI from the other groups alone.")  # fmt: skip
+        return text
 
     def save(self, folder: str | Path) -> None:
         """Write the tables as Parquet and the settings as JSON into ``folder`` (created)."""
@@ -162,7 +198,11 @@ def arm_order(protocol: Any, patients: pd.DataFrame) -> list[str]:
 
 
 def analyse_run(
-    results: pd.DataFrame, patients: pd.DataFrame, protocol: Any, labels: Mapping[str, str] | None = None
+    results: pd.DataFrame,
+    patients: pd.DataFrame,
+    protocol: Any,
+    labels: Mapping[str, str] | None = None,
+    draw_results: pd.DataFrame | None = None,
 ) -> TrialAnalysis:
     """Analyse a run's observed results once (see :class:`TrialAnalysis`).
 
@@ -171,6 +211,8 @@ def analyse_run(
         patients: per-patient table (arm, flags and baseline covariates).
         protocol: the validated protocol (endpoints, responders, analysis settings, arms).
         labels: measure name → display label for the baseline table.
+        draw_results: observed results of the posterior draws (column ``draw``; ``TrialRun.draw_results``), for
+            the per-draw estimates and the endpoints' posterior PIs; required when the protocol has draws.
     """
     arms = arm_order(protocol, patients)
     ref = protocol.reference_arm
@@ -187,6 +229,9 @@ def analyse_run(
             responders = responder_table(results, protocol.responders, ref, alpha, arms=arms)
         except ValueError as exc:
             problems["responders"] = str(exc)
+    draws, post = _posterior(draw_results, protocol, arms, endpoints, problems)
+    if len(draws):
+        endpoints = endpoints.merge(prediction_intervals(draws, alpha), on=["endpoint", "arm"], how="left")
     flow, flow_problem = _flow(results, patients, protocol, arms)
     if flow_problem:
         problems["flow"] = flow_problem
@@ -198,6 +243,7 @@ def analyse_run(
         "primary": {"measure": prim.measure, "visit_month": float(prim.visit_month)},
         "arms": arms,
         "baseline_tolerance": {"mean_sd": MEAN_TOLERANCE_SD, "sd_fraction": SD_TOLERANCE_FRACTION},
+        "posterior": post,
     }
     targets = protocol.population.baseline_targets
     return TrialAnalysis(
@@ -207,6 +253,29 @@ def analyse_run(
         flow=flow,
         baseline=_baseline(patients, arms, labels or {}),
         baseline_targets=target_table(patients, targets) if targets else pd.DataFrame(),
+        draws=draws,
         settings=settings,
         problems=problems,
     )
+
+
+def _posterior(
+    draw_results: pd.DataFrame | None, protocol: Any, arms: list[str], endpoints: pd.DataFrame, problems: dict
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per-draw endpoint estimates and the posterior settings (draws, varied and fixed groups, interval rule)."""
+    k = int(protocol.posterior.draws)
+    if k == 0:
+        return pd.DataFrame(), {"draws": 0}
+    sets = draw_sets(protocol)
+    post = {
+        "draws": k,
+        "varied_groups": list(sets.varied),
+        "fixed_groups": list(sets.fixed()),
+        "interval": "alpha/2 and 1 - alpha/2 quantiles over the draws of the estimate on the same patients",
+    }
+    got = set() if draw_results is None or draw_results.empty else set(draw_results["draw"].unique().tolist())
+    if got != set(range(1, k + 1)):
+        raise ValueError(f"posterior.draws = {k}: the run has results for draws {sorted(got)}; expected 1 to {k}")
+    if endpoints.empty or "endpoints" in problems:
+        return pd.DataFrame(), post
+    return draw_estimates(draw_results, protocol, arms), post

@@ -1,7 +1,8 @@
 """Where a trial's chunks run: in this process or on a Dask cluster, streamed to the run store.
 
 A :class:`~t2dsim.trial.runner.TrialPlan` is cut into tasks keyed by (draw, arm, chunk)
-(:class:`~t2dsim.trial.runner.ChunkKey`); every backend runs the same pure task,
+(:class:`~t2dsim.trial.runner.ChunkKey`; a protocol's posterior draws are tasks of their own,
+:mod:`t2dsim.trial.draws`); every backend runs the same pure task,
 :func:`~t2dsim.trial.runner.run_chunk`, and the client writes each finished chunk to the run store as a
 Parquet part (:mod:`t2dsim.store.parts`) as soon as it arrives, then forgets it. The run is assembled from
 the parts in plan order, so it is the same whatever the chunk size, worker count or completion order.
@@ -89,12 +90,14 @@ def parse_size(text: str, flag: str = "--max-memory") -> int:
 
 
 def estimate_peak_bytes(protocol: Any, chunk_size: int, backend: Backend) -> dict[str, int]:
-    """Estimated peak memory of a run: each worker holding one chunk, plus the client assembling the tables."""
+    """Estimated peak memory of a run: each worker holding one chunk (a task of K posterior draws holds its patients
+    K times), plus the client assembling the tables (the draws' rows: at most as many per draw as the central run)."""
     n = sum(a.n for a in protocol.arms)
+    k = int(protocol.posterior.draws)
     per_patient = ENGINE_BYTES_PER_PATIENT + CGM_BYTES_PER_PATIENT * bool(set(protocol.measurements) & CGM_MEASURES)
-    workers = backend.parallel * (PROCESS_BYTES + min(chunk_size, n) * per_patient)
+    workers = backend.parallel * (PROCESS_BYTES + min(chunk_size, n) * max(k, 1) * per_patient)
     rows = len(protocol.visit_months) * (len(protocol.measurements) + len(MECHANISM_MEASURES)) * len(TABLES)
-    client = (PROCESS_BYTES if backend.workers or backend.scheduler else 0) + n * rows * ROW_BYTES
+    client = (PROCESS_BYTES if backend.workers or backend.scheduler else 0) + n * (1 + k) * rows * ROW_BYTES
     return {"workers": workers, "client": client, "total": workers + client, "per_patient": per_patient}
 
 
@@ -106,6 +109,7 @@ def check_memory(protocol: Any, chunk_size: int, backend: Backend, max_bytes: in
         raise ValueError(
             f"--max-memory {max_bytes / gib:.3g} GiB: this plan needs about {est['total'] / gib:.3g} GiB "
             f"({backend.parallel} worker(s) × (process + chunk size {chunk_size} × "
+            f"{max(int(protocol.posterior.draws), 1)} posterior draw(s) × "
             f"{est['per_patient'] / 2**10:.0f} KiB per patient) = {est['workers'] / gib:.3g} GiB, plus "
             f"{est['client'] / gib:.3g} GiB to assemble the results); lower --chunk-size or --workers, "
             "or raise --max-memory"
@@ -119,6 +123,7 @@ def plan_record(plan: TrialPlan, protocol_sha256: str) -> dict[str, Any]:
         {
             "name": c.key.name,
             "draw": c.key.draw,
+            "n_draws": c.key.n_draws,
             "arm_index": c.key.arm,
             "chunk": c.key.chunk,
             "arm": c.arm,
@@ -131,13 +136,14 @@ def plan_record(plan: TrialPlan, protocol_sha256: str) -> dict[str, Any]:
         "seed": plan.seed,
         "chunk_size": plan.chunk_size,
         "n_patients": plan.n_patients,
+        "posterior_sha256": plan.draw_sets.sha256() if plan.draw_sets else None,
         "chunks": chunks,
     }
 
 
 def _in_process(plan: TrialPlan, todo: list[Chunk]) -> Iterator[tuple[Chunk, ChunkResult]]:
     for chunk in todo:
-        yield chunk, run_chunk(plan.protocol, plan.seed, chunk.arm, plan.cohort_of(chunk))
+        yield chunk, run_chunk(plan.protocol, plan.seed, chunk.arm, plan.cohort_of(chunk), **plan.task_args(chunk))
 
 
 def _dask_client(backend: Backend):
@@ -208,7 +214,7 @@ def _on_dask(plan: TrialPlan, todo: list[Chunk], client: Any, run_id: str) -> It
     futures = []
     for chunk in todo:
         fut = client.submit(
-            run_chunk, protocol, plan.seed, chunk.arm, plan.cohort_of(chunk),
+            run_chunk, protocol, plan.seed, chunk.arm, plan.cohort_of(chunk), **plan.task_args(chunk),
             key=f"t2dsim-{run_id}-{chunk.key.name}", pure=False,
         )  # fmt: skip
         futures.append(fut)
@@ -255,10 +261,12 @@ def run_plan(
 
 def load_parts(plan: TrialPlan, store_dir: str | Path, run_id: str) -> TrialRun:
     """The run assembled from its parts, in plan order; refuses missing or duplicated patients."""
-    names = [c.key.name for c in plan.chunks]
+    names = [c.key.name for c in plan.chunks if c.key.draw == 0]
+    drawn = [c.key.name for c in plan.chunks if c.key.draw != 0]
     frames = {t: store_parts.read_parts(store_dir, run_id, t, names) for t in TABLES}
     flow = frames["flow"]
     if flow["patient_id"].duplicated().any() or len(flow) != plan.n_patients:
         raise ValueError(f"run {run_id}: the parts hold {flow['patient_id'].nunique()} distinct of {len(flow)} "
                          f"patients, the plan {plan.n_patients}; start a new run")  # fmt: skip
-    return assemble_tables(plan, frames["true_results"], frames["results"], flow)
+    draw_results = store_parts.read_parts(store_dir, run_id, "results", drawn) if drawn else None
+    return assemble_tables(plan, frames["true_results"], frames["results"], flow, draw_results=draw_results)

@@ -32,6 +32,7 @@ from pydantic import (
 import t2dsim.therapies  # noqa: F401  (importing the package registers every built-in therapy kind)
 from t2dsim.core.registry import TherapySpec, on_change, therapy_kinds
 from t2dsim.core.specs import StrictModel, TherapySpecBase, spec_error
+from t2dsim.therapies.stemcells.params import ensemble_size
 from t2dsim.trial.measurement import MEASURES
 from t2dsim.trial.population_spec import (
     CATEGORICAL_COVARIATES,
@@ -54,6 +55,7 @@ __all__ = [
     "InclusionCriteria",
     "PopulationSpec",
     "Protocol",
+    "PosteriorSpec",
     "ProtocolError",
     "RandomisationSpec",
     "ResponderSpec",
@@ -217,6 +219,24 @@ class ResponderSpec(StrictModel):
         return _clinical_measure(v)
 
 
+class PosteriorSpec(StrictModel):
+    """Parameter uncertainty (docs/trial.md, "Posterior draws"): the trial is run again on the same patients for
+    each of the first ``draws`` members of the stem-cell posterior ensemble (``calibrated_ensemble``)."""
+
+    draws: int = Field(default=0, strict=True, description="posterior draws K; 0 = the calibrated central values only")
+
+    @field_validator("draws")
+    @classmethod
+    def _in_ensemble(cls, v: int) -> int:
+        n = ensemble_size()
+        if not 0 <= v <= n:
+            raise ValueError(
+                f"allowed range 0 to {n} (the members of the shipped posterior ensemble, "
+                "t2dsim/therapies/stemcells/calibrated/stemcells.json)"
+            )
+        return v
+
+
 class Protocol(StrictModel):
     """A complete virtual-trial protocol. Build with :func:`load_protocol` or :func:`parse_protocol`."""
 
@@ -235,6 +255,7 @@ class Protocol(StrictModel):
     endpoints: EndpointsSpec
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     responders: list[ResponderSpec] = Field(default_factory=list)
+    posterior: PosteriorSpec = Field(default_factory=PosteriorSpec)
     glycation: Literal["fasting_line", "meal_days"] = Field(
         default="fasting_line",
         description="where HbA1c comes from: fasting_line = the progression model's glycation of the mean glucose "

@@ -16,7 +16,8 @@ Steps
 
 Every random number is keyed by (seed, patient_id, stream), so results do not depend on chunk size.
 The work is a :class:`TrialPlan` (screening, randomisation, chunks keyed by draw, arm and chunk) and one
-pure task per chunk, :func:`run_chunk`; :func:`run_trial` runs the tasks here, :mod:`t2dsim.trial.backend`
+pure task per chunk, :func:`run_chunk`; a protocol's posterior draws are more chunks of the same patients
+(:mod:`t2dsim.trial.draws`); :func:`run_trial` runs the tasks here, :mod:`t2dsim.trial.backend`
 on a Dask cluster with the chunks streamed to the run store; both assemble the same run.
 """
 
@@ -42,6 +43,7 @@ from t2dsim.physiology import markers
 from t2dsim.population.screening import MapBlocks, background_of, background_therapies, screen
 from t2dsim.therapies.specs import build_arm
 from t2dsim.therapies.stemcells.placebo import PlaceboTrialEffect
+from t2dsim.trial.draws import DrawSets, draw_sets, needed_measures, stacked_therapies
 from t2dsim.trial.measurement import observe
 from t2dsim.trial.randomisation import randomise_for_protocol
 
@@ -58,20 +60,26 @@ class TrialRun:
     risks: dict[str, list]  # therapy kind → Risk objects (shown beside every benefit in the report)
     timings: dict[str, float] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    #: observed results of the posterior draws (column ``draw`` 1..K; the measures the endpoints need), empty
+    #: without draws (:mod:`t2dsim.trial.draws`)
+    draw_results: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
 class ChunkKey:
-    """Which task a chunk is: posterior draw (0 until parameter draws exist), arm (protocol order) and
-    chunk of that arm's patients (in enrolment order). ``name`` is its file-safe, sortable label."""
+    """Which task a chunk is: posterior draw (0: the central run; else the first of ``n_draws`` draws run together
+    on the chunk's patients), arm (protocol order) and chunk of that arm's patients (in enrolment order).
+    ``name`` is its file-safe, sortable label."""
 
     arm: int
     chunk: int
     draw: int = 0
+    n_draws: int = 1
 
     @property
     def name(self) -> str:
-        return f"d{self.draw:04d}-a{self.arm:02d}-c{self.chunk:06d}"
+        tail = f"-k{self.n_draws:04d}" if self.n_draws != 1 else ""
+        return f"d{self.draw:04d}-a{self.arm:02d}-c{self.chunk:06d}{tail}"
 
 
 @dataclass
@@ -81,6 +89,11 @@ class Chunk:
     key: ChunkKey
     arm: str
     positions: np.ndarray
+
+    @property
+    def draws(self) -> range:
+        """The posterior draws this chunk runs (range(0, 1): the central run)."""
+        return range(self.key.draw, self.key.draw + self.key.n_draws)
 
 
 @dataclass
@@ -106,10 +119,18 @@ class TrialPlan:
     risks: dict[str, list]
     chunks: list[Chunk]
     timings: dict[str, float] = field(default_factory=dict)
+    #: parameter sets of the posterior draws 1..K (:func:`t2dsim.trial.draws.draw_sets`; empty without draws)
+    draw_sets: DrawSets = field(default_factory=DrawSets)
 
     @property
     def n_patients(self) -> int:
         return int(len(self.base))
+
+    def task_args(self, chunk: Chunk) -> dict[str, Any]:
+        """Keyword arguments of :func:`run_chunk` for ``chunk`` beyond the protocol, seed, arm and cohort."""
+        if chunk.key.draw == 0:
+            return {}
+        return {"draws": [(d, self.draw_sets[d - 1]) for d in chunk.draws]}
 
     def cohort_of(self, chunk: Chunk) -> Cohort:
         """The chunk's patients (their keys, hence their random numbers, kept)."""
@@ -121,9 +142,13 @@ def diabetes_type(protocol) -> str:
     return "t1d" if protocol.population.preset == "type-1" else "t2d"
 
 
-def plan_trial(protocol, *, chunk_size: int = 512, map_blocks: MapBlocks | None = None) -> TrialPlan:
+def plan_trial(
+    protocol, *, chunk_size: int = 512, map_blocks: MapBlocks | None = None, draws_per_chunk: int | None = None
+) -> TrialPlan:
     """Screen and randomise ``protocol``'s patients and cut each arm into chunks of ``chunk_size``
-    (``map_blocks``: where the screening's candidate blocks run, e.g. Dask tasks; see :func:`screen`)."""
+    (``map_blocks``: where the screening's candidate blocks run, e.g. Dask tasks; see :func:`screen`). With
+    posterior draws, each chunk of patients also has tasks running ``draws_per_chunk`` draws each (default all K
+    in one task, stacked along the patient axis), after every central chunk."""
     t0 = time.perf_counter()
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be ≥ 1, got {chunk_size}")
@@ -132,13 +157,22 @@ def plan_trial(protocol, *, chunk_size: int = 512, map_blocks: MapBlocks | None 
     cohort, base, screening = screen(protocol, n_total, seed, map_blocks)
     t_screen = time.perf_counter()
     base["arm"] = randomise_for_protocol(base, protocol).to_numpy()
-    chunks = []
+    sets = draw_sets(protocol)
+    per = max(len(sets), 1) if draws_per_chunk is None else int(draws_per_chunk)
+    if sets and not 1 <= per <= len(sets):
+        raise ValueError(f"draws_per_chunk = {per}: allowed range 1 to {len(sets)} (the protocol's posterior.draws)")
+    chunks, later = [], []
     for i, arm_spec in enumerate(protocol.arms):
         idx = np.nonzero(base["arm"].to_numpy() == arm_spec.name)[0]
         for j, a in enumerate(range(0, idx.size, chunk_size)):
             chunks.append(Chunk(ChunkKey(i, j), arm_spec.name, idx[a : a + chunk_size]))
+            for d in range(1, len(sets) + 1, per):
+                key = ChunkKey(i, j, d, min(per, len(sets) + 1 - d))
+                later.append(Chunk(key, arm_spec.name, idx[a : a + chunk_size]))
     timings = {"screening_s": t_screen - t0, "randomisation_s": time.perf_counter() - t_screen}
-    return TrialPlan(protocol, seed, chunk_size, cohort, base, screening, arm_risks(protocol), chunks, timings)
+    return TrialPlan(
+        protocol, seed, chunk_size, cohort, base, screening, arm_risks(protocol), chunks + later, timings, sets
+    )
 
 
 def arm_risks(protocol) -> dict[str, list]:
@@ -160,7 +194,13 @@ def arm_risks(protocol) -> dict[str, list]:
 
 
 def simulate_chunk(
-    protocol, seed: int, arm_name: str, cohort: Cohort, cell_params: Mapping[str, Any] | None = None
+    protocol,
+    seed: int,
+    arm_name: str,
+    cohort: Cohort,
+    cell_params: Mapping[str, Any] | None = None,
+    *,
+    draws: Sequence[tuple[int, Mapping[str, Any]]] = (),
 ) -> pd.DataFrame:
     """The model's true values at every scheduled visit for one arm's patients ``cohort`` (long rows).
 
@@ -169,16 +209,28 @@ def simulate_chunk(
     seed and patient id), so chunks can run in any order, size or process. ``cell_params``: the cell-therapy
     parameter set (groups msc, bmmnc, placebo, islet; ``BuildContext.cell_params``), None for the shipped
     calibration; the trial-participation effect takes its ``placebo`` group.
+
+    ``draws``: (draw, parameter set) pairs of posterior draws (:mod:`t2dsim.trial.draws`): the patients run once per
+    set, stacked along the patient axis, recording only what the endpoints need; the rows get a ``draw`` column.
     """
     arm_spec = protocol.arm(arm_name)
     duration_days = int(round(protocol.duration_months * DAYS_PER_MONTH))
     bctx = BuildContext(duration_days=duration_days, diabetes_type=diabetes_type(protocol), cell_params=cell_params)
     bg_specs, run_in_days = background_of(protocol)
     visits = list(protocol.visit_months)
-    measures = set(protocol.measurements) | set(MECHANISM_MEASURES)
-    therapies = build_arm(arm_spec.treatment, bctx, arm_spec.name)
-    if protocol.trial_effect:
-        therapies.append(PlaceboTrialEffect(params=bctx.cell_param("placebo")))
+    all_measures = set(protocol.measurements) | set(MECHANISM_MEASURES)
+    wanted = {float(v): all_measures for v in visits}
+    extra: dict[str, np.ndarray] = {}
+    if draws:
+        sets = [p for _, p in draws]
+        therapies = stacked_therapies(arm_spec.treatment, bctx, sets, cohort.n, arm_spec.name, protocol.trial_effect)
+        extra["draw"] = np.repeat(np.array([d for d, _ in draws], dtype=np.int64), cohort.n)
+        cohort = Cohort.concat([cohort] * len(sets))
+        wanted = needed_measures(protocol)
+    else:
+        therapies = build_arm(arm_spec.treatment, bctx, arm_spec.name)
+        if protocol.trial_effect:
+            therapies.append(PlaceboTrialEffect(params=bctx.cell_param("placebo")))
     arm = start_arm(cohort, therapies, background_therapies(bg_specs, run_in_days, duration_days), run_in_days)
     ids = cohort.ctx.patient_ids
     rows: list[pd.DataFrame] = []
@@ -193,6 +245,7 @@ def simulate_chunk(
                 advance(arm, vd - arm.day)
             else:
                 advance_with_meal_glycation(arm, vd - arm.day, glyc)
+        measures = wanted[float(vm)]
         vals = measure_visit(arm, measures, seed, k)
         if glyc is not None:
             vals["hba1c_percent"] = glyc.hba1c_pct.copy()
@@ -202,6 +255,7 @@ def simulate_chunk(
             rows.append(
                 pd.DataFrame(
                     {
+                        **extra,
                         "arm": arm_spec.name,
                         "patient_id": ids,
                         "visit_month": vm,
@@ -214,11 +268,17 @@ def simulate_chunk(
 
 
 def run_chunk(
-    protocol, seed: int, arm_name: str, cohort: Cohort, cell_params: Mapping[str, Any] | None = None
+    protocol,
+    seed: int,
+    arm_name: str,
+    cohort: Cohort,
+    cell_params: Mapping[str, Any] | None = None,
+    *,
+    draws: Sequence[tuple[int, Mapping[str, Any]]] = (),
 ) -> ChunkResult:
     """Simulate one chunk and observe it (dropout, assay error, HOMA): the task of every backend
-    (``cell_params``: see :func:`simulate_chunk`)."""
-    true_results = simulate_chunk(protocol, seed, arm_name, cohort, cell_params)
+    (``cell_params``, ``draws``: see :func:`simulate_chunk`; the flow is per patient, the same in every draw)."""
+    true_results = simulate_chunk(protocol, seed, arm_name, cohort, cell_params, draws=draws)
     results, flow = observe(true_results, protocol, seed)
     wanted = set(protocol.measurements)
     # HOMA from the measured FPG and insulin (assay error included) in the observed table
@@ -229,13 +289,16 @@ def assemble(plan: TrialPlan, parts: Sequence[ChunkResult], timings: dict[str, f
     """The run from its chunks' results, in plan order (whatever order they were computed in)."""
     if len(parts) != len(plan.chunks):
         raise ValueError(f"{len(parts)} chunk results for a plan of {len(plan.chunks)} chunks")
+    central = [p for p, c in zip(parts, plan.chunks, strict=True) if c.key.draw == 0]
+    drawn = [p.results for p, c in zip(parts, plan.chunks, strict=True) if c.key.draw != 0]
     cat = pd.concat
     return assemble_tables(
         plan,
-        cat([p.true_results for p in parts], ignore_index=True),
-        cat([p.results for p in parts], ignore_index=True),
-        cat([p.flow for p in parts], ignore_index=True),
+        cat([p.true_results for p in central], ignore_index=True),
+        cat([p.results for p in central], ignore_index=True),
+        cat([p.flow for p in central], ignore_index=True),
         timings,
+        draw_results=cat(drawn, ignore_index=True) if drawn else None,
     )
 
 
@@ -245,9 +308,14 @@ def assemble_tables(
     results: pd.DataFrame,
     flow: pd.DataFrame,
     timings: dict[str, float] | None = None,
+    draw_results: pd.DataFrame | None = None,
 ) -> TrialRun:
-    """The run from its chunks' tables concatenated in plan order (e.g. read back from the run store)."""
+    """The run from its central chunks' tables concatenated in plan order (e.g. read back from the run store) and
+    the observed results of its posterior-draw chunks (sorted by draw, arm and patient)."""
     patients = _patients_table(plan.base, flow)
+    if draw_results is not None and len(draw_results):
+        keys = ["draw", "arm", "patient_id", "visit_month", "measure"]
+        draw_results = draw_results.sort_values(keys, kind="stable").reset_index(drop=True)
     return TrialRun(
         results,
         patients,
@@ -255,7 +323,8 @@ def assemble_tables(
         plan.screening,
         plan.risks,
         {**plan.timings, **(timings or {})},
-        {"seed": plan.seed, "chunk_size": plan.chunk_size, "backend": "numba"},
+        {"seed": plan.seed, "chunk_size": plan.chunk_size, "backend": "numba", "draws": len(plan.draw_sets)},
+        pd.DataFrame() if draw_results is None else draw_results,
     )
 
 
@@ -277,10 +346,13 @@ def run_trial(
     elif plan.protocol is not protocol:
         raise ValueError("run_trial(plan=...): the plan was made for another protocol object")
     t_plan = time.perf_counter()
+    if cell_params is not None and plan.draw_sets:
+        raise ValueError("run_trial(cell_params=...) runs one parameter set: give a protocol with posterior.draws = 0")
     parts, done = [], 0
     for chunk in plan.chunks:
-        parts.append(run_chunk(protocol, plan.seed, chunk.arm, plan.cohort_of(chunk), cell_params))
-        done += chunk.positions.size
+        args = plan.task_args(chunk)
+        parts.append(run_chunk(protocol, plan.seed, chunk.arm, plan.cohort_of(chunk), cell_params, **args))
+        done += chunk.positions.size * (chunk.key.draw == 0)
         if progress is not None:
             progress(chunk.arm, done, plan.n_patients)
     t_sim = time.perf_counter()
@@ -301,7 +373,8 @@ def _derive_homa(results: pd.DataFrame, wanted: set[str]) -> pd.DataFrame:
     names = [m for m in ("homa_ir", "homa_b_percent") if m in wanted]
     if not names:
         return results
-    wide = results.pivot_table(index=["arm", "patient_id", "visit_month"], columns="measure", values="value")
+    index = [c for c in ("draw", "arm", "patient_id", "visit_month") if c in results.columns]
+    wide = results.pivot_table(index=index, columns="measure", values="value")
     if "fasting_insulin_pmol_l" not in wide or "fpg_mgdl" not in wide:
         return results
     both = wide[["fpg_mgdl", "fasting_insulin_pmol_l"]].dropna()

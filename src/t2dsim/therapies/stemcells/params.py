@@ -22,6 +22,8 @@ __all__ = [
     "PARAM_SOURCES",
     "calibrated",
     "calibrated_ensemble",
+    "ensemble_size",
+    "posterior_draws",
 ]
 
 
@@ -159,3 +161,46 @@ def calibrated_ensemble() -> list[dict[str, Any]]:
     for m in res.get("ensemble", []):
         members.append({k: _apply(base[k], m.get(k, {})) for k in base})
     return members or [base]
+
+
+#: The parameter groups of a cell-therapy parameter set (:func:`calibrated`).
+GROUPS = ("msc", "bmmnc", "placebo", "islet")
+
+
+def ensemble_size() -> int:
+    """Members of the shipped posterior ensemble (0 if the results file has none)."""
+    res = _results()
+    return 0 if res is None else len(res.get("ensemble", []))
+
+
+def posterior_draws(k: int) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """The first ``k`` posterior-ensemble members as full parameter sets, and the groups they vary.
+
+    A group (msc, bmmnc, placebo, islet) that no member carries is held at its calibrated central value in every
+    draw (the shipped ensemble has no islet members: the islet-graft parameters were fitted separately and have
+    no draws), and is left out of the returned groups so callers can say so; a group carried by some members but
+    not all is refused (an ensemble written that way is broken, not partial). ``k`` must lie in
+    0..:func:`ensemble_size`.
+    """
+    n = ensemble_size()
+    if not 0 <= k <= n:
+        raise ValueError(
+            f"posterior.draws = {k}: allowed range 0 to {n} (the members of the posterior ensemble in "
+            "t2dsim/therapies/stemcells/calibrated/stemcells.json)"
+        )
+    if k == 0:
+        return [], ()
+    res = _results()
+    members = res["ensemble"][:k]
+    base = calibrated()
+    varied = []
+    for g in GROUPS:
+        have = sum(g in m for m in members)
+        if 0 < have < len(members):
+            raise ValueError(
+                f"posterior ensemble: group {g!r} is in {have} of the first {len(members)} members; every member "
+                "must carry the same groups (rerun `t2dsim calibrate`)"
+            )
+        if have:
+            varied.append(g)
+    return [{g: _apply(base[g], m.get(g, {})) for g in GROUPS} for m in members], tuple(varied)
