@@ -28,8 +28,8 @@ import pyarrow.parquet as pq
 
 from t2dsim.store import _connect, _insert, _new_run_id, _row, _tables, _write_tables
 
-__all__ = ["begin_run", "chunks_done", "done_parts", "finish_run", "open_partial", "partial_runs", "read_parts",
-           "write_part"]  # fmt: skip
+__all__ = ["begin_run", "chunks_done", "done_parts", "finish_run", "open_partial", "part_measures", "partial_runs",
+           "read_measure", "read_parts", "write_part"]  # fmt: skip
 
 PLAN = "plan.json"
 PARTS = "parts"
@@ -167,6 +167,31 @@ def read_parts(store_dir: str | Path, run_id: str, table: str, chunks: Sequence[
         raise ValueError(f"run {run_id}: {len(missing)} chunk(s) not finished (first: {missing[0]}); resume the run")
     frames = [pq.read_table(parts / c / f"{table}.parquet").to_pandas() for c in chunks]
     return pd.concat(frames, ignore_index=True)
+
+
+def _part_files(store_dir: str | Path, run_id: str, table: str, chunks: Sequence[str]) -> list[Path]:
+    parts = _run_dir(Path(store_dir), run_id) / PARTS
+    files = [parts / c / f"{table}.parquet" for c in chunks]
+    missing = [c for c, f in zip(chunks, files, strict=True) if not f.is_file()]
+    if missing:
+        raise ValueError(f"run {run_id}: {len(missing)} chunk(s) not finished (first: {missing[0]}); resume the run")
+    return files
+
+
+def read_measure(store_dir: str | Path, run_id: str, table: str, chunks: Sequence[str], measure: str) -> pd.DataFrame:
+    """The rows of one long table holding ``measure``, chunk by chunk in the given order: what
+    :func:`read_parts` followed by a filter on ``measure`` gives, holding one chunk's table at a time."""
+    frames = [pq.read_table(f, filters=[("measure", "==", measure)]).to_pandas()
+              for f in _part_files(store_dir, run_id, table, chunks)]  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def part_measures(store_dir: str | Path, run_id: str, table: str, chunks: Sequence[str]) -> list[str]:
+    """The measures present in one long table of the given chunks (sorted), reading only that column."""
+    found: set[str] = set()
+    for f in _part_files(store_dir, run_id, table, chunks):
+        found.update(map(str, pq.read_table(f, columns=["measure"]).column("measure").unique().to_pylist()))
+    return sorted(found)
 
 
 def finish_run(

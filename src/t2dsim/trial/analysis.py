@@ -9,7 +9,7 @@ renders it, so all three show the same numbers and the report holds no statistic
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,15 @@ import pandas as pd
 from t2dsim.population.baseline_targets import MEAN_TOLERANCE_SD, SD_TOLERANCE_FRACTION, target_table
 from t2dsim.trial.draws import draw_sets
 from t2dsim.trial.posterior import CI_LABEL, PI_LABEL, draw_estimates, prediction_intervals
-from t2dsim.trial.statistics import analyse_endpoints, endpoint_frame, responder_table, trajectory_summary
+from t2dsim.trial.statistics import (
+    LONG_COLUMNS,
+    Rows,
+    analyse_endpoints,
+    endpoint_frame,
+    responder_table,
+    rows_of,
+    trajectory_summary,
+)
 
 __all__ = ["ENDPOINT_COLUMNS", "TrialAnalysis", "analyse_run", "format_p", "format_value"]
 
@@ -141,13 +149,12 @@ class TrialAnalysis:
         return cls(**tables, settings=meta.get("settings", {}), problems=meta.get("problems", {}))
 
 
-def _flow(results: pd.DataFrame, patients: pd.DataFrame, protocol: Any, arms: list[str]) -> tuple[pd.DataFrame, str]:
-    prim = protocol.endpoints.primary
+def _flow(results: Rows, patients: pd.DataFrame, protocol: Any, arms: list[str]) -> tuple[pd.DataFrame, str]:
+    prim, miss = protocol.endpoints.primary, protocol.analysis.missing
     problem = ""
     try:
-        n_an = endpoint_frame(results, prim.measure, prim.visit_month, missing=protocol.analysis.missing).groupby(
-            "arm"
-        ).size()
+        fr = endpoint_frame(rows_of(results, prim.measure), prim.measure, prim.visit_month, missing=miss)
+        n_an = fr.groupby("arm").size()
     except ValueError as exc:
         n_an, problem = pd.Series(dtype=int), str(exc)
     rows = []
@@ -197,23 +204,45 @@ def arm_order(protocol: Any, patients: pd.DataFrame) -> list[str]:
     return arms + [a for a in pd.unique(patients["arm"]) if a not in arms]
 
 
+def _trajectories(results: Rows, measures: Sequence[str]) -> pd.DataFrame:
+    """:func:`trajectory_summary` one measure at a time (the same numbers: each group's values are summed
+    in the same order), rows sorted as one call over the whole table sorts them."""
+    parts = [trajectory_summary(rows_of(results, m), measures=[m]) for m in measures]
+    if not parts:
+        empty = results if isinstance(results, pd.DataFrame) else pd.DataFrame(columns=list(LONG_COLUMNS))
+        return trajectory_summary(empty)
+    s = pd.concat(parts, ignore_index=True)
+    return s.sort_values(["arm", "measure", "visit_month"], kind="stable").reset_index(drop=True)
+
+
 def analyse_run(
-    results: pd.DataFrame,
+    results: Rows,
     patients: pd.DataFrame,
     protocol: Any,
     labels: Mapping[str, str] | None = None,
     draw_results: pd.DataFrame | None = None,
+    measures: Sequence[str] | None = None,
 ) -> TrialAnalysis:
     """Analyse a run's observed results once (see :class:`TrialAnalysis`).
 
+    Every statistic reads one measure's rows at a time, so ``results`` may be a function giving them
+    (e.g. :func:`t2dsim.trial.backend.analyse_parts` reading a chunked run's Parquet parts): the whole long
+    table is then never in memory, and the numbers are the same as from the table.
+
     Args:
-        results: observed long table ``arm, patient_id, visit_month, measure, value``.
+        results: observed long table ``arm, patient_id, visit_month, measure, value``, or measure → that
+            measure's rows in the table's order (:data:`t2dsim.trial.statistics.Rows`).
         patients: per-patient table (arm, flags and baseline covariates).
         protocol: the validated protocol (endpoints, responders, analysis settings, arms).
         labels: measure name → display label for the baseline table.
         draw_results: observed results of the posterior draws (column ``draw``; ``TrialRun.draw_results``), for
             the per-draw estimates and the endpoints' posterior PIs; required when the protocol has draws.
+        measures: the measures present (required when ``results`` is a function; default: the table's).
     """
+    if measures is None:
+        if callable(results):
+            raise ValueError("analyse_run: give the measures present when results is a function of the measure")
+        measures = sorted(map(str, pd.unique(results["measure"])))
     arms = arm_order(protocol, patients)
     ref = protocol.reference_arm
     alpha, missing = protocol.analysis.alpha, protocol.analysis.missing
@@ -249,7 +278,7 @@ def analyse_run(
     return TrialAnalysis(
         endpoints=endpoints,
         responders=responders,
-        trajectories=trajectory_summary(results),
+        trajectories=_trajectories(results, measures),
         flow=flow,
         baseline=_baseline(patients, arms, labels or {}),
         baseline_targets=target_table(patients, targets) if targets else pd.DataFrame(),

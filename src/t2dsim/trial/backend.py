@@ -28,13 +28,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from t2dsim.engine.visits import CGM_MEASURES, MECHANISM_MEASURES
 from t2dsim.population.screening import SCREEN_BLOCK, MapBlocks, id_blocks
 from t2dsim.store import parts as store_parts
-from t2dsim.trial.runner import Chunk, ChunkResult, TrialPlan, TrialRun, assemble_tables, plan_trial, run_chunk
+from t2dsim.trial.analysis import TrialAnalysis, analyse_run
+from t2dsim.trial.runner import (
+    Chunk,
+    ChunkResult,
+    TrialPlan,
+    TrialRun,
+    assemble_tables,
+    plan_trial,
+    run_chunk,
+    sort_draw_results,
+)
+from t2dsim.trial.runner import _patients_table as patients_table
 
-__all__ = ["Backend", "check_memory", "estimate_peak_bytes", "load_parts", "parse_size", "plan_on", "plan_record",
-           "run_plan", "screen_map", "session"]  # fmt: skip
+__all__ = ["Backend", "analyse_parts", "check_memory", "estimate_peak_bytes", "load_parts", "parse_size", "plan_on",
+           "plan_record", "run_plan", "screen_map", "session"]  # fmt: skip
 
 TABLES = ("true_results", "results", "flow")
 #: Memory model of :func:`estimate_peak_bytes` (measured with tracemalloc on run_chunk, rounded up ~2x):
@@ -264,9 +277,38 @@ def load_parts(plan: TrialPlan, store_dir: str | Path, run_id: str) -> TrialRun:
     names = [c.key.name for c in plan.chunks if c.key.draw == 0]
     drawn = [c.key.name for c in plan.chunks if c.key.draw != 0]
     frames = {t: store_parts.read_parts(store_dir, run_id, t, names) for t in TABLES}
-    flow = frames["flow"]
+    _check_patients(frames["flow"], plan, run_id)
+    draw_results = store_parts.read_parts(store_dir, run_id, "results", drawn) if drawn else None
+    return assemble_tables(plan, frames["true_results"], frames["results"], frames["flow"], draw_results=draw_results)
+
+
+def analyse_parts(
+    plan: TrialPlan, store_dir: str | Path, run_id: str, labels: dict[str, str] | None = None
+) -> tuple[TrialAnalysis, pd.DataFrame]:
+    """The run's analysis and patients table built from its parts without the long tables in memory.
+
+    The statistics read one measure of the observed table at a time (:func:`analyse_run` with a reader of
+    the parts, :func:`t2dsim.store.parts.read_measure`), so the client holds the per-patient table plus one
+    measure's rows (patients × visits), never all measures × visits; the numbers are those of
+    :func:`load_parts` + :func:`analyse_run` (tested equal). The posterior draws' results (a few endpoint
+    measures per draw) are read whole. Refuses missing or duplicated patients.
+    """
+    names = [c.key.name for c in plan.chunks if c.key.draw == 0]
+    drawn = [c.key.name for c in plan.chunks if c.key.draw != 0]
+    flow = store_parts.read_parts(store_dir, run_id, "flow", names)
+    _check_patients(flow, plan, run_id)
+    patients = patients_table(plan.base, flow)
+    measures = store_parts.part_measures(store_dir, run_id, "results", names)
+
+    def rows(measure: str) -> pd.DataFrame:
+        return store_parts.read_measure(store_dir, run_id, "results", names, measure)
+
+    draw_results = sort_draw_results(store_parts.read_parts(store_dir, run_id, "results", drawn) if drawn else None)
+    analysis = analyse_run(rows, patients, plan.protocol, labels=labels, draw_results=draw_results, measures=measures)
+    return analysis, patients
+
+
+def _check_patients(flow: pd.DataFrame, plan: TrialPlan, run_id: str) -> None:
     if flow["patient_id"].duplicated().any() or len(flow) != plan.n_patients:
         raise ValueError(f"run {run_id}: the parts hold {flow['patient_id'].nunique()} distinct of {len(flow)} "
                          f"patients, the plan {plan.n_patients}; start a new run")  # fmt: skip
-    draw_results = store_parts.read_parts(store_dir, run_id, "results", drawn) if drawn else None
-    return assemble_tables(plan, frames["true_results"], frames["results"], flow, draw_results=draw_results)

@@ -302,6 +302,14 @@ def assemble(plan: TrialPlan, parts: Sequence[ChunkResult], timings: dict[str, f
     )
 
 
+def sort_draw_results(draw_results: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The posterior draws' observed results in their one order (draw, arm, patient, visit, measure)."""
+    if draw_results is None or not len(draw_results):
+        return draw_results
+    keys = ["draw", "arm", "patient_id", "visit_month", "measure"]
+    return draw_results.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
 def assemble_tables(
     plan: TrialPlan,
     true_results: pd.DataFrame,
@@ -313,9 +321,7 @@ def assemble_tables(
     """The run from its central chunks' tables concatenated in plan order (e.g. read back from the run store) and
     the observed results of its posterior-draw chunks (sorted by draw, arm and patient)."""
     patients = _patients_table(plan.base, flow)
-    if draw_results is not None and len(draw_results):
-        keys = ["draw", "arm", "patient_id", "visit_month", "measure"]
-        draw_results = draw_results.sort_values(keys, kind="stable").reset_index(drop=True)
+    draw_results = sort_draw_results(draw_results)
     return TrialRun(
         results,
         patients,

@@ -16,7 +16,7 @@ values).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -38,6 +38,14 @@ __all__ = [
 ]
 
 LONG_COLUMNS = ("arm", "patient_id", "visit_month", "measure", "value")
+#: A long table, or a function giving one measure's long rows (e.g. read from a chunked run's parts, so
+#: the whole table is never in memory); the endpoint and responder analyses read one measure at a time.
+Rows = pd.DataFrame | Callable[[str], pd.DataFrame]
+
+
+def rows_of(results: Rows, measure: str) -> pd.DataFrame:
+    """The long rows holding ``measure`` (the whole table when ``results`` is a table: callers filter)."""
+    return results(measure) if callable(results) else results
 
 
 def _check_long(results: pd.DataFrame) -> None:
@@ -248,7 +256,7 @@ def _endpoint_tuple(e: Any) -> tuple[str, float, str]:
 
 
 def analyse_endpoints(
-    results: pd.DataFrame,
+    results: Rows,
     endpoints: Iterable[Any],
     reference_arm: str,
     alpha: float = 0.05,
@@ -258,7 +266,7 @@ def analyse_endpoints(
     """ANCOVA for each endpoint; one row per (endpoint, non-reference arm).
 
     Args:
-        results: long table.
+        results: long table, or measure → its long rows (:data:`Rows`).
         endpoints: ``EndpointSpec`` objects (``measure``, ``visit_month``, ``label``) or tuples
             ``(measure, visit_month[, label])``; the first is taken as primary.
         reference_arm: control arm.
@@ -273,7 +281,7 @@ def analyse_endpoints(
     out = []
     for i, e in enumerate(endpoints):
         measure, visit, label = _endpoint_tuple(e)
-        fr = endpoint_frame(results, measure, visit, missing=missing)
+        fr = endpoint_frame(rows_of(results, measure), measure, visit, missing=missing)
         res = ancova(fr, reference_arm, alpha=alpha, arms=arms)
         eff = res.effects.copy()
         ls = res.lsmeans.set_index("arm")["adj_mean_change"]
@@ -325,7 +333,7 @@ def _responds(rule: str, value: np.ndarray, baseline: np.ndarray, threshold: flo
 
 
 def responder_table(
-    results: pd.DataFrame,
+    results: Rows,
     responders: Iterable[Any],
     reference_arm: str,
     alpha: float = 0.05,
@@ -335,7 +343,7 @@ def responder_table(
     """Responder shares per arm with Wilson CIs, and differences vs the reference arm.
 
     Args:
-        results: long table.
+        results: long table, or measure → its long rows (:data:`Rows`).
         responders: ``ResponderSpec`` objects or dicts with ``name, measure, visit_month, rule,
             threshold``.
         reference_arm: control arm.
@@ -353,10 +361,10 @@ def responder_table(
     for r in responders:
         get = r.get if isinstance(r, dict) else (lambda k, _r=r: getattr(_r, k))
         name, measure, visit = get("name"), get("measure"), float(get("visit_month"))
-        fr = endpoint_frame(results, measure, visit, missing="complete_case")
+        d = rows_of(results, measure)
+        fr = endpoint_frame(d, measure, visit, missing="complete_case")
         fr = fr.assign(resp=_responds(get("rule"), fr["value"].to_numpy(), fr["baseline"].to_numpy(), get("threshold")))
         if missing == "non_responder":
-            d = results
             base = d.loc[
                 (d["measure"] == measure) & np.isclose(d["visit_month"], 0.0) & d["value"].notna(),
                 ["arm", "patient_id"],
