@@ -22,7 +22,6 @@ from t2dsim.calibration.beta_replacement import (
     CASE_LABELS as BETA_LABELS,
 )
 from t2dsim.calibration.beta_replacement import (
-    ISLET_THETA,
     beta_targets,
     fit_islet,
     islet_params_from_theta,
@@ -81,6 +80,16 @@ def _t1d_plans(seed: int) -> dict[str, Any]:
     return {c: case_plan(c, seed) for c in BETA_CASES}
 
 
+def _prior_records(pset: str) -> list[dict[str, Any]]:
+    """The priors of one set as written to the results file (from data/calibration/priors.toml)."""
+    from t2dsim.calibration.priors import priors_of_set
+
+    return [
+        {"name": p.name, "distribution": p.distribution, "centre": p.centre, "spread": p.spread, "source": p.source}
+        for p in priors_of_set(pset).values()
+    ]
+
+
 def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
     """Fit all parameters and write ``out_dir/stemcells.json``; returns its path (≈ 1 minute)."""
     t0 = time.perf_counter()
@@ -102,7 +111,7 @@ def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
         )
     islet = fit_islet(_t1d_plans(seed))
     P = params_from_theta(full["log_theta"])
-    central = {g: {k: getattr(P[g], k) for g2, k, *_ in THETA if g2 == g} for g in ("msc", "bmmnc", "placebo")}
+    central = {g: {k: getattr(P[g], k) for g2, k in THETA if g2 == g} for g in ("msc", "bmmnc", "placebo")}
     ip = islet_params_from_theta(np.array(islet["log_theta"]))
     central["islet"] = {
         "engraftment": ip.engraftment,
@@ -115,7 +124,7 @@ def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
     ens = []
     for x in laplace_draws(full["log_theta"], full["cov"], 40, seed, bounds_log()):
         Pi = params_from_theta(x)
-        ens.append({g: {k: getattr(Pi[g], k) for g2, k, *_ in THETA if g2 == g} for g in ("msc", "bmmnc", "placebo")})
+        ens.append({g: {k: getattr(Pi[g], k) for g2, k in THETA if g2 == g} for g in ("msc", "bmmnc", "placebo")})
     res = {
         "version": RESULTS_VERSION,
         "seed": seed,
@@ -125,11 +134,11 @@ def calibrate(out_dir: str | Path, seed: int = 0) -> Path:
         "method": "MAP (scipy least_squares) with log-normal priors; Laplace posterior in log space; "
         "between-trial SD tau of log efficacy by DerSimonian-Laird on per-trial offsets",
         "theta_names": theta_names(),
-        "theta_priors": [{"name": f"{g}.{k}", "median": m, "log_sd": s, "source": src} for g, k, m, s, src in THETA],
+        "theta_priors": _prior_records("THETA"),
         "full": full,
         "loto": loto,
         "islet": islet,
-        "islet_theta_priors": [{"name": n, "median": m, "log_sd": s, "source": src} for n, m, s, src in ISLET_THETA],
+        "islet_theta_priors": _prior_records("ISLET_THETA"),
         "central": central,
         "ensemble": ens,
         "seconds": time.perf_counter() - t0,

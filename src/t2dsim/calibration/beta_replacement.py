@@ -21,6 +21,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from t2dsim.calibration.cases import CasePlan, run_case
+from t2dsim.calibration.priors import log_prior_arrays
 from t2dsim.core.intervals import wilson_ci
 from t2dsim.therapies.stemcells.params import IsletParams
 
@@ -31,6 +32,7 @@ __all__ = [
     "fit_islet",
     "ISLET_THETA",
     "islet_params_from_theta",
+    "islet_prior_log",
     "GRAFT_POSITIVE_MG",
 ]
 
@@ -127,20 +129,26 @@ def run_beta_case(case: str, P: IsletParams, plan: CasePlan, soft: bool = False)
     return {name: st.x for name, st in stats.items()}
 
 
-#: Fitted islet parameters: (path, prior median, prior log-SD, source).
-ISLET_THETA: tuple[tuple[str, float, float, str], ...] = (
-    ("engraftment.portal_vein", 0.4, 0.5, "M: 50-70 % peri-transplant loss"),
-    ("attrition_per_year", 0.15, 0.7, "D: insulin independence hazard 0.2-0.55/y (§5.3)"),
-    ("failure_per_year.allogeneic_immunosuppressed", 0.10, 0.7, "D: ln2/5.9 y ≈ 0.12 (Marfil-Garza)"),
-    ("sc_beta_fraction", 0.5, 0.5, "H: β-like share of SC-islet products"),
-    ("maturation_days.sc_islet", 140.0, 0.5, "D: C-peptide rising to 12 months (zimislecel)"),
-    ("maturation_shape", 2.0, 0.4, "H"),
+#: Fitted islet parameters (paths in IsletParams). Their priors are read from ``data/calibration/priors.toml``
+#: (set ISLET_THETA), the one source of the fit's priors.
+ISLET_THETA: tuple[str, ...] = (
+    "engraftment.portal_vein",
+    "attrition_per_year",
+    "failure_per_year.allogeneic_immunosuppressed",
+    "sc_beta_fraction",
+    "maturation_days.sc_islet",
+    "maturation_shape",
 )
+
+
+def islet_prior_log() -> tuple[np.ndarray, np.ndarray]:
+    """Prior means and SDs of log θ of the islet parameters (priors.toml, set ISLET_THETA)."""
+    return log_prior_arrays("ISLET_THETA", ISLET_THETA)
 
 
 def islet_params_from_theta(log_theta: np.ndarray, base: IsletParams | None = None) -> IsletParams:
     p = base or IsletParams()
-    for (path, *_), v in zip(ISLET_THETA, log_theta, strict=True):
+    for path, v in zip(ISLET_THETA, log_theta, strict=True):
         val = float(np.exp(v))
         if "." in path:
             attr, key = path.split(".")
@@ -155,8 +163,7 @@ def islet_params_from_theta(log_theta: np.ndarray, base: IsletParams | None = No
 def fit_islet(plans: dict[str, CasePlan], max_nfev: int = 60) -> dict[str, Any]:
     """MAP + Laplace fit of ISLET_THETA to the ``fit`` targets, on the cases' cached trial ``plans``."""
     targets = [t for t in beta_targets() if t.role == "fit"]
-    mu = np.log([t[1] for t in ISLET_THETA])
-    sd = np.array([t[2] for t in ISLET_THETA])
+    mu, sd = islet_prior_log()
 
     def resid(x: np.ndarray) -> np.ndarray:
         P = islet_params_from_theta(x)
@@ -176,6 +183,6 @@ def fit_islet(plans: dict[str, CasePlan], max_nfev: int = 60) -> dict[str, Any]:
         "cov": cov.tolist(),
         "cost": float(res.cost),
         "nfev": int(res.nfev),
-        "names": [t[0] for t in ISLET_THETA],
+        "names": list(ISLET_THETA),
         "bounds": [(mu - 3 * sd).tolist(), (mu + 3 * sd).tolist()],
     }

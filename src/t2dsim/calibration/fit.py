@@ -23,6 +23,8 @@ from scipy.optimize import least_squares
 
 from t2dsim.calibration.cases import CasePlan, run_case
 from t2dsim.calibration.evidence import Target
+from t2dsim.calibration.priors import log_prior_arrays
+from t2dsim.calibration.scoring import random_effects_pool
 from t2dsim.therapies.stemcells.params import BMMNCParams, MSCParams, PlaceboParams
 
 __all__ = [
@@ -39,27 +41,28 @@ __all__ = [
     "dersimonian_laird_tau",
 ]
 
-#: Fitted parameters: (group, field, prior median, prior log-SD, source of the prior).
-THETA: tuple[tuple[str, str, float, float, str], ...] = (
-    ("placebo", "si_max", 0.15, 0.7, "D: control-arm improvements, evidence note §2.3"),
-    ("placebo", "onset_days", 30.0, 0.7, "D: control arms improve within months (§2.3)"),
-    ("placebo", "fade_days", 180.0, 0.7, "D: fading by 48 wk (§10)"),
-    ("msc", "emax_si", 0.25, 0.7, "H: broad"),
-    ("msc", "half_life_days", 42.0, 0.35, "D: 4-8 wk (Skyler wk 8 → wk 12), evidence note §10"),
-    ("msc", "ed50_cells_per_kg", 1.0e6, 0.7, "D: only 2e6/kg significant in Skyler 2015"),
-    ("bmmnc", "emax_sec", 0.6, 0.7, "D: C-peptide AUC +34-44 % (Wu 2014)"),
-    ("bmmnc", "half_life_days", 900.0, 0.7, "D: responders 7/10 → 6/10 between 6 and 15 months"),
-    ("bmmnc", "response_sd", 0.8, 0.5, "H: broad"),
+#: Fitted parameters (group, field). Their priors (median, log-SD, source, reason for the width) are read from
+#: ``data/calibration/priors.toml`` (set THETA), the one source of the fit's priors, committed before any refit.
+THETA: tuple[tuple[str, str], ...] = (
+    ("placebo", "si_max"),
+    ("placebo", "onset_days"),
+    ("placebo", "fade_days"),
+    ("msc", "emax_si"),
+    ("msc", "half_life_days"),
+    ("msc", "ed50_cells_per_kg"),
+    ("bmmnc", "emax_sec"),
+    ("bmmnc", "half_life_days"),
+    ("bmmnc", "response_sd"),
 )
 
 
 def theta_names() -> list[str]:
-    return [f"{g}.{k}" for g, k, *_ in THETA]
+    return [f"{g}.{k}" for g, k in THETA]
 
 
 def prior_log() -> tuple[np.ndarray, np.ndarray]:
-    """Prior means and SDs of log θ."""
-    return np.log([t[2] for t in THETA]), np.array([t[3] for t in THETA])
+    """Prior means and SDs of log θ, from ``data/calibration/priors.toml`` (set THETA)."""
+    return log_prior_arrays("THETA", theta_names())
 
 
 def bounds_log() -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +74,7 @@ def bounds_log() -> tuple[np.ndarray, np.ndarray]:
 def params_from_theta(log_theta: Sequence[float], base: dict[str, Any] | None = None) -> dict[str, Any]:
     """Parameter objects {msc, bmmnc, placebo} with the fitted fields set from log θ."""
     P: dict[str, Any] = dict(base) if base else {"msc": MSCParams(), "bmmnc": BMMNCParams(), "placebo": PlaceboParams()}
-    for (g, k, *_), v in zip(THETA, log_theta, strict=True):
+    for (g, k), v in zip(THETA, log_theta, strict=True):
         P[g] = replace(P[g], **{k: float(np.exp(v))})
     return P
 
@@ -195,20 +198,19 @@ def trial_offset(
 def dersimonian_laird_tau(delta: Sequence[float], se: Sequence[float], groups: Sequence[str]) -> float:
     """Between-trial SD τ of trial effects ``delta`` (with within-trial SEs ``se``) by the DerSimonian-Laird
     moment estimator (DerSimonian & Laird, Control Clin Trials 7:177, 1986), generalised to one mean per
-    group (mechanism): Q = Σ w(δ − δ̄_g)², τ² = max(0, (Q − df)/(Σw − Σ_g Σ_g w²/Σ_g w)), df = k − #groups."""
+    group (mechanism): Q = Σ_g Q_g, τ² = max(0, (Q − df)/Σ_g c_g), df = k − #groups, with each group's Cochran Q_g
+    and c_g = Σw − Σw²/Σw from :func:`t2dsim.calibration.scoring.random_effects_pool` (one implementation)."""
     d, s = np.asarray(delta, dtype=float), np.asarray(se, dtype=float)
     g = np.asarray(groups)
     ok = np.isfinite(d) & np.isfinite(s) & (s > 0)
     d, s, g = d[ok], s[ok], g[ok]
-    w = 1.0 / s**2
     q, c, df = 0.0, 0.0, 0
     for grp in np.unique(g):
         m = g == grp
-        wm, dm = w[m], d[m]
-        mean = float(np.sum(wm * dm) / np.sum(wm))
-        q += float(np.sum(wm * (dm - mean) ** 2))
-        c += float(np.sum(wm) - np.sum(wm**2) / np.sum(wm))
-        df += int(m.sum()) - 1
+        pool = random_effects_pool(d[m], s[m])
+        q += pool.q
+        c += pool.c
+        df += pool.k - 1
     if df <= 0 or c <= 0:
         return 0.0
     return float(np.sqrt(max(0.0, (q - df) / c)))
