@@ -38,6 +38,7 @@ __all__ = [
     "replication_record",
     "ResultsMismatch",
     "summary_text",
+    "RESULTS_VERSION",
 ]
 
 #: Virtual patients per arm of a T2D case (the case protocol files' ``n``). 120 since 2026-11-29 (was 40 per case):
@@ -180,16 +181,16 @@ def validate(results_path: str | Path | None = None, n_draws: int = 30, keep_dra
     path = Path(results_path) if results_path is not None else default_results_path()
     res = json.loads(path.read_text())
     check_replication(res, path)
-    if res.get("version") != RESULTS_VERSION:
-        raise ResultsMismatch(
-            f"{path}: results version {res.get('version')!r}, this code reads {RESULTS_VERSION} (cold LOTO folds, "
-            "bias terms); rerun `t2dsim calibrate` to regenerate it"
-        )
     missing = [c for c in T2D_CASES if c not in res.get("loto", {})]
     if missing:
         raise ResultsMismatch(
             f"{path}: no leave-one-trial-out fold for {missing[0]!r}; its prediction would come from a fit that saw "
             "it. Rerun `t2dsim calibrate` to write a complete results file."
+        )
+    if res.get("version") != RESULTS_VERSION:
+        raise ResultsMismatch(
+            f"{path}: results version {res.get('version')!r}, this code reads {RESULTS_VERSION} (cold LOTO folds, "
+            "bias terms); rerun `t2dsim calibrate` to regenerate it"
         )
     seed = int(res["seed"])
     table = scored_rows(res, _t2d_plans(seed), _t1d_plans(seed), n_draws, seed)
