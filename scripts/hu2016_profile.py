@@ -6,7 +6,8 @@ the other trials' support for that point are printed. Support: the fold's Laplac
 coordinates, as a Mahalanobis distance d² (d² ≤ 5.99: inside its 95 % region). The persistent MSC component
 (msc.persistent_fraction) is not in the model (docs/evidence_synthesis.md §5), so it has no axis here.
 
-Usage: PYTHONPATH=src python scripts/hu2016_profile.py [results.json]  (prints a Markdown table)
+Usage: PYTHONPATH=src python scripts/hu2016_profile.py [results.json | fit.json --seed S]  (prints a Markdown table);
+a fit.json is one job file of ``calibrate``'s checkpoint folder (``OUT/jobs/t2d-*.json``), used as the fit.
 """
 
 from __future__ import annotations
@@ -22,14 +23,18 @@ from t2dsim.calibration.cases import case_plan
 from t2dsim.calibration.evidence import t2d_targets
 from t2dsim.calibration.fit import CaseEvaluator, theta_names
 
-HALF_LIVES = (14.0, 42.0, 90.0, 180.0, 365.0, 730.0, 1460.0)
-EMAX = (0.1, 0.25, 0.5, 1.0, 1.77)
+HALF_LIVES = (40.0, 180.0, 365.0, 730.0, 1460.0)
+EMAX = (0.29, 0.785, 1.77)
 
 
 def main() -> None:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else default_results_path()
     res = json.loads(path.read_text())
-    fold = res["loto"]["hu2016"]
+    if "loto" in res:
+        fold = res["loto"]["hu2016"]
+    else:  # one fit of the checkpoint folder
+        fold, res = res, {"seed": int(sys.argv[3]) if len(sys.argv) > 3 else 0}
+        print(f"fit: {path.name} (held out: {fold.get('held_out')})")
     names = theta_names()
     ih, ie = names.index("msc.half_life_days"), names.index("msc.emax_si")
     x0 = np.asarray(fold["x"], dtype=float)
