@@ -22,9 +22,10 @@ def test_nan_prediction_is_refused_not_scored_as_a_perfect_fit(monkeypatch):
     targets = [t for t in t2d_targets() if t.scored][:2]
     stats = {t.endpoint: NaNStat() for t in targets}
     monkeypatch.setattr(fit_module, "run_case", lambda case, P, pop, soft=False: stats)
-    mu, _ = fit_module.prior_log()
+    mu, _ = fit_module.prior_all()
+    ev = fit_module.CaseEvaluator({t.case: None for t in targets}, targets)
     with pytest.raises(ValueError, match="non-finite prediction.*narrow the prior bounds"):
-        fit_module._residuals(mu, {t.case: None for t in targets}, targets)
+        ev.residuals(mu)
 
 
 def test_missing_results_file_is_an_error_naming_the_fix(monkeypatch):
@@ -42,7 +43,7 @@ def test_missing_loto_fold_is_refused(tmp_path):
     f = tmp_path / "no_wu_fold.json"
     f.write_text(json.dumps(res))
     with pytest.raises(ResultsMismatch, match="no leave-one-trial-out fold for 'wu2014'.*t2dsim calibrate"):
-        validate(f, n_draws=2, n_boot=1)
+        validate(f, n_draws=2)
 
 
 def test_too_few_eligible_patients_is_refused():

@@ -33,7 +33,7 @@ def test_file_parses_and_every_entry_is_complete():
 
 @pytest.mark.parametrize(
     ("pset", "names"),
-    [("THETA", theta_names()), ("ISLET_THETA", [t[0] for t in ISLET_THETA])],
+    [("THETA", theta_names()), ("ISLET_THETA", list(ISLET_THETA))],
 )
 def test_every_fitted_parameter_has_exactly_one_prior(pset, names):
     got = [p.name for p in priors() if p.set == pset]
@@ -164,3 +164,19 @@ def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "priors.toml"
     path.write_text(text)
     return path
+
+
+def test_the_fits_read_their_priors_from_the_file_only():
+    # one set of priors: THETA / ISLET_THETA carry names only, the medians and SDs come from priors.toml
+    from t2dsim.calibration.beta_replacement import islet_prior_log
+    from t2dsim.calibration.fit import THETA, prior_log
+
+    assert all(len(t) == 2 for t in THETA) and all(isinstance(t, str) for t in ISLET_THETA)
+    mu, sd = prior_log()
+    hl = priors_of_set("THETA")["msc.half_life_days"]
+    i = theta_names().index("msc.half_life_days")
+    assert mu[i] == pytest.approx(np.log(hl.centre)) and sd[i] == hl.spread
+    mu_i, sd_i = islet_prior_log()
+    mat = priors_of_set("ISLET_THETA")["maturation_days.sc_islet"]
+    j = list(ISLET_THETA).index("maturation_days.sc_islet")
+    assert mu_i[j] == pytest.approx(np.log(mat.centre)) and sd_i[j] == mat.spread

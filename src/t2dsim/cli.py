@@ -171,11 +171,15 @@ def progress(
 def calibrate(
     out_dir: Annotated[Path, typer.Option("--out", help="folder for stemcells.json")] = Path("out/calibration"),
     seed: Annotated[int, typer.Option(min=0, help="random seed of the virtual trial populations")] = 0,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="worker processes for the folds (default: CPUs, at most 2)")
+    ] = None,
 ) -> None:
-    """Fit the stem-cell therapy parameters to the bundled trials (about 5 minutes on 2 cores)."""
+    """Fit the stem-cell therapy parameters to the bundled trials from the priors: full fit and one cold
+    leave-one-trial-out fold per fitted trial, two starting points each (tens of minutes on 2 cores)."""
     from t2dsim.calibration import calibrate as fit
 
-    path = fit(out_dir, seed)
+    path = fit(out_dir, seed, workers)
     out.print(f"wrote {path} (use: t2dsim validate --results {path})")
 
 
@@ -194,8 +198,9 @@ def validate(
         ),
     ] = 30,
 ) -> None:
-    """Predicted vs observed endpoints of every stem-cell trial case, with the acceptance summary."""
-    from t2dsim.calibration import ResultsMismatch, acceptance_summary, validation_markdown
+    """Every stem-cell case and endpoint predicted out of sample and scored (model, no-effect and class-constant
+    comparators), with coverage, log-score differences and the committed LOTO rule's verdict."""
+    from t2dsim.calibration import ResultsMismatch, acceptance_summary, summary_text, validation_markdown
     from t2dsim.calibration import validate as run_validation
     from t2dsim.io import atomic_write, write_table
 
@@ -210,7 +215,7 @@ def validate(
     except ResultsMismatch as exc:
         raise UserError(str(exc)) from exc
     out.print(validation_markdown(table))
-    out.print(acceptance_summary(table).to_string(index=False))
+    out.print(summary_text(acceptance_summary(table)))
     if out_path is not None:
         try:
             if out_path.suffix.lower() == ".md":

@@ -97,7 +97,7 @@ CASE_LABELS: dict[str, str] = {
     "pooled_msc_w52": "Pooled MSC RCTs (Kashbour 2025)",
     "pooled_bmmnc_w52": "Pooled BM-MNC studies (Guo 2019)",
 }
-T2D_CASES = ("bhansali2014_rct", "bhansali2009", "bhansali2017", "wu2014", "skyler2015", "lian2022")
+T2D_CASES = ("bhansali2014_rct", "bhansali2009", "bhansali2017", "wu2014", "skyler2015", "lian2022", "hu2016")
 
 
 def t2d_targets() -> list[Target]:
@@ -320,8 +320,8 @@ def t2d_targets() -> list[Target]:
             "V",
         )
     )
-    # Hu 2016: insulin vs control at 24 months; attribution to this trial is inferred (evidence note):
-    # shown, not fitted, not scored.
+    # Hu 2016: insulin vs control at 24 months; attribution to this trial is inferred (evidence note, D). A fit row
+    # of data/calibration/evidence_roles.csv since issue 16 (scored; predicted out of sample by its own fold).
     t.append(
         Target(
             "hu2016",
@@ -332,7 +332,6 @@ def t2d_targets() -> list[Target]:
             "V (review CI); attribution inferred (D)",
             "hu2016_wj",
             "D",
-            scored=False,
         )
     )
     return t

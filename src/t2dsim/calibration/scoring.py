@@ -238,13 +238,15 @@ class TrialEffect:
 
 @dataclass(frozen=True)
 class PooledEffect:
-    """Random-effects pool: mean μ̂ with SE, between-trial variance τ̂² (DerSimonian-Laird), Cochran's Q, k."""
+    """Random-effects pool: mean μ̂ with SE, between-trial variance τ̂² (DerSimonian-Laird), Cochran's Q, k, and
+    the DL denominator c = Σw − Σw²/Σw (for a pool of several groups' Q and c, ``fit.dersimonian_laird_tau``)."""
 
     mean: float
     se: float
     tau2: float
     q: float
     k: int
+    c: float = 0.0
 
     def predictive(self) -> NormalPredictive:
         """Predictive of a new trial's true effect: N(μ̂, SE² + τ̂²)."""
@@ -267,7 +269,7 @@ def random_effects_pool(values: Sequence[float], ses: Sequence[float]) -> Pooled
     c = float(np.sum(w) - np.sum(w**2) / np.sum(w))
     tau2 = max(0.0, (q - (k - 1)) / c) if k > 1 else 0.0
     ws = 1.0 / (s**2 + tau2)
-    return PooledEffect(float(np.sum(ws * y) / np.sum(ws)), float(1.0 / math.sqrt(np.sum(ws))), tau2, q, k)
+    return PooledEffect(float(np.sum(ws * y) / np.sum(ws)), float(1.0 / math.sqrt(np.sum(ws))), tau2, q, k, c)
 
 
 def class_constant_loto(effects: Sequence[TrialEffect]) -> dict[tuple[str, str], NormalPredictive | None]:
