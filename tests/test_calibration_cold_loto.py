@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from t2dsim.calibration.cases import CHECK_CASES
 from t2dsim.calibration.cold_loto import islet_fit_cases, jobs, t2d_fit_cases
 from t2dsim.calibration.evidence import t2d_targets
 from t2dsim.calibration.evidence_roles import evidence_roles
@@ -20,7 +21,12 @@ def test_every_fold_leaves_its_trial_out_of_the_fit():
             continue
         fit_on = t2d_fit_cases(held) if kind == "t2d" else islet_fit_cases(held)
         assert held not in fit_on and fit_on, (kind, held, fit_on)
-    assert {c for k, c in jobs() if k == "t2d" and c} == {t.case for t in t2d_targets()}
+    assert {c for k, c in jobs() if k == "t2d" and c} == {t.case for t in t2d_targets()} | set(CHECK_CASES)
+    # a pooled check's fold fits none of its member trials (evidence_roles.csv members -> their cases)
+    assert set(t2d_fit_cases("pooled_msc_w52")) == {"bhansali2009", "bhansali2014_rct", "bhansali2017", "lian2022",
+                                                    "wu2014"}  # fmt: skip
+    assert set(t2d_fit_cases("pooled_bmmnc_w52")) == {"bhansali2009", "bhansali2017", "hu2016", "lian2022",
+                                                      "skyler2015"}  # fmt: skip
 
 
 def test_bias_terms_follow_the_inclusion_table():
@@ -47,6 +53,21 @@ def test_map_fit_refuses_disagreeing_starts_and_non_convergence():
         map_fit(bimodal, np.zeros(1), np.ones(1), "toy")
     with pytest.raises(FitFailed, match="MAX_NFEV"):
         map_fit(lambda x: np.array([(np.exp(3 * x[0]) - 5.0) / 0.01]), np.zeros(1), np.ones(1), "toy", max_nfev=2)
+
+
+def test_map_fit_stops_a_fraction_at_its_physical_limit():
+    # data pulling log x to log 2 (x = 2, a "fraction" of 2) with a limit at log 1: without the limit the objective
+    # above it would be flat in the model (values capped at 1) and the starts could stop anywhere; with it both stop
+    # on the limit (0), and the reported box ends there
+    def pull(x: np.ndarray) -> np.ndarray:
+        return np.array([(x[0] - np.log(2.0)) / 0.05])
+
+    mu, sd = np.array([np.log(0.45)]), np.array([0.5])
+    fit = map_fit(pull, mu, sd, "toy fraction", upper=np.array([0.0]))
+    assert fit["x"][0] == pytest.approx(0.0, abs=1e-6)
+    assert fit["bounds"][1][0] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="upper limit"):
+        map_fit(pull, mu, sd, "toy fraction", upper=np.array([np.log(0.5)]))
 
 
 @pytest.mark.slow

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from t2dsim.calibration.beta_replacement import islet_params_from_theta
-from t2dsim.calibration.cases import BETA_CASES, CASES, case_dir, case_plan
+from t2dsim.calibration.cases import BETA_CASES, CASES, CHECK_CASES, case_dir, case_plan
 from t2dsim.calibration.cold_loto import run_jobs
 from t2dsim.calibration.evidence import T2D_CASES
 from t2dsim.calibration.fit import THETA, bounds_log, laplace_draws, params_from_theta, theta_names
@@ -59,7 +59,7 @@ def default_results_path() -> Path:
 
 def _t2d_plans(seed: int) -> dict[str, Any]:
     """The T2D cases' cached trial plans (``seed`` shifts every case file's own seed; 0: the files as they are)."""
-    return {c: case_plan(c, seed) for c in CASES}
+    return {c: case_plan(c, seed) for c in CASES + CHECK_CASES}
 
 
 def _t1d_plans(seed: int) -> dict[str, Any]:
@@ -181,7 +181,7 @@ def validate(results_path: str | Path | None = None, n_draws: int = 30, keep_dra
     path = Path(results_path) if results_path is not None else default_results_path()
     res = json.loads(path.read_text())
     check_replication(res, path)
-    missing = [c for c in T2D_CASES if c not in res.get("loto", {})]
+    missing = [c for c in (*T2D_CASES, *CHECK_CASES) if c not in res.get("loto", {})]
     if missing:
         raise ResultsMismatch(
             f"{path}: no leave-one-trial-out fold for {missing[0]!r}; its prediction would come from a fit that saw "

@@ -141,6 +141,15 @@ ISLET_THETA: tuple[str, ...] = (
 )
 
 
+#: Islet parameters that are fractions (at most 1): the fit's box stops at log 1 (map_fit ``upper``).
+_FRACTIONS = ("engraftment.portal_vein", "sc_beta_fraction")
+
+
+def islet_upper_log() -> np.ndarray:
+    """Physical upper limits of log θ of the islet parameters (0 for a fraction, ``inf`` otherwise)."""
+    return np.array([0.0 if n in _FRACTIONS else np.inf for n in ISLET_THETA])
+
+
 def islet_prior_log() -> tuple[np.ndarray, np.ndarray]:
     """Prior means and SDs of log θ of the islet parameters (priors.toml, set ISLET_THETA)."""
     return log_prior_arrays("ISLET_THETA", ISLET_THETA)
@@ -194,7 +203,7 @@ def fit_islet(
             r.append((v - t.observed) / t.se)
         return np.asarray(r, dtype=float)
 
-    res = map_fit(resid, mu, sd, label, max_nfev=max_nfev, two_starts=two_starts)
+    res = map_fit(resid, mu, sd, label, max_nfev=max_nfev, two_starts=two_starts, upper=islet_upper_log())
     return {
         "log_theta": res["x"],
         "cov": res["cov"],

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from t2dsim.calibration.beta_replacement import fit_islet
-from t2dsim.calibration.cases import CASES, case_plan
+from t2dsim.calibration.cases import CASES, CHECK_CASES, case_plan
 from t2dsim.calibration.evidence import t2d_targets
 from t2dsim.calibration.evidence_roles import cold_loto_folds
 from t2dsim.calibration.fit import EFFICACY_OF_CASE, dersimonian_laird_tau, fit_cases, trial_offset
@@ -49,9 +49,10 @@ def islet_fit_cases(held_out: str | None) -> tuple[str, ...]:
 
 
 def jobs() -> list[Job]:
-    """Every fit of a calibration: full T2D, one per T2D case, full islet, one per fitted β-cell case."""
+    """Every fit of a calibration: full T2D, one per T2D case and one per pooled check (its member trials left
+    out), full islet, one per fitted β-cell case."""
     folds = cold_loto_folds()
-    t2d = [c for c in CASES if c in folds]
+    t2d = [c for c in CASES + CHECK_CASES if c in folds]
     return [("t2d", None), *(("t2d", c) for c in t2d), ("islet", None), *(("islet", c) for c in _ISLET_FIT_CASES)]
 
 

@@ -272,6 +272,9 @@ EFFICACY_OF_CASE: dict[str, tuple[str, str]] = {
     "skyler2015": ("msc", "emax_si"),
     "lian2022": ("msc", "emax_si"),
     "hu2016": ("msc", "emax_si"),
+    # pooled checks (never fitted; predicted by the fold without their member trials)
+    "pooled_msc_w52": ("msc", "emax_si"),
+    "pooled_bmmnc_w52": ("bmmnc", "emax_sec"),
 }
 
 

@@ -3,7 +3,9 @@
 Used by every fit of the stem-cell synthesis (T2D parameters with the bias terms, islet parameters; full fit and
 every cold leave-one-trial-out fold). The fit works in prior-standardised coordinates z = (x − μ)/σ (μ, σ: the
 prior mean and SD of each coordinate, on log scale for log-normal priors), so the prior residuals are z itself,
-the search box is |z| ≤ 3 and the finite-difference step (0.02 in z) is the same share of every prior width.
+the search box is |z| ≤ 3 and the finite-difference step (0.02 in z) is the same share of every prior width. A
+coordinate with a physical upper limit (a fraction of cells, a share of engrafted islets: at most 1) gets that limit
+as the box's upper edge (``upper``), so the prior is truncated there instead of the objective turning flat above it.
 
 Two starts (issue 16: a fold must give the same answer from two starting points within a stated tolerance):
 
@@ -46,12 +48,14 @@ def second_start(n: int) -> np.ndarray:
     return SECOND_START_SHIFT * np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
 
 
-def _one(resid: Callable[[np.ndarray], np.ndarray], z0: np.ndarray, max_nfev: int, label: str, start: str) -> Any:
+def _one(
+    resid: Callable[[np.ndarray], np.ndarray], z0: np.ndarray, z_hi: np.ndarray, max_nfev: int, label: str, start: str
+) -> Any:
     def full(z: np.ndarray) -> np.ndarray:
         return np.concatenate([resid(z), z])
 
     r = least_squares(
-        full, z0, method="trf", diff_step=0.02, max_nfev=max_nfev, bounds=(-3.0, 3.0), ftol=FTOL, xtol=FTOL
+        full, z0, method="trf", diff_step=0.02, max_nfev=max_nfev, bounds=(-3.0, z_hi), ftol=FTOL, xtol=FTOL
     )
     if r.status <= 0:
         raise FitFailed(
@@ -68,10 +72,20 @@ def map_fit(
     label: str,
     max_nfev: int = MAX_NFEV,
     two_starts: bool = True,
+    upper: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """MAP of x = μ + σ·z for data residuals ``resid(x)`` (prior residuals z are added here). Returns x, its
-    Laplace covariance, the objective, evaluations, and both starts with their agreement."""
+    Laplace covariance, the objective, evaluations, and both starts with their agreement. ``upper``: per-coordinate
+    physical upper limits of x (``inf``: none), the box's upper edge where they are below μ + 3σ."""
     mu, sd = np.asarray(mu, dtype=float), np.asarray(sd, dtype=float)
+    z_hi = np.full(mu.size, 3.0)
+    if upper is not None:
+        z_hi = np.minimum(z_hi, (np.asarray(upper, dtype=float) - mu) / sd)
+        if np.any(z_hi <= SECOND_START_SHIFT):
+            raise ValueError(
+                f"{label}: an upper limit lies within {SECOND_START_SHIFT} prior SD of the prior median (the second "
+                "start would be outside the box); check the prior against the limit"
+            )
 
     def rz(z: np.ndarray) -> np.ndarray:
         return resid(mu + sd * z)
@@ -80,7 +94,7 @@ def map_fit(
     if two_starts:
         name = f"second start (prior median ± {SECOND_START_SHIFT} prior SD, alternating)"
         starts.append((name, second_start(mu.size)))
-    runs = [(name, _one(rz, z0, max_nfev, label, name)) for name, z0 in starts]
+    runs = [(name, _one(rz, z0, z_hi, max_nfev, label, name)) for name, z0 in starts]
     best_name, best = min(runs, key=lambda nr: nr[1].cost)
     cov_z = np.linalg.pinv(best.jac.T @ best.jac)
     cov = cov_z * np.outer(sd, sd)
@@ -112,5 +126,5 @@ def map_fit(
         ],
         "agreement": agreement,
         "tolerance": dict(START_TOLERANCE),
-        "bounds": [(mu - 3 * sd).tolist(), (mu + 3 * sd).tolist()],
+        "bounds": [(mu - 3 * sd).tolist(), (mu + z_hi * sd).tolist()],
     }

@@ -20,7 +20,7 @@ import pandas as pd
 from t2dsim.calibration.beta_replacement import CASE_LABELS as BETA_LABELS
 from t2dsim.calibration.beta_replacement import beta_targets, islet_params_from_theta, run_beta_case
 from t2dsim.calibration.cases import CasePlan
-from t2dsim.calibration.evidence import CASE_LABELS, t2d_targets
+from t2dsim.calibration.evidence import CASE_LABELS, pooled_check_targets, t2d_targets
 from t2dsim.calibration.fit import EFFICACY_OF_CASE, CaseEvaluator, efficacy_index, laplace_draws
 from t2dsim.calibration.loto_rule import RuleVerdict, rule_verdict
 from t2dsim.calibration.scoring import (
@@ -88,14 +88,17 @@ def _row(  # noqa: PLR0913
 def _t2d_rows(
     res: dict[str, Any], plans: dict[str, CasePlan], n_draws: int, seed: int, cls: dict, full: bool = False
 ) -> list[dict]:
-    """T2D targets, each from the fold that left its case out (``full``: from the full fit, for power analysis)."""
+    """T2D targets, each from the fold that left its case out, and the pooled checks, each from the fold that left
+    all its member trials out (``full``: T2D targets from the full fit, for power analysis; pooled checks skipped)."""
     rows = []
     rng = np.random.default_rng([seed, 77])
     by_case: dict[str, list] = {}
-    for t in t2d_targets():
+    for t in t2d_targets() + ([] if full else pooled_check_targets()):
         by_case.setdefault(t.case, []).append(t)
     for case, ts in by_case.items():
+        pooled = ts[0].role == "check"
         fold = case in res["loto"] and not full
+        source = (f"fold without {case}'s member trials" if pooled else f"fold without {case}") if fold else "full fit"
         fit = res["loto"][case] if fold else res["full"]
         # the fit's smooth indicators: a draw without responders still has a defined HbA1c change of responders
         ev = CaseEvaluator({case: plans[case]}, ts, soft=True)
@@ -118,12 +121,12 @@ def _t2d_rows(
                 _row(
                     case,
                     CASE_LABELS[case],
-                    "fit (LOTO)" if fold else "check",
-                    f"fold without {case}" if fold else "full fit",
+                    ("check (pooled)" if pooled else "fit (LOTO)") if fold else "check",
+                    source,
                     t,
                     EnsemblePredictive(m[:, i]),
                     pn,
-                    cls[(case, t.endpoint)],
+                    cls.get((case, t.endpoint)),  # None for a pooled check: no other trial has its endpoint
                     float(point[i]),
                 )
             )
