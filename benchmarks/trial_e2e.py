@@ -36,7 +36,7 @@ def main() -> None:
         if find_chromium():
             chk = check_report_renders(out.report_path)
             render = {"ok": bool(chk.ok), "detail": str(chk)}
-        n = len(out.run.patients)
+        n = len(out.patients)
         write_result(
             "trial_e2e",
             {
@@ -44,7 +44,7 @@ def main() -> None:
                 "first_run_seconds": warm,
                 "patients": n,
                 "per_arm": n // 3,
-                "phases": out.run.timings,
+                "phases": out.timings,
                 "target_seconds": 20.0,
                 "report_renders": render,
             },

@@ -79,3 +79,23 @@ def test_analysis_from_parts_carries_the_posterior_draws(tmp_path: Path):
     for name in ("endpoints", "draws", "trajectories", "flow"):
         pd.testing.assert_frame_equal(getattr(streamed, name), getattr(whole, name), check_exact=True, obj=name)
     assert streamed.settings == whole.settings
+
+
+def test_pipeline_stores_the_assembled_tables_without_holding_them(tmp_path: Path):
+    """The pipeline analyses, stores and reports from the parts (issue 18): its stored results table is the
+    assembled run's, row for row, and its analysis the analysis of the assembled tables."""
+    from t2dsim.pipeline import run_protocol_file
+
+    src = Path(__file__).parent / "data" / "scale_protocol.toml"
+    f = tmp_path / "p.toml"
+    f.write_text(src.read_text() + EXTRA)
+    out = run_protocol_file(f, tmp_path / "out", chunk_size=3, complications=False, keep_run=True)
+    stored = pd.read_parquet(out.results_path)
+    expected = out.run.results.copy()
+    expected.insert(0, "run_id", out.run_id)
+    pd.testing.assert_frame_equal(stored, expected, check_exact=True)
+    pd.testing.assert_frame_equal(out.patients, out.run.patients, check_exact=True)
+    whole = analyse_run(out.run.results, out.run.patients, parse_protocol(f.read_text()))
+    pd.testing.assert_frame_equal(out.analysis.endpoints, whole.endpoints, check_exact=True)
+    html = out.report_path.read_text()
+    assert "random sample of up to" in html and "FPG" in html

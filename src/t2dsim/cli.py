@@ -356,10 +356,11 @@ def trial(
             backend=backend,
             resume=resume,
             max_memory=limit,
+            keep_run=False,  # the CLI prints from the analysis: the long tables stay on disk
         )
     out.print(
-        f"[bold]{protocol.name}[/]: run {res.run_id}, {len(res.run.patients)} patients, "
-        f"{res.run.timings.get('pipeline_s', 0):.1f} s"
+        f"[bold]{protocol.name}[/]: run {res.run_id}, {len(res.patients)} patients, "
+        f"{res.timings.get('pipeline_s', 0):.1f} s"
     )
     for line in res.analysis.endpoint_lines():
         out.print(line, markup=False)

@@ -12,8 +12,17 @@ import pandas as pd
 
 from t2dsim import __version__
 from t2dsim.report.page import measure_label
-from t2dsim.trial.analysis import TrialAnalysis, analyse_run
-from t2dsim.trial.backend import Backend, check_memory, load_parts, plan_on, plan_record, run_plan, session
+from t2dsim.trial.analysis import TrialAnalysis
+from t2dsim.trial.backend import (
+    Backend,
+    analyse_parts,
+    check_memory,
+    load_parts,
+    plan_on,
+    plan_record,
+    run_plan,
+    session,
+)
 from t2dsim.trial.measurement import MEASURES
 from t2dsim.trial.protocol import load_protocol
 from t2dsim.trial.runner import TrialRun, run_trial
@@ -25,8 +34,13 @@ class PipelineOutput:
     report_path: Path
     results_path: Path
     store_dir: Path
-    run: TrialRun
+    #: the assembled run (long tables in memory; ``None`` when run with ``keep_run=False``)
+    run: TrialRun | None
     analysis: TrialAnalysis
+    #: per-patient table (arm, flags, baseline covariates)
+    patients: pd.DataFrame
+    #: seconds per phase (screening, simulation, analysis, complications, total, pipeline)
+    timings: dict[str, float]
 
     @property
     def endpoints(self) -> pd.DataFrame:
@@ -44,6 +58,7 @@ def run_protocol_file(
     backend: Backend | None = None,
     resume: str | None = None,
     max_memory: int | None = None,
+    keep_run: bool = True,
 ) -> PipelineOutput:
     """Run the protocol at ``path``; write the run to ``out_dir/runs`` and the report to
     ``out_dir/<protocol name>-<run id>.html``. Raises ``ProtocolError``/``ValueError`` on bad input.
@@ -52,7 +67,8 @@ def run_protocol_file(
     (in this process or on ``backend``), and the run marked complete once its tables are written.
     ``resume``: the id of a partial run of the same protocol file to finish (its finished chunks are kept).
     ``max_memory``: bytes; refuse a plan whose estimated peak is larger (:func:`check_memory`).
-    ``progress(chunks done, chunks in all, patients done)``.
+    ``progress(chunks done, chunks in all, patients done)``. ``keep_run``: also assemble the run's long tables in
+    memory (``PipelineOutput.run``); the analysis, store and report never need them.
     """
     from t2dsim.report.html import write_report
     from t2dsim.store import parts as store_parts
@@ -88,27 +104,29 @@ def run_protocol_file(
         else:
             run_id = store_parts.begin_run(store_dir, text, record, seed=plan.seed, backend="numba", name=protocol.name)
         sim = run_plan(plan, backend, store_dir, run_id, progress, client=client)
+    # Everything below reads the chunks' parts one measure (or one part) at a time: a run of any size is analysed,
+    # stored and reported without its long tables in memory (issue 18); ``keep_run`` also assembles them.
     ta = time.perf_counter()
-    run = load_parts(plan, store_dir, run_id)
-    reference = protocol.reference_arm
     labels = {m: measure_label(m) for m in MEASURES}
-    analysis = analyse_run(run.results, run.patients, protocol, labels=labels, draw_results=run.draw_results)
-    run.timings.update(sim, analysis_s=time.perf_counter() - ta)
-    run.timings["total_s"] = sum(run.timings.values())
+    analysis, patients = analyse_parts(plan, store_dir, run_id, labels=labels)
+    central = [c.key.name for c in plan.chunks if c.key.draw == 0]
+    timings = {**plan.timings, **sim, "analysis_s": time.perf_counter() - ta}
+    run = load_parts(plan, store_dir, run_id) if keep_run else None
     extra = {}
     if complications:
         from t2dsim.outcomes.trial_link import complications_table
 
         tc = time.perf_counter()
+        true_hba1c = store_parts.read_measure(store_dir, run_id, "true_results", central, "hba1c_percent")
         table = complications_table(
-            run.true_results,
-            run.patients,
-            run.meta["seed"],
+            true_hba1c,
+            patients,
+            plan.seed,
             protocol.duration_months,
-            reference,
+            protocol.reference_arm,
             arm_order=[a.name for a in protocol.arms],
         )
-        run.timings["complications_s"] = time.perf_counter() - tc
+        timings["complications_s"] = time.perf_counter() - tc
         extra["Complications: UKPDS Outcomes Model 2 (10 years and lifetime)"] = [
             table.reset_index().to_html(index=False, classes="table", border=0),
             "<p class='note'>UKPDS OM2 (Hayes et al., Diabetologia 2013), standardised: every arm is the whole "
@@ -118,26 +136,32 @@ def run_protocol_file(
             "arm), so differences reflect glycaemia only. Intervals: paired bootstrap over patients. "
             "Tissue-regeneration effects of stem cells are a hypothesis and are off here.</p>",
         ]
-    phases = {k: v for k, v in run.timings.items() if k != "total_s"}
+    timings["total_s"] = sum(timings.values())
+    phases = {k: v for k, v in timings.items() if k != "total_s"}
     meta = {"version": __version__, "execution": backend.label, "chunk_size": chunk_size, "chunks": len(plan.chunks)}
+    # the report's only per-patient rows: the primary measure's (its sample of individual courses)
+    primary_rows = store_parts.read_measure(store_dir, run_id, "results", central, protocol.endpoints.primary.measure)
     store_parts.finish_run(
-        store_dir, run_id, run.results, run.patients, timings=phases, meta=meta, extra={"analysis": analysis.save}
+        store_dir, run_id, central, patients, timings=phases, meta=meta, extra={"analysis": analysis.save}
     )
     report_path = out_dir / f"{protocol.name}-{run_id}.html"
     write_report(
-        run.results,
-        run.patients,
+        primary_rows,
+        patients,
         protocol,
         report_path,
         extra_sections=extra,
-        risks=run.risks,
-        screening=run.screening,
-        run_meta={"run_id": run_id, "version": __version__, **run.timings},
+        risks=plan.risks,
+        screening=plan.screening,
+        run_meta={"run_id": run_id, "version": __version__, **timings},
         analysis=analysis,
     )
-    run.timings["pipeline_s"] = time.perf_counter() - t0
+    timings["pipeline_s"] = time.perf_counter() - t0
+    if run is not None:
+        run.timings.clear()
+        run.timings.update(timings)
     results_path = store_dir / "runs" / run_id / "results.parquet"
-    return PipelineOutput(run_id, report_path, results_path, store_dir, run, analysis)
+    return PipelineOutput(run_id, report_path, results_path, store_dir, run, analysis, patients, timings)
 
 
 def pooled_simulator(protocol, pool_per_arm: int, chunk_size: int = 512):

@@ -127,11 +127,9 @@ def build_report_html(
     _flow_section(page, analysis, screening)
     _baseline_section(page, analysis)
     clinical = [m for m in protocol.measurements if MEASURES[m].kind == "clinical"]
-    clinical += [
-        m
-        for m in pd.unique(results["measure"])
-        if m in MEASURES and MEASURES[m].kind == "clinical" and m not in clinical
-    ]
+    # measures present beyond the protocol's (from the analysis: ``results`` may hold only the sampled measure)
+    present = pd.unique(analysis.trajectories["measure"]) if len(analysis.trajectories) else []
+    clinical += [m for m in present if m in MEASURES and MEASURES[m].kind == "clinical" and m not in clinical]
     _trajectory_section(page, analysis, arms, colours, clinical, getattr(protocol, "glycation", "fasting_line"))
     _endpoint_section(page, analysis)
     msc_evidence_section(page, analysis, protocol)
@@ -194,7 +192,8 @@ def write_report(
     """Write the self-contained HTML report.
 
     Args:
-        results: long table ``arm, patient_id, visit_month, measure, value`` (``run_id`` optional).
+        results: long table ``arm, patient_id, visit_month, measure, value`` (``run_id`` optional); with
+            ``analysis`` given, only the primary measure's rows are read (the sample of individual courses).
         patients: per-patient table ``arm, patient_id, randomised, completed, dropout_month`` plus
             baseline covariates (all other columns are shown in the baseline table).
         protocol: the :class:`~t2dsim.trial.protocol.Protocol` that was run.

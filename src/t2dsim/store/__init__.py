@@ -196,9 +196,16 @@ def _tables(results: pd.DataFrame, patients: pd.DataFrame, rid: str) -> tuple[pd
 
 
 def _write_tables(
-    folder: Path, res: pd.DataFrame, pat: pd.DataFrame, extra: Mapping[str, Callable[[Path], None]] | None
+    folder: Path,
+    res: pd.DataFrame | Callable[[Path], None],
+    pat: pd.DataFrame,
+    extra: Mapping[str, Callable[[Path], None]] | None,
 ) -> None:
-    pq.write_table(pa.Table.from_pandas(res, preserve_index=False), folder / "results.parquet", compression="zstd")
+    """Write results (a frame, or a writer of ``results.parquet`` that streams it), patients and extra folders."""
+    if callable(res):
+        res(folder / "results.parquet")
+    else:
+        pq.write_table(pa.Table.from_pandas(res, preserve_index=False), folder / "results.parquet", compression="zstd")
     pq.write_table(pa.Table.from_pandas(pat, preserve_index=False), folder / "patients.parquet", compression="zstd")
     for sub, writer in (extra or {}).items():
         if not sub or "/" in sub or sub.startswith("."):

@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from t2dsim.store import _connect, _insert, _new_run_id, _row, _tables, _write_tables
+from t2dsim.store import RESULT_COLUMNS, _connect, _insert, _new_run_id, _row, _tables, _write_tables
 
 __all__ = ["begin_run", "chunks_done", "done_parts", "finish_run", "open_partial", "part_measures", "partial_runs",
            "read_measure", "read_parts", "write_part"]  # fmt: skip
@@ -194,10 +194,40 @@ def part_measures(store_dir: str | Path, run_id: str, table: str, chunks: Sequen
     return sorted(found)
 
 
+_EMPTY_RESULTS = pd.DataFrame(columns=list(RESULT_COLUMNS[1:]))
+
+
+def _results_from_parts(files: Sequence[Path], run_id: str) -> Callable[[Path], None]:
+    """A writer of ``results.parquet`` from the chunks' result parts in order, one part in memory at a time
+    (each stamped with the run id, columns in the store's order, cast to the first part's types)."""
+
+    def write(path: Path) -> None:
+        writer: pq.ParquetWriter | None = None
+        try:
+            for f in files:
+                t = pq.read_table(f).replace_schema_metadata(None)
+                missing = [c for c in RESULT_COLUMNS[1:] if c not in t.column_names]
+                if missing:
+                    raise ValueError(f"results part {f} lacks column(s) {missing}; "
+                                     f"required: {list(RESULT_COLUMNS[1:])}")  # fmt: skip
+                if "run_id" in t.column_names:
+                    t = t.drop(["run_id"])
+                t = t.add_column(0, "run_id", pa.array([run_id] * t.num_rows, pa.string()))
+                t = t.select(list(RESULT_COLUMNS) + [c for c in t.column_names if c not in RESULT_COLUMNS])
+                if writer is None:
+                    writer = pq.ParquetWriter(path, t.schema, compression="zstd")
+                writer.write_table(t.cast(writer.schema))
+        finally:
+            if writer is not None:
+                writer.close()
+
+    return write
+
+
 def finish_run(
     store_dir: str | Path,
     run_id: str,
-    results: pd.DataFrame,
+    results: pd.DataFrame | Sequence[str],
     patients: pd.DataFrame,
     *,
     timings: Mapping[str, float] | None = None,
@@ -210,11 +240,17 @@ def finish_run(
     The tables are written into a hidden folder and moved into the run folder before the catalogue row
     changes, so the catalogue never calls a run complete whose tables are not all there; killed before
     that, the run stays partial and resuming it writes them again. The chunk parts are removed afterwards
-    (they duplicate the tables) unless ``keep_parts``.
+    (they duplicate the tables) unless ``keep_parts``. ``results``: the assembled table, or the names of the
+    chunks whose ``results`` parts make it, in order (streamed into the table one part at a time, so a run of
+    any size is stored without holding its results in memory).
     """
     store = Path(store_dir)
     run_dir = _run_dir(store, run_id)
-    res, pat = _tables(results, patients, run_id)
+    if isinstance(results, pd.DataFrame):
+        res, pat = _tables(results, patients, run_id)
+    else:
+        files = _part_files(store, run_id, "results", list(results))
+        res, pat = _results_from_parts(files, run_id), _tables(_EMPTY_RESULTS, patients, run_id)[1]
     timings = dict(timings or {})
     tmp = run_dir / f".final-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
