@@ -34,8 +34,10 @@ def main() -> None:
     plans = _t2d_plans(seed)
     folds = scored_rows(res, plans, None, a.draws, seed)
     truth = scored_rows(res, plans, None, a.draws, seed, full=True)
-    sel = folds["cell_class"].isin(["msc", "bmmnc"]).to_numpy()
-    f, t = folds[sel], truth[sel]
+    # the rule's endpoints: T2D MSC / BM-MNC trials (the pooled checks are not in the rule; the full-fit table
+    # has no pooled rows)
+    f = folds[folds["cell_class"].isin(["msc", "bmmnc"]) & (folds["role"] != "check (pooled)")]
+    t = truth[truth["cell_class"].isin(["msc", "bmmnc"])]
     assert list(f["endpoint"]) == list(t["endpoint"])
     power = rule_power(
         list(f["case_key"]), list(f["model_draws"]), list(f["none_draws"]), list(t["model_draws"]),

@@ -87,9 +87,14 @@ def test_validation_table_shape(table):
     assert need | {"ls_no_effect", "ls_class", "role"} <= set(table.columns)
     assert np.isfinite(table[["pred_low", "pred_high", "ls_model", "ls_no_effect"]].to_numpy()).all()
     # every T2D fit target is predicted by the fold that left its trial out (Hu 2016 included: scored since issue 16)
-    t2d = table[table["cell_class"].isin(["msc", "bmmnc"])]
+    pooled = table[table["role"] == "check (pooled)"]
+    t2d = table[table["cell_class"].isin(["msc", "bmmnc"]) & (table["role"] != "check (pooled)")]
     assert (t2d["role"] == "fit (LOTO)").all() and len(t2d) == len(t2d_targets())
     assert set(t2d["case_key"]) == set(T2D_CASES)
+    # the pooled meta-analytic checks, each from the fold without its member trials (Kashbour 2025, Guo 2019)
+    assert set(pooled["case_key"]) == {"pooled_msc_w52", "pooled_bmmnc_w52"}
+    assert set(pooled["predicted_by"]) == {"fold without pooled_msc_w52's member trials",
+                                           "fold without pooled_bmmnc_w52's member trials"}  # fmt: skip
 
 
 def test_committed_loto_rule_on_the_shipped_calibration(table):

@@ -197,10 +197,13 @@ def _diff(a: pd.Series, b: pd.Series) -> tuple[float, float, int]:
 
 def synthesis_summary(table: pd.DataFrame) -> dict[str, Any]:
     """Coverage, mean log-score differences (with SE) vs each comparator, comparator counts and the rule's verdict,
-    for the T2D cell-therapy endpoints (the rule's set) and, separately, the β-cell replacement endpoints."""
+    for the T2D cell-therapy trials' endpoints (the rule's set) and, separately, the pooled meta-analytic checks
+    (never in the rule: they overlap their member trials) and the β-cell replacement endpoints."""
     out: dict[str, Any] = {}
-    t2d = table[table["cell_class"].isin(["msc", "bmmnc"])]
-    for name, sub in (("t2d", t2d), ("beta", table[~table.index.isin(t2d.index)])):
+    pooled = table[table["role"] == "check (pooled)"]
+    t2d = table[table["cell_class"].isin(["msc", "bmmnc"]) & ~table.index.isin(pooled.index)]
+    beta = table[~table.index.isin(t2d.index) & ~table.index.isin(pooled.index)]
+    for name, sub in (("t2d", t2d), ("pooled", pooled), ("beta", beta)):
         d_none = _diff(sub["ls_model"], sub["ls_no_effect"])
         d_cls = _diff(sub["ls_model"], sub["ls_class"])
         out[name] = {
@@ -232,8 +235,15 @@ def synthesis_summary(table: pd.DataFrame) -> dict[str, Any]:
 def summary_text(s: dict[str, Any]) -> str:
     """The summary as plain text (CLI and docs)."""
     lines = []
-    for name, title in (("t2d", "T2D MSC / BM-MNC trials (the rule's endpoints)"), ("beta", "β-cell replacement")):
+    groups = (
+        ("t2d", "T2D MSC / BM-MNC trials (the rule's endpoints)"),
+        ("pooled", "Pooled meta-analytic checks (folds without their member trials; not in the rule)"),
+        ("beta", "β-cell replacement"),
+    )
+    for name, title in groups:
         g = s[name]
+        if g["endpoints"] == 0:
+            continue
         lines.append(
             f"{title}: {g['endpoints']} endpoints, observed inside the 95 % PI {g['in_pi']}/{g['endpoints']} "
             f"({100 * g['coverage']:.0f} %); mean log-score difference model − no effect "
