@@ -97,6 +97,16 @@ def test_validation_table_shape(table):
                                            "fold without pooled_bmmnc_w52's member trials"}  # fmt: skip
 
 
+def test_readme_states_the_shipped_validation_in_one_line(table):
+    """Issue 16 acceptance 6: the README's claim is the shipped calibration's real numbers, and no stronger word."""
+    from pathlib import Path
+
+    from t2dsim.calibration import claim_line
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert claim_line(table) in readme, claim_line(table)
+
+
 def test_committed_loto_rule_on_the_shipped_calibration(table):
     """Issue 16 acceptance 2: the rule committed before the refit (calibration.loto_rule: the model beats the
     no-effect comparator in a one-sided trial-level paired t-test of log scores, and the held-out PI coverage lies in

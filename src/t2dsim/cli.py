@@ -200,7 +200,7 @@ def validate(
 ) -> None:
     """Every stem-cell case and endpoint predicted out of sample and scored (model, no-effect and class-constant
     comparators), with coverage, log-score differences and the committed LOTO rule's verdict."""
-    from t2dsim.calibration import ResultsMismatch, acceptance_summary, summary_text, validation_markdown
+    from t2dsim.calibration import ResultsMismatch, acceptance_summary, claim_line, summary_text, validation_markdown
     from t2dsim.calibration import validate as run_validation
     from t2dsim.io import atomic_write, write_table
 
@@ -216,6 +216,7 @@ def validate(
         raise UserError(str(exc)) from exc
     out.print(validation_markdown(table))
     out.print(summary_text(acceptance_summary(table)))
+    out.print(f"In one line: {claim_line(table)}.")
     if out_path is not None:
         try:
             if out_path.suffix.lower() == ".md":

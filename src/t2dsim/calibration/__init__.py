@@ -33,6 +33,7 @@ __all__ = [
     "default_results_path",
     "N_VIRTUAL",
     "acceptance_summary",
+    "claim_line",
     "validation_markdown",
     "check_replication",
     "replication_record",
@@ -200,6 +201,22 @@ def validate(results_path: str | Path | None = None, n_draws: int = 30, keep_dra
 def acceptance_summary(table: pd.DataFrame) -> dict[str, Any]:
     """Coverage, log-score differences vs each comparator (with SE) and the committed rule's verdict."""
     return synthesis_summary(table)
+
+
+def claim_line(table: pd.DataFrame) -> str:
+    """The one sentence the README may say about the calibration (issue 16, acceptance 6), from a validation table:
+    N = published studies the fit uses (distinct DOIs of the ``fit`` rows of the inclusion table), M = endpoints
+    predicted out of sample (every row of the table: a fitted case from the cold fold that left it out, a check
+    from a fit that never saw it), X = share of them whose observed estimate lies in the model's 95 % PI."""
+    from t2dsim.calibration.evidence import evidence_rows
+    from t2dsim.calibration.evidence_roles import evidence_roles
+
+    rows = evidence_rows()
+    dois = {rows[r.id]["doi"] or r.id for r in evidence_roles().values() if r.role == "fit"}
+    m = len(table)
+    x = 100.0 * float(table["obs_in_pi"].mean()) if m else float("nan")
+    n = len(dois)
+    return f"calibrated to {n} published studies, checked out of sample on {m} endpoints with coverage {x:.0f} %"
 
 
 def validation_markdown(table: pd.DataFrame) -> str:
