@@ -16,6 +16,11 @@ Agreement (:data:`START_TOLERANCE`): every coordinate within 0.5 posterior SD (L
 (½ Σ r², i.e. minus the log posterior up to a constant) within 0.5. A fit that does not converge
 (``least_squares`` status ≤ 0) or whose starts disagree raises :class:`FitFailed` with the fix; there is no
 fallback to another fit.
+
+Amendment (2026-12-05, after the islet fold without zimislecel stopped at objective 12.18 from the prior median
+and 9.05 from the second start, before any validation score was computed): when the two starts disagree, a third
+start (the mirrored alternation z = −½, +½, …) is run, and the fit is accepted only if the lowest objective of
+the three is reached from two of them within the same tolerance. Fits whose two starts agree are unchanged.
 """
 
 from __future__ import annotations
@@ -65,6 +70,17 @@ def _one(
     return r
 
 
+def _agreement(a: Any, b: Any) -> dict[str, float]:
+    """Distance of two optima: max |Δz| in posterior SDs (Laplace at the better one) and |Δ objective|."""
+    best = a if a.cost <= b.cost else b
+    psd_z = np.sqrt(np.clip(np.diag(np.linalg.pinv(best.jac.T @ best.jac)), 1e-300, None))
+    return {"posterior_sd": float(np.max(np.abs(a.x - b.x) / psd_z)), "objective": float(abs(a.cost - b.cost))}
+
+
+def _agree(agreement: dict[str, float]) -> bool:
+    return all(agreement[k] <= START_TOLERANCE[k] for k in START_TOLERANCE)
+
+
 def map_fit(
     resid: Callable[[np.ndarray], np.ndarray],
     mu: np.ndarray,
@@ -95,25 +111,29 @@ def map_fit(
         name = f"second start (prior median ± {SECOND_START_SHIFT} prior SD, alternating)"
         starts.append((name, second_start(mu.size)))
     runs = [(name, _one(rz, z0, z_hi, max_nfev, label, name)) for name, z0 in starts]
+    agreement = {"posterior_sd": 0.0, "objective": 0.0}
+    if two_starts:
+        agreement = _agreement(runs[0][1], runs[1][1])
+        if not _agree(agreement):
+            # amendment (docs/evidence_synthesis.md §5): a third start, the mirrored alternation; accepted only if
+            # the lowest objective of the three is reached from two of them within the tolerance
+            name = f"third start (prior median ∓ {SECOND_START_SHIFT} prior SD, alternating)"
+            runs.append((name, _one(rz, -second_start(mu.size), z_hi, max_nfev, label, name)))
+            low = min(r.cost for _, r in runs)
+            pairs = [(i, j) for i in range(3) for j in range(i + 1, 3)]
+            ok = [(i, j) for i, j in pairs if min(runs[i][1].cost, runs[j][1].cost) <= low + 1e-9
+                  and _agree(_agreement(runs[i][1], runs[j][1]))]  # fmt: skip
+            if not ok:
+                costs = ", ".join(f"{r.cost:.3f}" for _, r in runs)
+                raise FitFailed(
+                    f"{label}: the starting points disagree (objectives {costs} from the prior median, the second and "
+                    f"the third start; tolerance {START_TOLERANCE}): the posterior is multimodal or flat there; raise "
+                    "calibration.map_fit.MAX_NFEV, or report the fold as not identified"
+                )
+            agreement = _agreement(runs[ok[0][0]][1], runs[ok[0][1]][1])
     best_name, best = min(runs, key=lambda nr: nr[1].cost)
     cov_z = np.linalg.pinv(best.jac.T @ best.jac)
     cov = cov_z * np.outer(sd, sd)
-    psd_z = np.sqrt(np.clip(np.diag(cov_z), 1e-300, None))
-    agreement = {"posterior_sd": 0.0, "objective": 0.0}
-    if two_starts:
-        (_, a), (_, b) = runs
-        agreement = {
-            "posterior_sd": float(np.max(np.abs(a.x - b.x) / psd_z)),
-            "objective": float(abs(a.cost - b.cost)),
-        }
-        if agreement["posterior_sd"] > START_TOLERANCE["posterior_sd"] or agreement["objective"] > START_TOLERANCE[
-            "objective"
-        ]:
-            raise FitFailed(
-                f"{label}: the two starting points disagree (max {agreement['posterior_sd']:.2f} posterior SD, "
-                f"objective {a.cost:.3f} vs {b.cost:.3f}; tolerance {START_TOLERANCE}): the posterior is multimodal "
-                "or flat there; raise calibration.map_fit.MAX_NFEV, or report the fold as not identified"
-            )
     return {
         "x": (mu + sd * best.x).tolist(),
         "cov": cov.tolist(),
