@@ -36,7 +36,7 @@ def main() -> None:
     truth = scored_rows(res, plans, None, a.draws, seed, full=True)
     # the rule's endpoints: T2D MSC / BM-MNC trials (the pooled checks are not in the rule; the full-fit table
     # has no pooled rows)
-    f = folds[folds["cell_class"].isin(["msc", "bmmnc"]) & (folds["role"] != "check (pooled)")]
+    f = folds[folds["cell_class"].isin(["msc", "bmmnc"]) & ~folds["role"].str.startswith("check (pooled)")]
     t = truth[truth["cell_class"].isin(["msc", "bmmnc"])]
     assert list(f["endpoint"]) == list(t["endpoint"])
     power = rule_power(

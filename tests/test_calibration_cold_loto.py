@@ -51,6 +51,12 @@ def test_map_fit_refuses_disagreeing_starts_and_non_convergence():
 
     with pytest.raises(FitFailed, match="disagree"):
         map_fit(bimodal, np.zeros(1), np.ones(1), "toy")
+    # a cold fold reports the disagreement instead (validate labels its case "fold not identified"): the lowest
+    # objective's optimum, never silently
+    rep = map_fit(bimodal, np.zeros(1), np.ones(1), "toy", report_disagreement=True)
+    assert rep["identified"] is False and "disagree" in rep["failure"]
+    assert len(rep["starts"]) == 3 and rep["cost"] == min(s["cost"] for s in rep["starts"])
+    assert abs(rep["x"][0]) == pytest.approx(1.0, abs=0.05)
     with pytest.raises(FitFailed, match="MAX_NFEV"):
         map_fit(lambda x: np.array([(np.exp(3 * x[0]) - 5.0) / 0.01]), np.zeros(1), np.ones(1), "toy", max_nfev=2)
 

@@ -180,6 +180,7 @@ def fit_islet(
     label: str = "islet fit",
     max_nfev: int = MAX_NFEV,
     two_starts: bool = True,
+    report_disagreement: bool = False,
 ) -> dict[str, Any]:
     """MAP + Laplace fit of ISLET_THETA to the ``fit`` targets of the cases not in ``exclude_cases`` (a cold
     leave-one-trial-out fold drops its case), on the cases' cached trial ``plans``, from the prior (two starts)."""
@@ -203,7 +204,8 @@ def fit_islet(
             r.append((v - t.observed) / t.se)
         return np.asarray(r, dtype=float)
 
-    res = map_fit(resid, mu, sd, label, max_nfev=max_nfev, two_starts=two_starts, upper=islet_upper_log())
+    res = map_fit(resid, mu, sd, label, max_nfev=max_nfev, two_starts=two_starts, upper=islet_upper_log(),
+                  report_disagreement=report_disagreement)  # fmt: skip
     return {
         "log_theta": res["x"],
         "cov": res["cov"],
@@ -212,6 +214,8 @@ def fit_islet(
         "njev": res["njev"],
         "starts": res["starts"],
         "agreement": res["agreement"],
+        "identified": res["identified"],
+        "failure": res["failure"],
         "names": list(ISLET_THETA),
         "bounds": res["bounds"],
         "cases": sorted({_run_key(t.case) for t in targets}),

@@ -60,7 +60,9 @@ def run_job(job: Job, seed: int, max_nfev: int | None = None, n_per_arm: int | N
     """One fit from the prior (two starts). ``n_per_arm`` (tests only) shrinks the virtual trials."""
     kind, held = job
     label = f"{kind} fit" + (f" without {held}" if held else " (all trials)")
-    kw = {} if max_nfev is None else {"max_nfev": max_nfev}
+    kw: dict[str, Any] = {} if max_nfev is None else {"max_nfev": max_nfev}
+    # a fold whose starts disagree is reported as not identified (validate labels its case); a full fit must agree
+    kw["report_disagreement"] = held is not None
     if kind == "islet":
         fit_on = islet_fit_cases(held)
         plans = {c: case_plan(c, seed, n_per_arm) for c in fit_on}

@@ -209,6 +209,7 @@ def fit_cases(
     label: str = "T2D fit",
     max_nfev: int = MAX_NFEV,
     two_starts: bool = True,
+    report_disagreement: bool = False,
 ) -> dict[str, Any]:
     """MAP fit of (log θ, bias terms) to the scored ``targets`` on the cases' cached trial ``plans``, from the prior
     (two starts, :func:`calibration.map_fit.map_fit`); returns log θ and the θ block of the Laplace covariance (as
@@ -216,7 +217,8 @@ def fit_cases(
     use = [t for t in targets if t.scored]
     ev = CaseEvaluator(plans, use)
     mu, sd = prior_all()
-    r = map_fit(ev.residuals, mu, sd, label, max_nfev=max_nfev, two_starts=two_starts)
+    r = map_fit(ev.residuals, mu, sd, label, max_nfev=max_nfev, two_starts=two_starts,
+                report_disagreement=report_disagreement)  # fmt: skip
     p = len(THETA)
     x, cov = np.asarray(r["x"]), np.asarray(r["cov"])
     return {
@@ -232,6 +234,8 @@ def fit_cases(
         "njev": r["njev"],
         "starts": r["starts"],
         "agreement": r["agreement"],
+        "identified": r["identified"],
+        "failure": r["failure"],
         "tolerance": r["tolerance"],
         "bounds_all": r["bounds"],
         "cases": sorted({t.case for t in use}),

@@ -89,10 +89,14 @@ def map_fit(
     max_nfev: int = MAX_NFEV,
     two_starts: bool = True,
     upper: np.ndarray | None = None,
+    report_disagreement: bool = False,
 ) -> dict[str, Any]:
     """MAP of x = μ + σ·z for data residuals ``resid(x)`` (prior residuals z are added here). Returns x, its
     Laplace covariance, the objective, evaluations, and both starts with their agreement. ``upper``: per-coordinate
-    physical upper limits of x (``inf``: none), the box's upper edge where they are below μ + 3σ."""
+    physical upper limits of x (``inf``: none), the box's upper edge where they are below μ + 3σ.
+    ``report_disagreement`` (cold LOTO folds): starts that still disagree after the third do not raise; the result
+    is the lowest objective's, marked ``identified: False`` with the failure message, for the validation to report
+    as a fold that is not identified (never used as a fit of another case)."""
     mu, sd = np.asarray(mu, dtype=float), np.asarray(sd, dtype=float)
     z_hi = np.full(mu.size, 3.0)
     if upper is not None:
@@ -112,6 +116,7 @@ def map_fit(
         starts.append((name, second_start(mu.size)))
     runs = [(name, _one(rz, z0, z_hi, max_nfev, label, name)) for name, z0 in starts]
     agreement = {"posterior_sd": 0.0, "objective": 0.0}
+    failure = ""
     if two_starts:
         agreement = _agreement(runs[0][1], runs[1][1])
         if not _agree(agreement):
@@ -125,12 +130,15 @@ def map_fit(
                   and _agree(_agreement(runs[i][1], runs[j][1]))]  # fmt: skip
             if not ok:
                 costs = ", ".join(f"{r.cost:.3f}" for _, r in runs)
-                raise FitFailed(
+                failure = (
                     f"{label}: the starting points disagree (objectives {costs} from the prior median, the second and "
                     f"the third start; tolerance {START_TOLERANCE}): the posterior is multimodal or flat there; raise "
                     "calibration.map_fit.MAX_NFEV, or report the fold as not identified"
                 )
-            agreement = _agreement(runs[ok[0][0]][1], runs[ok[0][1]][1])
+                if not report_disagreement:
+                    raise FitFailed(failure)
+            else:
+                agreement = _agreement(runs[ok[0][0]][1], runs[ok[0][1]][1])
     best_name, best = min(runs, key=lambda nr: nr[1].cost)
     cov_z = np.linalg.pinv(best.jac.T @ best.jac)
     cov = cov_z * np.outer(sd, sd)
@@ -145,6 +153,8 @@ def map_fit(
             {"start": n, "x": (mu + sd * r.x).tolist(), "cost": float(r.cost), "nfev": int(r.nfev)} for n, r in runs
         ],
         "agreement": agreement,
+        "identified": not failure,
+        "failure": failure,
         "tolerance": dict(START_TOLERANCE),
         "bounds": [(mu - 3 * sd).tolist(), (mu + z_hi * sd).tolist()],
     }

@@ -45,6 +45,12 @@ CELL_CLASS: dict[str, str] = {
 }
 
 
+#: Labels of a case predicted by a cold fold whose starting points disagreed (map_fit ``report_disagreement``): the
+#: prediction is the lowest objective's, reported and scored, and marked so no reader takes it for an identified fit.
+_NOT_IDENTIFIED_ROLE = ", fold not identified"
+_NOT_IDENTIFIED = " (starts disagree: lowest objective used, fold not identified)"
+
+
 def _effects() -> list[TrialEffect]:
     out = [TrialEffect(t.case, CELL_CLASS[t.case], t.endpoint, t.observed, t.se) for t in t2d_targets() if t.scored]
     out += [TrialEffect(t.case, CELL_CLASS[t.case], t.endpoint, t.observed, t.se) for t in beta_targets()]
@@ -100,6 +106,8 @@ def _t2d_rows(
         fold = case in res["loto"] and not full
         source = (f"fold without {case}'s member trials" if pooled else f"fold without {case}") if fold else "full fit"
         fit = res["loto"][case] if fold else res["full"]
+        if fold and not fit.get("identified", True):
+            source += _NOT_IDENTIFIED
         # the fit's smooth indicators: a draw without responders still has a defined HbA1c change of responders
         ev = CaseEvaluator({case: plans[case]}, ts, soft=True)
         kinds = {e.name: e.kind for e in plans[case].endpoints.endpoints}
@@ -121,7 +129,8 @@ def _t2d_rows(
                 _row(
                     case,
                     CASE_LABELS[case],
-                    ("check (pooled)" if pooled else "fit (LOTO)") if fold else "check",
+                    (("check (pooled)" if pooled else "fit (LOTO)") if fold else "check")
+                    + ("" if fit.get("identified", True) else _NOT_IDENTIFIED_ROLE),
                     source,
                     t,
                     EnsemblePredictive(m[:, i]),
@@ -153,12 +162,15 @@ def _islet_rows(res: dict[str, Any], plans: dict[str, CasePlan], n_draws: int, s
             cache[(src, run_key)] = (means(run_key, np.asarray(fit["log_theta"])), [means(run_key, x) for x in draws])
         pt, dr = cache[(src, run_key)]
         role = "fit (LOTO)" if (t.case in folds and t.role == "fit") else "check"
+        if not fit.get("identified", True):
+            role += _NOT_IDENTIFIED_ROLE
         rows.append(
             _row(
                 t.case,
                 BETA_LABELS[t.case],
                 role,
-                f"fold without {t.case}" if t.case in folds else "full islet fit",
+                (f"fold without {t.case}" if t.case in folds else "full islet fit")
+                + ("" if fit.get("identified", True) else _NOT_IDENTIFIED),
                 t,
                 EnsemblePredictive([d[t.endpoint] for d in dr]),
                 NormalPredictive(0.0, 0.0),
@@ -200,7 +212,7 @@ def synthesis_summary(table: pd.DataFrame) -> dict[str, Any]:
     for the T2D cell-therapy trials' endpoints (the rule's set) and, separately, the pooled meta-analytic checks
     (never in the rule: they overlap their member trials) and the β-cell replacement endpoints."""
     out: dict[str, Any] = {}
-    pooled = table[table["role"] == "check (pooled)"]
+    pooled = table[table["role"].str.startswith("check (pooled)")]
     t2d = table[table["cell_class"].isin(["msc", "bmmnc"]) & ~table.index.isin(pooled.index)]
     beta = table[~table.index.isin(t2d.index) & ~table.index.isin(pooled.index)]
     for name, sub in (("t2d", t2d), ("pooled", pooled), ("beta", beta)):
@@ -212,6 +224,7 @@ def synthesis_summary(table: pd.DataFrame) -> dict[str, Any]:
             "coverage": float(sub["obs_in_pi"].mean()) if len(sub) else math.nan,
             "vs_no_effect": {"mean": d_none[0], "se": d_none[1], "n": d_none[2]},
             "vs_class": {"mean": d_cls[0], "se": d_cls[1], "n": d_cls[2]},
+            "not_identified_cases": sorted(set(sub.loc[sub["role"].str.endswith(_NOT_IDENTIFIED_ROLE), "case"])),
             "with_class_comparator": int(np.isfinite(sub["ls_class"]).sum()),
             "no_effect_only": int((~np.isfinite(sub["ls_class"])).sum()),
         }
@@ -251,6 +264,8 @@ def summary_text(s: dict[str, Any]) -> str:
             f"model − class constant {g['vs_class']['mean']:+.2f} (SE {g['vs_class']['se']:.2f}, n "
             f"{g['vs_class']['n']}); comparators: both on {g['with_class_comparator']}, no-effect only on "
             f"{g['no_effect_only']}"
+            + (f"; folds not identified (starts disagree): {', '.join(g['not_identified_cases'])}"
+               if g["not_identified_cases"] else "")
         )
     r = s["rule"]
     lines.append(
