@@ -357,7 +357,9 @@ def trial(
             backend=backend,
             resume=resume,
             max_memory=limit,
-            keep_run=False,  # the CLI prints from the analysis: the long tables stay on disk
+            # the CLI prints from the analysis; only a validation case (an endpoints file beside it) needs the
+            # assembled true values
+            keep_run=protocol.with_name(protocol.stem + ".endpoints.toml").is_file(),
         )
     out.print(
         f"[bold]{protocol.name}[/]: run {res.run_id}, {len(res.patients)} patients, "
