@@ -257,7 +257,7 @@ def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
         fig.add_vline(x=0, line_dash="dot", row=i + 1, col=1)
     fig.update_layout(
         title=f"Treatment effects: difference in change from baseline ({level:g}% CI"
-        + (", posterior PI as the wide band)" if analysis.n_draws else ")"),
+        + (", posterior PI as the shaded band)" if analysis.n_draws else ")"),
         template="plotly_white",
         legend={"orientation": "h", "y": -0.15},
     )
