@@ -57,3 +57,35 @@ def test_too_few_eligible_patients_is_refused():
     data["population"]["max_screening_factor"] = 2
     with pytest.raises(ValueError, match=r"population.inclusion: only 0 of \d+ .*max_screening_factor"):
         plan_trial(type(p).model_validate(data))
+
+
+def test_an_undefined_homa_b_drops_that_patient_and_any_other_nan_stays_nan():
+    # HOMA1-%B = 20·FPI/(FPG − 3.5) (Matthews 1985) is undefined at FPG ≤ 3.5 mmol/L: such a patient has no value
+    # (as in a lab report) and the arm's mean is over the others; a NaN of any other measure is a failure and
+    # stays NaN, so the fit and validate raise on it (found: a posterior draw with msc.emax_si 3.17 in lian2022)
+    import numpy as np
+    import pandas as pd
+
+    from t2dsim.calibration.endpoints import CaseEndpoints, case_stats
+
+    rows = []
+    for pid, (b0, b1, h0, h1) in enumerate([(30.0, 45.0, 8.0, 7.0), (30.0, np.nan, 8.0, np.nan)]):
+        for month, hb, a1c in ((0.0, b0, h0), (1.0, b1, h1)):
+            rows += [
+                {"arm": "a", "patient_id": pid, "visit_month": month, "measure": m, "value": v}
+                for m, v in (("homa_b_progression_percent", hb), ("hba1c_percent", a1c))
+            ]
+    spec = CaseEndpoints.model_validate(
+        {
+            "case": "t",
+            "endpoints": [
+                {"name": "hb", "kind": "mean", "measure": "homa_b_progression_percent", "value": "pct_change",
+                 "arm": "a", "visit_month": 1.0, "n_trial": [2], "evidence": "x"},
+                {"name": "a1c", "kind": "mean", "measure": "hba1c_percent", "value": "change",
+                 "arm": "a", "visit_month": 1.0, "n_trial": [2], "evidence": "x"},
+            ],
+        }
+    )  # fmt: skip
+    stats = case_stats(pd.DataFrame(rows), spec)
+    assert stats["hb"].value() == 50.0  # patient 0 only: 30 → 45
+    assert np.isnan(stats["a1c"].value())

@@ -60,14 +60,9 @@ def test_bhansali2009_sign_and_published_ci_overlap(bhansali_row):
     assert r.model_hi >= r.published_lo and r.model_lo <= r.published_hi, "model and published CIs do not overlap"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 16 responder table: with the shipped parameters the model's r (insulin reduction vs baseline "
-    "stimulated C-peptide, Bhansali 2009 cohort) is +0.32 to +0.35, below the published 95 % CI 0.42-0.96 "
-    "(r = 0.83, n = 10); only ~2 % of model trials of 10 patients reach r >= 0.83. The per-patient BM-MNC response "
-    "(log-normal, SD 1.22) dilutes the C-peptide dependence (docs/stem_cells.md 'Responder predictors')",
-)
 def test_bhansali2009_model_r_inside_published_ci(bhansali_row):
+    """The responder table's strict rule: the model's r over 100 virtual patients lies inside the published 95 % CI
+    (0.42-0.96). v4 refit: +0.57 (+0.42 to +0.69); until v3 it was +0.32 to +0.35 (a strict xfail then)."""
     assert bhansali_row.agrees.startswith("yes")
 
 

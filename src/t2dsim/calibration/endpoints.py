@@ -148,6 +148,10 @@ def _below(x: np.ndarray, thr: float, width: float, soft: bool) -> np.ndarray:
     return (x < thr).astype(float)
 
 
+#: Measures whose formula is undefined for some physiological values (NaN there by design, not by failure).
+UNDEFINED_OUTSIDE_DOMAIN = frozenset({"homa_b_progression_percent", "homa_b_percent"})
+
+
 class _Arm:
     """Per-patient values of one arm: ``at(measure, month)`` (patients in id order)."""
 
@@ -199,7 +203,12 @@ def case_stats(true_results: pd.DataFrame, spec: CaseEndpoints, soft: bool = Fal
                 miss = miss * (1.0 - _all_below(arm, e.conditions, m, soft))
             out[e.name] = EndpointStat("share", 1.0 - miss, n)
         elif e.kind == "mean":
-            out[e.name] = EndpointStat("mean", _values(arm, e, e.visit_month), n)
+            x = _values(arm, e, e.visit_month)
+            if e.measure in UNDEFINED_OUTSIDE_DOMAIN:
+                # a patient whose index is undefined (HOMA1-%B at FPG ≤ 3.5 mmol/L) has no value, as in a lab report;
+                # an arm with no defined value stays NaN, and the fit and validate raise on it
+                x = x[np.isfinite(x)]
+            out[e.name] = EndpointStat("mean", x, n)
         elif e.kind == "diff":
             y = _values(arms[e.reference_arm], e, e.visit_month)
             out[e.name] = EndpointStat("diff", _values(arm, e, e.visit_month), n, y=y)
