@@ -90,7 +90,9 @@ class ArmSpec(StrictModel):
     """One arm: a name, the number randomised, and the treatment plan (list of therapy specs)."""
 
     name: _NAME
-    n: int = Field(ge=1, le=100_000, description="patients randomised to this arm")
+    # up to 10^6: a large trial streams its chunks to Parquet parts (docs/scale.md); --max-memory refuses a plan
+    # that cannot fit
+    n: int = Field(ge=1, le=1_000_000, description="patients randomised to this arm")
     treatment: list[TherapySpec] = Field(default_factory=list)
     description: str = ""
 

@@ -35,6 +35,11 @@ def _loc_to_path(loc: tuple[Any, ...], data: Any) -> str:
     return "".join(parts) or "(top level)"
 
 
+def _num(x: Any) -> str:
+    """A bound as a user reads it: integers in full (1000000, not 1e+06), other numbers in short form."""
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
 def _constraint_text(ctx: dict[str, Any] | None, field_bounds: tuple[Any, Any, Any, Any]) -> str:
     ge, gt, le, lt = field_bounds
     if ctx:
@@ -44,8 +49,8 @@ def _constraint_text(ctx: dict[str, Any] | None, field_bounds: tuple[Any, Any, A
         lt = ctx.get("lt", lt)
     if all(x is None for x in (ge, gt, le, lt)):
         return ""
-    lo = f"[{ge:g}" if ge is not None else (f"({gt:g}" if gt is not None else "(-inf")
-    hi = f"{le:g}]" if le is not None else (f"{lt:g})" if lt is not None else "inf)")
+    lo = f"[{_num(ge)}" if ge is not None else (f"({_num(gt)}" if gt is not None else "(-inf")
+    hi = f"{_num(le)}]" if le is not None else (f"{_num(lt)})" if lt is not None else "inf)")
     return f"allowed range {lo}, {hi}"
 
 
