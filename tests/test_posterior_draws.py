@@ -64,9 +64,14 @@ def test_groups_without_draws_are_named_and_a_partial_group_is_refused(monkeypat
     sets, varied = cell_params.posterior_draws(3)
     for g in cell_params.GROUPS:  # a group is "varied" exactly when the shipped members carry it
         assert (g in varied) == all(g in m for m in raw["ensemble"][:3])
-    assert "islet" not in varied  # the shipped ensemble has no islet draws: held at central values, and said so
-    assert all(s["islet"] == cell_params.calibrated()["islet"] for s in sets)
-    broken = {**raw, "ensemble": [raw["ensemble"][0], {**raw["ensemble"][1], "islet": {"attrition_per_year": 0.2}}]}
+    assert "islet" in varied  # the shipped members carry islet draws from the islet fit's own posterior
+    # a group the members do not carry is held at its central values in every draw (and named as such)
+    without = {**raw, "ensemble": [{k: v for k, v in m.items() if k != "islet"} for m in raw["ensemble"]]}
+    monkeypatch.setattr(cell_params, "_results", lambda: without)
+    sets, varied = cell_params.posterior_draws(3)
+    assert "islet" not in varied and all(s["islet"] == cell_params.calibrated()["islet"] for s in sets)
+    members = without["ensemble"]
+    broken = {**raw, "ensemble": [members[0], {**members[1], "islet": {"attrition_per_year": 0.2}}]}
     monkeypatch.setattr(cell_params, "_results", lambda: broken)
     with pytest.raises(ValueError, match="group 'islet' is in 1 of the first 2 members"):
         cell_params.posterior_draws(2)
@@ -130,7 +135,8 @@ def test_analysis_cli_and_report_show_ci_and_pi_apart(tmp_path):
     assert ci in text and pi in text
     (run_dir,) = (tmp_path / "runs" / "runs").iterdir()
     a = TrialAnalysis.load(run_dir / "analysis")
-    assert a.interval_labels() == (ci, pi) and "islet" in a.settings["posterior"]["fixed_groups"]
+    assert a.interval_labels() == (ci, pi) and "islet" in a.settings["posterior"]["varied_groups"]
+    assert a.settings["posterior"]["fixed_groups"] == []
     e = a.endpoints.set_index("endpoint")
     assert len(a.draws) == 3 * len(e) and sorted(a.draws["draw"].unique()) == [1, 2, 3]
     for label, row in e.iterrows():  # the PI is the 2.5-97.5 % quantiles of the three draws' estimates
@@ -147,3 +153,17 @@ def test_analysis_cli_and_report_show_ci_and_pi_apart(tmp_path):
     assert std.min() == std.max() == pytest.approx((change[6.0] - change[0.0]).mean(), abs=1e-12)
     html = next(tmp_path.glob("*.html")).read_text(encoding="utf-8")
     assert ci in html and pi in html
+
+
+def test_every_ensemble_member_carries_its_own_islet_draw():
+    # issue 16 "posterior uncertainty in every result": the β-cell graft parameters come from their own fit's Laplace
+    # posterior (calibration.workflow), so an SC-islet arm's PI is not the other groups' alone; member 0 is the MAP
+    from t2dsim.therapies.stemcells.params import calibrated, calibrated_ensemble
+
+    members = calibrated_ensemble()
+    central = calibrated()["islet"]
+    assert members[0]["islet"] == central
+    fractions = {m["islet"].sc_beta_fraction for m in members}
+    maturation = {m["islet"].maturation_days["sc_islet"] for m in members}
+    assert len(fractions) > len(members) // 2 and len(maturation) > len(members) // 2
+    assert all(0 < f <= 1 for f in fractions)  # a fraction, capped at 1 as in the fit's box

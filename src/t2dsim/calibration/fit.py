@@ -248,10 +248,11 @@ def laplace_draws(
     n: int,
     seed: int,
     bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    stream: int = 5,
 ) -> np.ndarray:
     """``n`` draws of log θ from the Laplace approximation N(log θ̂, cov) (row 0 is θ̂ itself), clipped
-    to ``bounds`` (the search box) if given."""
-    rng = np.random.default_rng([seed, 5])
+    to ``bounds`` (the search box) if given; ``stream`` keeps the draws of separate fits independent for one seed."""
+    rng = np.random.default_rng([seed, stream])
     m = np.asarray(log_theta, dtype=float)
     c = np.asarray(cov, dtype=float)
     c = 0.5 * (c + c.T) + 1e-12 * np.eye(m.size)

@@ -60,6 +60,19 @@ def _t1d_plans(seed: int) -> dict[str, Any]:
     return {c: case_plan(c, seed) for c in BETA_CASES}
 
 
+def _islet_record(log_theta: np.ndarray) -> dict[str, Any]:
+    """The β-cell graft parameters of an islet-fit θ as stored in the results file (``central`` / ``ensemble``)."""
+    ip = islet_params_from_theta(np.asarray(log_theta, dtype=float))
+    return {
+        "engraftment": ip.engraftment,
+        "attrition_per_year": ip.attrition_per_year,
+        "failure_per_year": ip.failure_per_year,
+        "sc_beta_fraction": ip.sc_beta_fraction,
+        "maturation_days": ip.maturation_days,
+        "maturation_shape": ip.maturation_shape,
+    }
+
+
 def _prior_records(pset: str) -> list[dict[str, Any]]:
     """The priors of one set as written to the results file (from data/calibration/priors.toml)."""
     from t2dsim.calibration.priors import priors_of_set
@@ -84,19 +97,17 @@ def calibrate(out_dir: str | Path, seed: int = 0, workers: int | None = None) ->
     islet_folds = {c: f for (k, c), f in fits.items() if k == "islet" and c is not None}
     P = params_from_theta(full["log_theta"])
     central = {g: {k: getattr(P[g], k) for g2, k in THETA if g2 == g} for g in ("msc", "bmmnc", "placebo")}
-    ip = islet_params_from_theta(np.array(islet["log_theta"]))
-    central["islet"] = {
-        "engraftment": ip.engraftment,
-        "attrition_per_year": ip.attrition_per_year,
-        "failure_per_year": ip.failure_per_year,
-        "sc_beta_fraction": ip.sc_beta_fraction,
-        "maturation_days": ip.maturation_days,
-        "maturation_shape": ip.maturation_shape,
-    }
+    central["islet"] = _islet_record(np.array(islet["log_theta"]))
     ens = []
     for x in laplace_draws(full["log_theta"], full["cov"], 40, seed, bounds_log()):
         Pi = params_from_theta(x)
         ens.append({g: {k: getattr(Pi[g], k) for g2, k in THETA if g2 == g} for g in ("msc", "bmmnc", "placebo")})
+    # the islet parameters' own Laplace posterior (a separate fit, so an independent stream): every member carries
+    # a draw, so a trial's posterior PI covers the β-cell graft too (member 0 is the MAP, as for the T2D groups)
+    islet_box = (np.array(islet["bounds"][0]), np.array(islet["bounds"][1]))
+    islet_draws = laplace_draws(islet["log_theta"], islet["cov"], len(ens), seed, islet_box, stream=6)
+    for member, x in zip(ens, islet_draws, strict=True):
+        member["islet"] = _islet_record(x)
     res = {
         "version": RESULTS_VERSION,
         "seed": seed,
