@@ -32,26 +32,7 @@ __all__ = [
 
 #: Names defined in :mod:`t2dsim.calibration.workflow`, loaded on first use (PEP 562): importing a submodule of
 #: this package (the evidence table, pooled effects) then costs only that submodule.
-_WORKFLOW = frozenset(
-    {
-        "calibrate",
-        "validate",
-        "default_results_path",
-        "N_VIRTUAL",
-        "N_VIRTUAL_T1D",
-        "acceptance_summary",
-        "claim_line",
-        "validation_markdown",
-        "check_replication",
-        "replication_record",
-        "ResultsMismatch",
-        "summary_text",
-        "RESULTS_VERSION",
-        "_t2d_plans",
-        "_t1d_plans",
-        "_prior_records",
-    }
-)
+_WORKFLOW = frozenset({*__all__, "N_VIRTUAL_T1D", "_t2d_plans", "_t1d_plans", "_prior_records"})
 
 
 def __getattr__(name: str) -> Any:

@@ -17,22 +17,9 @@ from t2dsim.calibration.cases import BETA_CASES, CASES, CHECK_CASES, case_dir, c
 from t2dsim.calibration.cold_loto import run_jobs
 from t2dsim.calibration.evidence import T2D_CASES
 from t2dsim.calibration.fit import THETA, bounds_log, laplace_draws, params_from_theta, theta_names
-from t2dsim.calibration.scored_validation import scored_rows, summary_text, synthesis_summary
+from t2dsim.calibration.scored_validation import scored_rows, summary_text, synthesis_summary  # noqa: F401 (re-exported)
 
-__all__ = [
-    "calibrate",
-    "validate",
-    "default_results_path",
-    "N_VIRTUAL",
-    "acceptance_summary",
-    "claim_line",
-    "validation_markdown",
-    "check_replication",
-    "replication_record",
-    "ResultsMismatch",
-    "summary_text",
-    "RESULTS_VERSION",
-]
+# public names: listed once, in the package (t2dsim.calibration.__all__), which re-exports them lazily
 
 #: Virtual patients per arm of a T2D case (the case protocol files' ``n``). 120 since 2026-11-29 (was 40 per case):
 #: with 40, the leave-one-trial-out outcome of single trials flipped with the population seed (seed 0: Wu 2014
