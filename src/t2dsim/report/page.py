@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Sequence
 from typing import Any
@@ -9,12 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.colors import qualitative
 
 from t2dsim.trial.analysis import format_p
 from t2dsim.trial.measurement import MEASURES
 
 SectionContent = str | go.Figure | Sequence["str | go.Figure"]
+FigureSpec = dict[str, Any]  # {"data": [...], "layout": {...}}: see t2dsim.report.figures
 
 
 # ----------------------------------------------------------------------------------------------
@@ -22,15 +25,40 @@ SectionContent = str | go.Figure | Sequence["str | go.Figure"]
 # ----------------------------------------------------------------------------------------------
 
 
-def figure_div(fig: go.Figure, div_id: str, height_px: int = 420) -> str:
-    """HTML ``<div>`` for a Plotly figure, relying on the page's inline plotly.js (no CDN)."""
-    return fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=div_id,
-        default_height=f"{height_px}px",
-        config={"displaylogo": False, "responsive": True},
-    )
+HOUSE_TEMPLATE = "plotly_white"  # the report's figure style (a Plotly template name)
+
+
+def figure_div(fig: go.Figure | FigureSpec, div_id: str, height_px: int = 420, template: str | None = None) -> str:
+    """HTML ``<div>`` for a Plotly figure (a ``go.Figure`` or a plain spec of :mod:`t2dsim.report.figures`),
+    relying on the page's inline plotly.js (no CDN).
+
+    ``template``: a Plotly template name written into the figure's JSON here (the figure's own template,
+    if any, is replaced). Setting it on the figure instead (``update_layout(template=...)``) makes Plotly
+    validate the whole template again for every figure, about 12 ms each.
+    """
+    kw: dict[str, Any] = {
+        "full_html": False,
+        "include_plotlyjs": False,
+        "div_id": div_id,
+        "default_height": f"{height_px}px",
+        "config": {"displaylogo": False, "responsive": True},
+    }
+    if isinstance(fig, go.Figure):
+        if template is None:
+            return fig.to_html(**kw)
+        spec = fig.to_plotly_json()
+    else:
+        spec = fig
+    layout = dict(spec.get("layout", {}))
+    if template is not None:
+        layout["template"] = _template_json(template)
+    return pio.to_html({"data": spec.get("data", []), "layout": layout}, validate=False, **kw)
+
+
+@functools.cache
+def _template_json(name: str) -> dict[str, Any]:
+    """The JSON of a Plotly template (built once per process; Plotly's template registry is read-only here)."""
+    return pio.templates[name].to_plotly_json()
 
 
 def _esc(x: Any) -> str:
@@ -80,16 +108,18 @@ class _Page:
         self.sections: list[tuple[str, str, str]] = []  # (anchor, title, html)
         self._n = 0
 
-    def fig(self, fig: go.Figure, height_px: int = 420) -> str:
+    def fig(self, fig: go.Figure | FigureSpec, height_px: int = 420, template: str | None = HOUSE_TEMPLATE) -> str:
+        """A numbered figure ``<div>``; the report's own figures get the house template, figures a caller
+        passes in (``extra_sections``) keep their own (``template=None``)."""
         self._n += 1
-        return f'<div class="plot">{figure_div(fig, f"fig{self._n}", height_px)}</div>'
+        return f'<div class="plot">{figure_div(fig, f"fig{self._n}", height_px, template)}</div>'
 
     def add(self, anchor: str, title: str, body: str) -> None:
         self.sections.append((anchor, title, body))
 
     def content(self, c: SectionContent) -> str:
         if isinstance(c, go.Figure):
-            return self.fig(c)
+            return self.fig(c, template=None)
         if isinstance(c, str):
             return c
         return "\n".join(self.content(x) for x in c)

@@ -8,11 +8,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from t2dsim.core.registry import therapy_kinds
 from t2dsim.physiology.glycation import HBA1C_DERIVATION, HBA1C_DERIVATION_MEAL_DAYS, HBA1C_LIMITS
+from t2dsim.report.figures import FigureSpec, as_array, axis_refs, figure, subplot_grid, vline
 from t2dsim.report.page import (
     _esc,
     _fmt_p,
@@ -40,10 +39,10 @@ def _flow_section(page: _Page, analysis: TrialAnalysis, screening: Mapping[str, 
         f'<p class="note">Analysed = baseline and month-{prim["visit_month"]:g} value of {_esc(prim["measure"])} '
         f"present (missing-data rule: {_esc(analysis.settings['missing'])}).</p>"
     )
-    fig = go.Figure()
-    fig.add_bar(name="completed", x=flow["arm"], y=flow["completed"], marker_color="#2ca02c")
-    fig.add_bar(name="dropped out", x=flow["arm"], y=flow["dropped out"], marker_color="#d62728")
-    fig.update_layout(barmode="stack", title="Patient flow", yaxis_title="patients", template="plotly_white")
+    fig = figure(barmode="stack", title="Patient flow", yaxis_title="patients")
+    for name, col, colour in (("completed", "completed", "#2ca02c"), ("dropped out", "dropped out", "#d62728")):
+        x, y = as_array(flow["arm"]), as_array(flow[col])
+        fig["data"].append({"marker": {"color": colour}, "name": name, "x": x, "y": y, "type": "bar"})
     body += page.fig(fig, 320)
     page.add("flow", "Patient flow", body)
 
@@ -64,47 +63,50 @@ def _baseline_section(page: _Page, analysis: TrialAnalysis) -> None:
 
 
 def _band_traces(
-    fig: go.Figure,
+    fig: FigureSpec,
     s: pd.DataFrame,
     arm: str,
     colour: str,
     row: int | None = None,
     col: int | None = None,
     legend: bool = True,
+    cols: int = 1,
 ) -> None:
-    kw = {"row": row, "col": col} if row is not None else {}
+    axes = axis_refs(row, col or 1, cols) if row is not None else {}
     x = s["visit_month"].to_numpy()
     lo, hi = s["ci_low"].to_numpy(), s["ci_high"].to_numpy()
-    fig.add_trace(
-        go.Scatter(
-            x=np.concatenate([x, x[::-1]]),
-            y=np.concatenate([hi, lo[::-1]]),
-            fill="toself",
-            mode="lines",
-            fillcolor=_rgba(colour, 0.18),
-            line={"width": 0},
-            hoverinfo="skip",
-            showlegend=False,
-            legendgroup=arm,
-        ),
-        **kw,
+    fig["data"].append(
+        {
+            "fill": "toself",
+            "fillcolor": _rgba(colour, 0.18),
+            "hoverinfo": "skip",
+            "legendgroup": arm,
+            "line": {"width": 0},
+            "mode": "lines",
+            "showlegend": False,
+            "x": np.concatenate([x, x[::-1]]),
+            "y": np.concatenate([hi, lo[::-1]]),
+            "type": "scatter",
+            **axes,
+        }
     )
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=s["mean"],
-            mode="lines+markers",
-            name=arm,
-            line={"color": colour},
-            legendgroup=arm,
-            showlegend=legend,
-            customdata=np.column_stack([s["n"], lo, hi]),
-            hovertemplate="month %{x}: mean %{y:.3g} "
+    fig["data"].append(
+        {
+            "customdata": np.column_stack([s["n"].to_numpy(), lo, hi]),
+            "hovertemplate": "month %{x}: mean %{y:.3g} "
             "(95% CI %{customdata[1]:.3g} to %{customdata[2]:.3g}), n=%{customdata[0]}<extra>"
             + html.escape(arm)
             + "</extra>",
-        ),
-        **kw,
+            "legendgroup": arm,
+            "line": {"color": colour},
+            "mode": "lines+markers",
+            "name": arm,
+            "showlegend": legend,
+            "x": x,
+            "y": s["mean"].to_numpy(),
+            "type": "scatter",
+            **axes,
+        }
     )
 
 
@@ -122,17 +124,11 @@ def _trajectory_section(
         d = summ.loc[summ["measure"] == m]
         if d.empty:
             continue
-        fig = go.Figure()
+        fig = figure(title=f"{measure_label(m)}: mean and 95% CI", xaxis_title="month", yaxis_title=measure_label(m))
         for a in arms:
             s = d.loc[d["arm"] == a].sort_values("visit_month")
             if not s.empty:
                 _band_traces(fig, s, a, colours[a])
-        fig.update_layout(
-            title=f"{measure_label(m)}: mean and 95% CI",
-            xaxis_title="month",
-            yaxis_title=measure_label(m),
-            template="plotly_white",
-        )
         parts.append(page.fig(fig, 380))
     body = '<div class="grid2">' + "".join(parts) + "</div>"
     body += (
@@ -207,60 +203,62 @@ def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
         f"two-sided {level:g}% CIs and p-values, not adjusted for multiplicity.</p>"
     )
     endpoints = list(pd.unique(tab["endpoint"]))
-    fig = make_subplots(
-        rows=len(endpoints), cols=1, subplot_titles=endpoints, vertical_spacing=0.5 / max(len(endpoints), 1)
-    )
-    for i, e in enumerate(endpoints):
-        d = tab.loc[tab["endpoint"] == e]
-        if analysis.n_draws:
-            fig.add_trace(
-                go.Scatter(
-                    x=d["estimate"],
-                    y=d["arm"] + " vs " + d["reference"],
-                    mode="markers",
-                    marker={"size": 8, "color": "rgba(217,130,43,0.55)", "symbol": "square"},
-                    error_x={
-                        "type": "data",
-                        "symmetric": False,
-                        "array": d["pi_high"] - d["estimate"],
-                        "arrayminus": d["estimate"] - d["pi_low"],
-                        "thickness": 6,
-                        "width": 0,
-                        "color": "rgba(217,130,43,0.55)",
-                    },
-                    name=pi_label,
-                    showlegend=i == 0,
-                    hovertemplate="%{y}: PI %{x:.3g}<extra></extra>",
-                ),
-                row=i + 1,
-                col=1,
-            )
-        fig.add_trace(
-            go.Scatter(
-                x=d["estimate"],
-                y=d["arm"] + " vs " + d["reference"],
-                mode="markers",
-                marker={"size": 9, "color": "#22324a"},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": d["ci_high"] - d["estimate"],
-                    "arrayminus": d["estimate"] - d["ci_low"],
-                },
-                name=ci_label,
-                showlegend=i == 0,
-                hovertemplate="%{y}: %{x:.3g}<extra></extra>",
-            ),
-            row=i + 1,
-            col=1,
-        )
-        fig.add_vline(x=0, line_dash="dot", row=i + 1, col=1)
-    fig.update_layout(
+    fig = figure(
         title=f"Treatment effects: difference in change from baseline ({level:g}% CI"
         + (", posterior PI as the shaded band)" if analysis.n_draws else ")"),
-        template="plotly_white",
         legend={"orientation": "h", "y": -0.15},
+        **subplot_grid(len(endpoints), 1, endpoints, vertical_spacing=0.5 / max(len(endpoints), 1)),
     )
+    shapes = []
+    for i, e in enumerate(endpoints):
+        d = tab.loc[tab["endpoint"] == e]
+        est = d["estimate"].to_numpy()
+        labels = as_array(d["arm"] + " vs " + d["reference"])
+        axes = axis_refs(i + 1, 1, 1)
+        if analysis.n_draws:
+            fig["data"].append(
+                {
+                    "error_x": {
+                        "array": d["pi_high"].to_numpy() - est,
+                        "arrayminus": est - d["pi_low"].to_numpy(),
+                        "color": "rgba(217,130,43,0.55)",
+                        "symmetric": False,
+                        "thickness": 6,
+                        "type": "data",
+                        "width": 0,
+                    },
+                    "hovertemplate": "%{y}: PI %{x:.3g}<extra></extra>",
+                    "marker": {"color": "rgba(217,130,43,0.55)", "size": 8, "symbol": "square"},
+                    "mode": "markers",
+                    "name": pi_label,
+                    "showlegend": i == 0,
+                    "x": est,
+                    "y": labels,
+                    "type": "scatter",
+                    **axes,
+                }
+            )
+        fig["data"].append(
+            {
+                "error_x": {
+                    "array": d["ci_high"].to_numpy() - est,
+                    "arrayminus": est - d["ci_low"].to_numpy(),
+                    "symmetric": False,
+                    "type": "data",
+                },
+                "hovertemplate": "%{y}: %{x:.3g}<extra></extra>",
+                "marker": {"color": "#22324a", "size": 9},
+                "mode": "markers",
+                "name": ci_label,
+                "showlegend": i == 0,
+                "x": est,
+                "y": labels,
+                "type": "scatter",
+                **axes,
+            }
+        )
+        shapes.append(vline(0, i + 1, 1, 1))
+    fig["layout"]["shapes"] = shapes
     body += page.fig(fig, 110 + 150 * len(endpoints))
     page.add("endpoints", "Endpoints", body)
 
@@ -291,24 +289,25 @@ def _responder_section(page: _Page, analysis: TrialAnalysis, arms: list[str], co
             "p (Fisher)": [_fmt_p(p) for p in tab["p_value"]],
         }
     )
-    fig = go.Figure()
+    fig = figure(barmode="group", title="Responder shares (95% Wilson CI)", yaxis_title="% of patients")
     for a in arms:
         d = tab.loc[tab["arm"] == a]
-        fig.add_bar(
-            name=a,
-            x=d["responder"],
-            y=100 * d["share"],
-            marker_color=colours[a],
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": 100 * (d["ci_high"] - d["share"]),
-                "arrayminus": 100 * (d["share"] - d["ci_low"]),
-            },
+        share, lo, hi = (d[c].to_numpy() for c in ("share", "ci_low", "ci_high"))
+        fig["data"].append(
+            {
+                "error_y": {
+                    "array": 100 * (hi - share),
+                    "arrayminus": 100 * (share - lo),
+                    "symmetric": False,
+                    "type": "data",
+                },
+                "marker": {"color": colours[a]},
+                "name": a,
+                "x": as_array(d["responder"]),
+                "y": 100 * share,
+                "type": "bar",
+            }
         )
-    fig.update_layout(
-        barmode="group", title="Responder shares (95% Wilson CI)", yaxis_title="% of patients", template="plotly_white"
-    )
     body = _table(show) + page.fig(fig, 380)
     body += '<p class="note">Patients without a value at the responder visit count as non-responders.</p>'
     page.add("responders", "Responders", body)
@@ -318,7 +317,11 @@ def _individual_section(
     page: _Page, results: pd.DataFrame, arms: list[str], colours: dict[str, str], measure: str, per_arm: int, seed: int
 ) -> None:
     d = results.loc[(results["measure"] == measure) & results["value"].notna()]
-    fig = go.Figure()
+    fig = figure(
+        title=f"{measure_label(measure)}: random sample of up to {per_arm} patients per arm",
+        xaxis_title="month",
+        yaxis_title=measure_label(measure),
+    )
     rng = np.random.default_rng(seed)
     for a in arms:
         ids = np.sort(pd.unique(d.loc[d["arm"] == a, "patient_id"]))
@@ -326,27 +329,22 @@ def _individual_section(
         first = True
         for pid in pick:
             s = d.loc[(d["arm"] == a) & (d["patient_id"] == pid)].sort_values("visit_month")
-            fig.add_trace(
-                go.Scatter(
-                    x=s["visit_month"],
-                    y=s["value"],
-                    mode="lines+markers",
-                    line={"color": colours[a], "width": 1},
-                    marker={"size": 4},
-                    opacity=0.7,
-                    name=a,
-                    legendgroup=a,
-                    showlegend=first,
-                    hovertemplate=f"patient {pid}: " + "%{y:.3g} at month %{x}<extra>" + html.escape(a) + "</extra>",
-                )
+            fig["data"].append(
+                {
+                    "hovertemplate": f"patient {pid}: " + "%{y:.3g} at month %{x}<extra>" + html.escape(a) + "</extra>",
+                    "legendgroup": a,
+                    "line": {"color": colours[a], "width": 1},
+                    "marker": {"size": 4},
+                    "mode": "lines+markers",
+                    "name": a,
+                    "opacity": 0.7,
+                    "showlegend": first,
+                    "x": s["visit_month"].to_numpy(),
+                    "y": s["value"].to_numpy(),
+                    "type": "scatter",
+                }
             )
             first = False
-    fig.update_layout(
-        title=f"{measure_label(measure)}: random sample of up to {per_arm} patients per arm",
-        xaxis_title="month",
-        yaxis_title=measure_label(measure),
-        template="plotly_white",
-    )
     page.add("individuals", "Individual trajectories", page.fig(fig, 420) + '<p class="note">Lines end at dropout.</p>')
 
 
@@ -362,15 +360,17 @@ def _mechanism_section(page: _Page, analysis: TrialAnalysis, arms: list[str], co
         return
     ncol = 2
     nrow = (len(mech) + 1) // ncol
-    fig = make_subplots(rows=nrow, cols=ncol, subplot_titles=[measure_label(m) for m in mech], vertical_spacing=0.12)
+    grid = subplot_grid(nrow, ncol, [measure_label(m) for m in mech], vertical_spacing=0.12)
+    for key, axis in grid.items():
+        if key.startswith("xaxis"):
+            axis["title"] = {"text": "month"}
+    fig = figure(title="Mechanism: latent model states (mean and 95% CI)", **grid)
     for i, m in enumerate(mech):
         r, c = i // ncol + 1, i % ncol + 1
         for a in arms:
             s = summ.loc[(summ["measure"] == m) & (summ["arm"] == a)].sort_values("visit_month")
             if not s.empty:
-                _band_traces(fig, s, a, colours[a], row=r, col=c, legend=(i == 0))
-    fig.update_layout(title="Mechanism: latent model states (mean and 95% CI)", template="plotly_white")
-    fig.update_xaxes(title_text="month")
+                _band_traces(fig, s, a, colours[a], row=r, col=c, legend=(i == 0), cols=ncol)
     body = page.fig(fig, 320 * nrow)
     body += (
         '<p class="note">Model states that cannot be measured in a real trial: native beta-cell mass and function, '
