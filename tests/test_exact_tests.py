@@ -34,7 +34,8 @@ def test_matches_scipy_on_large_random_tables():
 
 
 def test_textbook_value_and_bad_tables():
-    # Fisher's tea-tasting table (Agresti 2013, Table 3.8): [[3, 1], [1, 3]], two-sided P = 0.486.
+    # Fisher's tea-tasting table [[3, 1], [1, 3]]: by enumeration of the hypergeometric law (1, 16, 36, 16, 1)/70,
+    # the tables no more likely than the observed one sum to (1 + 16 + 16 + 1)/70 = 34/70.
     assert fisher_exact_two_sided([[3, 1], [1, 3]]) == pytest.approx(34 / 70, abs=1e-12)
     with pytest.raises(ValueError, match="2x2"):
         fisher_exact_two_sided([[1, 2, 3], [4, 5, 6]])
