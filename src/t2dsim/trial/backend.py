@@ -3,15 +3,19 @@
 A :class:`~t2dsim.trial.runner.TrialPlan` is cut into tasks keyed by (draw, arm, chunk)
 (:class:`~t2dsim.trial.runner.ChunkKey`; a protocol's posterior draws are tasks of their own,
 :mod:`t2dsim.trial.draws`); every backend runs the same pure task,
-:func:`~t2dsim.trial.runner.run_chunk`, and the client writes each finished chunk to the run store as a
-Parquet part (:mod:`t2dsim.store.parts`) as soon as it arrives, then forgets it. The run is assembled from
-the parts in plan order, so it is the same whatever the chunk size, worker count or completion order.
+:func:`~t2dsim.trial.runner.run_chunk`, and each finished chunk is written to the run store as a
+Parquet part (:mod:`t2dsim.store.parts`) as soon as it finishes (by the client, which then forgets it, or
+on a LocalCluster by the worker that ran it). The run is assembled from the parts in plan order, so it is
+the same whatever the chunk size, worker count or completion order.
 
 Backends (:class:`Backend`):
 
 * in-process (default): the chunks one after the other, Numba using this process's threads;
 * ``workers=N``: a ``distributed.LocalCluster`` of N single-threaded worker processes (Numba and BLAS
-  limited to one thread each), started and stopped with the run;
+  limited to one thread each), started and stopped with the run; the workers share this machine's disk, so
+  each writes its own chunk's part (the same atomic, write-once :func:`~t2dsim.store.parts.write_part`) and
+  sends back only the chunk's name: the client neither receives nor writes the tables, which keeps its CPU
+  (on the cores the workers need) to scheduling;
 * ``scheduler="tcp://host:port"``: an existing Dask cluster; its workers need the same t2dsim version
   installed (they receive the protocol and the chunk's patients, and send back the chunk's tables; they
   do not need to see the run store).
@@ -47,7 +51,7 @@ from t2dsim.trial.runner import (
 from t2dsim.trial.runner import _patients_table as patients_table
 
 __all__ = ["Backend", "analyse_parts", "check_memory", "estimate_peak_bytes", "load_parts", "parse_size", "plan_on",
-           "plan_record", "run_plan", "screen_map", "session"]  # fmt: skip
+           "plan_record", "run_chunk_to_part", "run_plan", "screen_map", "session"]  # fmt: skip
 
 TABLES = ("true_results", "results", "flow")
 #: Memory model of :func:`estimate_peak_bytes` (measured with tracemalloc on run_chunk, rounded up ~2x):
@@ -220,16 +224,30 @@ def plan_on(protocol: Any, chunk_size: int, client: Any = None) -> TrialPlan:
     return plan_trial(protocol, chunk_size=chunk_size, map_blocks=None if client is None else screen_map(client))
 
 
-def _on_dask(plan: TrialPlan, todo: list[Chunk], client: Any, run_id: str) -> Iterator[tuple[Chunk, ChunkResult]]:
+def run_chunk_to_part(store_dir: str, run_id: str, chunk_name: str, *args: Any, **kwargs: Any) -> None:
+    """:func:`~t2dsim.trial.runner.run_chunk` (same arguments) with the chunk's tables written as its part of
+    run ``run_id`` in ``store_dir`` where it ran (a worker on the client's disk); nothing is returned."""
+    res = run_chunk(*args, **kwargs)
+    store_parts.write_part(store_dir, run_id, chunk_name, {name: getattr(res, name) for name in TABLES})
+
+
+def _on_dask(
+    plan: TrialPlan, todo: list[Chunk], client: Any, run_id: str, store_dir: Path | None = None
+) -> Iterator[tuple[Chunk, ChunkResult | None]]:
+    """Each chunk a task; yields (chunk, tables) as they finish, or (chunk, None) with ``store_dir`` (an
+    absolute path the workers see), where the worker has written the chunk's part itself."""
     from distributed import as_completed
 
     protocol = client.scatter(plan.protocol, broadcast=True, hash=False)
     futures = []
     for chunk in todo:
-        fut = client.submit(
-            run_chunk, protocol, plan.seed, chunk.arm, plan.cohort_of(chunk), **plan.task_args(chunk),
-            key=f"t2dsim-{run_id}-{chunk.key.name}", pure=False,
-        )  # fmt: skip
+        key = f"t2dsim-{run_id}-{chunk.key.name}"
+        args = (protocol, plan.seed, chunk.arm, plan.cohort_of(chunk))
+        if store_dir is None:
+            fut = client.submit(run_chunk, *args, **plan.task_args(chunk), key=key, pure=False)
+        else:
+            fut = client.submit(run_chunk_to_part, str(store_dir), run_id, chunk.key.name, *args,
+                                **plan.task_args(chunk), key=key, pure=False)  # fmt: skip
         futures.append(fut)
     by_key = {f.key: c for f, c in zip(futures, todo, strict=True)}
     for fut in as_completed(futures):
@@ -247,7 +265,8 @@ def run_plan(
     progress: Callable[[int, int, int], None] | None = None,
     client: Any = None,
 ) -> dict[str, float]:
-    """Run the plan's unfinished chunks on ``backend``, writing each to the run's parts as it finishes.
+    """Run the plan's unfinished chunks on ``backend``, each written to the run's parts as it finishes (by
+    the client, or on a LocalCluster by the worker that ran it).
 
     ``progress(chunks done, chunks in all, patients done)`` after each chunk (and once before the first).
     ``client``: the backend's Dask client when the caller holds one (:func:`session`), else a cluster is
@@ -260,11 +279,15 @@ def run_plan(
     patients = sum(c.positions.size for c in plan.chunks if c.key.name in done)
     if progress is not None:
         progress(n_done, len(plan.chunks), patients)
+    # a LocalCluster's workers share this disk and write their parts; a remote cluster's may not see it
+    on_workers = Path(store_dir).resolve() if backend.workers and not backend.scheduler else None
     if todo:
         with nullcontext(client) if client is not None else session(backend) as dask:
-            for chunk, res in _in_process(plan, todo) if dask is None else _on_dask(plan, todo, dask, run_id):
-                tables = {name: getattr(res, name) for name in TABLES}
-                store_parts.write_part(store_dir, run_id, chunk.key.name, tables)
+            runs = _in_process(plan, todo) if dask is None else _on_dask(plan, todo, dask, run_id, on_workers)
+            for chunk, res in runs:
+                if res is not None:
+                    tables = {name: getattr(res, name) for name in TABLES}
+                    store_parts.write_part(store_dir, run_id, chunk.key.name, tables)
                 n_done += 1
                 patients += chunk.positions.size
                 if progress is not None:
