@@ -105,8 +105,8 @@ def run_once(protocol, text: str, backend, store: Path, chunk_size: int):
         rid = store_parts.begin_run(store, text, plan_record(plan, "bench"), seed=plan.seed, backend="numba")
         run_plan(plan, backend, store, rid, client=client)
         t_sim = time.perf_counter()
-        busy = None if stream is None else _busy(stream.data)
     t_down = time.perf_counter()
+    busy = None if stream is None else _busy(stream.data)  # the task stream is filled on leaving its context
     run = load_parts(plan, store, rid)
     t_end = time.perf_counter()
     times = {"cluster_start_s": t_up - t0, "plan_s": t_plan - t_up, "simulate_s": t_sim - t_plan,

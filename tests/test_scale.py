@@ -70,6 +70,36 @@ def test_same_numbers_in_process_on_two_workers_and_at_any_chunk_size(reference,
     assert dask.results.equals(run_trial(protocol, chunk_size=4).results)
 
 
+WORKER_THREADS_SCRIPT = """
+import numba  # imported by the main module, as by t2dsim's CLI and scripts: a spawned worker re-imports it
+
+from t2dsim.trial.backend import Backend, session
+
+
+def threads():
+    import numba
+
+    return numba.get_num_threads()
+
+
+if __name__ == "__main__":
+    with session(Backend(workers=2)) as client:
+        print(sorted(client.run(threads).values()))
+"""
+
+
+def test_local_cluster_workers_run_numba_on_one_thread(tmp_path):
+    """Numba reads NUMBA_NUM_THREADS once, at import; a spawned worker imports it (re-importing the main module)
+    before LocalCluster(env=...) applies, so the variable must be in the environment the worker starts with.
+    Without that, 2 workers each ran 2 Numba threads on 2 cores and every screening task took ~2.5x as long."""
+    script = tmp_path / "threads.py"
+    script.write_text(WORKER_THREADS_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[1, 1]", out.stdout
+
+
 def _local_blocks(calls: list):
     def map_blocks(fn, protocol, seed, first_id, size):
         blocks = id_blocks(first_id, size, 7)

@@ -174,14 +174,21 @@ def _dask_client(backend: Backend):
             return Client(backend.scheduler, timeout="20s"), None
         except OSError as exc:
             raise ValueError(f"--scheduler {backend.scheduler}: cannot connect ({exc})") from None
+    import dask
+
     one = {k: "1" for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-    cluster = LocalCluster(
-        n_workers=backend.workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        env=one,
-    )
+    # Set before each worker process starts (the nanny's pre-spawn environment): Numba reads NUMBA_NUM_THREADS
+    # once, at its import, which in a worker happens before LocalCluster(env=...) is applied; a worker would
+    # otherwise run every kernel on all cores, and N such workers oversubscribe the machine N-fold.
+    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **one}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        cluster = LocalCluster(
+            n_workers=backend.workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env=one,
+        )
     return Client(cluster), cluster
 
 
