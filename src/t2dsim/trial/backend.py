@@ -234,8 +234,12 @@ def plan_on(protocol: Any, chunk_size: int, client: Any = None) -> TrialPlan:
 def run_chunk_to_part(store_dir: str, run_id: str, chunk_name: str, *args: Any, **kwargs: Any) -> None:
     """:func:`~t2dsim.trial.runner.run_chunk` (same arguments) with the chunk's tables written as its part of
     run ``run_id`` in ``store_dir`` where it ran (a worker on the client's disk); nothing is returned."""
-    res = run_chunk(*args, **kwargs)
-    store_parts.write_part(store_dir, run_id, chunk_name, {name: getattr(res, name) for name in TABLES})
+    store_parts.write_part(store_dir, run_id, chunk_name, _part_tables(run_chunk(*args, **kwargs)))
+
+
+def _part_tables(res: ChunkResult) -> dict[str, pd.DataFrame]:
+    """A finished chunk's tables as written to its part (name → frame)."""
+    return {name: getattr(res, name) for name in TABLES}
 
 
 def _on_dask(
@@ -293,8 +297,7 @@ def run_plan(
             runs = _in_process(plan, todo) if dask is None else _on_dask(plan, todo, dask, run_id, on_workers)
             for chunk, res in runs:
                 if res is not None:
-                    tables = {name: getattr(res, name) for name in TABLES}
-                    store_parts.write_part(store_dir, run_id, chunk.key.name, tables)
+                    store_parts.write_part(store_dir, run_id, chunk.key.name, _part_tables(res))
                 n_done += 1
                 patients += chunk.positions.size
                 if progress is not None:
