@@ -94,3 +94,18 @@ def test_a_small_cold_fold_agrees_from_two_starting_points():
     # determinism for a seed: the same fold again gives the same optimum
     again = fit_cases(plans, targets, label="small fold", two_starts=False)
     assert again["x"] == fit["starts"][0]["x"]
+
+
+def test_calibration_workers_run_numba_on_one_thread(monkeypatch):
+    """The calibration's worker processes (cold_loto.worker_pool) run Numba's parallel kernels on one thread each.
+    With Numba's default (one thread per core), two workers on the 2-core machine ran each case 4x slower (3.9-4.2 s
+    against 1.0 s per evaluation of the seven T2D cases, measured 2026-12-06). The spawned workers inherit
+    NUMBA_NUM_THREADS = 2 here, so without the pool's initializer they report 2."""
+    import numba
+
+    from t2dsim.calibration.cold_loto import worker_pool
+
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    with worker_pool(2) as ex:
+        threads = [f.result(timeout=120) for f in [ex.submit(numba.get_num_threads) for _ in range(4)]]
+    assert threads == [1, 1, 1, 1]

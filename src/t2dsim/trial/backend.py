@@ -34,6 +34,7 @@ from typing import Any
 
 import pandas as pd
 
+from t2dsim.core.threads import SINGLE_THREAD_ENV
 from t2dsim.engine.visits import CGM_MEASURES, MECHANISM_MEASURES
 from t2dsim.population.screening import SCREEN_BLOCK, MapBlocks, id_blocks
 from t2dsim.store import parts as store_parts
@@ -176,7 +177,7 @@ def _dask_client(backend: Backend):
             raise ValueError(f"--scheduler {backend.scheduler}: cannot connect ({exc})") from None
     import dask
 
-    one = {k: "1" for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    one = dict(SINGLE_THREAD_ENV)
     # Set before each worker process starts (the nanny's pre-spawn environment): Numba reads NUMBA_NUM_THREADS
     # once, at its import, which in a worker happens before LocalCluster(env=...) is applied; a worker would
     # otherwise run every kernel on all cores, and N such workers oversubscribe the machine N-fold.
