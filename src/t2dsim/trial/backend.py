@@ -23,6 +23,7 @@ Backends (:class:`Backend`):
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
@@ -182,14 +183,26 @@ def _dask_client(backend: Backend):
     # once, at its import, which in a worker happens before LocalCluster(env=...) is applied; a worker would
     # otherwise run every kernel on all cores, and N such workers oversubscribe the machine N-fold.
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **one}
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-        cluster = LocalCluster(
-            n_workers=backend.workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            env=one,
-        )
+    # The nanny applies the pre-spawn environment with os.environ.update in *this* process and never undoes it.
+    # Left so, this process's Numba (threads already launched) would find NUMBA_NUM_THREADS changed at its next
+    # compilation and raise "Cannot set NUMBA_NUM_THREADS to a different value once the threads have been
+    # launched": restore the caller's environment once the workers have started.
+    saved = {k: os.environ.get(k) for k in environ}
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            cluster = LocalCluster(
+                n_workers=backend.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                env=one,
+            )
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     return Client(cluster), cluster
 
 
