@@ -176,7 +176,7 @@ def calibrate(
     ] = None,
 ) -> None:
     """Fit the stem-cell therapy parameters to the bundled trials from the priors: full fit and one cold
-    leave-one-trial-out fold per fitted trial, two starting points each (tens of minutes on 2 cores)."""
+    leave-one-trial-out fold per fitted trial, two starting points each (about 11 minutes on 2 cores)."""
     from t2dsim.calibration import calibrate as fit
 
     path = fit(out_dir, seed, workers)
