@@ -76,3 +76,28 @@ def test_meal_day_glycation_relaxes_to_the_gmi_of_the_days_mean():
     np.testing.assert_allclose(glyc.hba1c_pct, expected, atol=0.05)
     with pytest.raises(ValueError, match="step_days"):
         MealGlycation(arm, step_days=0)
+
+
+def test_one_and_two_numba_threads_give_identical_courses_and_meal_days():
+    """The progression and meal kernels loop over patients with prange and each patient's course is independent, so
+    the number of threads cannot change a number. The suite's xdist workers run Numba on one thread (conftest.py:
+    two workers with two threads each oversubscribe the 2-core machine), so the two-thread path is checked here."""
+    import numba
+
+    n = 64
+    out = []
+    assert numba.config.NUMBA_NUM_THREADS >= 2, "this check needs Numba's pool to have 2 threads (2 cores)"
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            c = _cohort(n)
+            c.state.beta_mass_mg[:] *= np.random.default_rng(5).uniform(0.3, 1.0, n)
+            arm = ArmState(c, [HalfHGP(start_day=30)])
+            advance(arm, 120)
+            res = run_meal_day(arm, meal_inputs(240, [(0, 75.0)], rate_g_per_min=15.0))
+            out.append((arm.state.to_matrix(), res["plasma_glucose_mgdl"]))
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
