@@ -74,3 +74,31 @@ def test_fasting_variability_gives_time_below_range_without_moving_the_mean(runs
     assert tbr["var"].mean() > 0.0 and np.count_nonzero(tbr["var"]) >= 2
     assert tbr["none"].mean() < tbr["var"].mean()
     assert abs(mean["var"].mean() - mean["none"].mean()) < 10.0
+
+
+def test_baseline_visit_is_measured_before_the_first_dose_the_same_in_every_arm():
+    """The visit at randomisation is the baseline: on the SAME patients, the insulin arm and the GLP-1 RA arm of
+    examples/basal-insulin-vs-glp1ra.toml must report identical month-0 CGM and insulin dose (insulin-naive: 0 U/day).
+    Before the fix (2026-12-06) the month-0 CGM fortnight ran under the arm's new drugs: on 60 identical patients the
+    semaglutide arm's baseline CGM mean was 15.5 mg/dL below the glargine arm's, the glargine arm had time below
+    range from the titration's fasting variability, and its baseline dose was the 10 U start dose
+    (experiments/i15/baseline_visit_by_arm.py). The background regimen and usual care, which the patients were on
+    before randomisation, still count (engine.visits.new_at_randomisation)."""
+    from pathlib import Path
+
+    from t2dsim.trial.protocol import load_protocol
+    from t2dsim.trial.runner import plan_trial, simulate_chunk
+
+    protocol = load_protocol(Path(__file__).parents[1] / "examples" / "basal-insulin-vs-glp1ra.toml")
+    arms = [a.model_copy(update={"n": 8}) for a in protocol.arms]
+    protocol = protocol.model_copy(update={"duration_months": 1, "visit_months": [0], "arms": arms})
+    plan = plan_trial(protocol)
+    base = {}
+    for arm in protocol.arms:
+        r = simulate_chunk(protocol, plan.seed, arm.name, plan.cohort)
+        base[arm.name] = r.pivot_table(index="patient_id", columns="measure", values="value")
+    a, b = base["glargine"], base["semaglutide"]
+    for m in ("cgm_mean_glucose_mgdl", "cgm_tir_percent", "cgm_tbr_percent", "hba1c_percent", "fpg_mgdl"):
+        np.testing.assert_array_equal(a[m].to_numpy(), b[m].to_numpy(), err_msg=m)
+    assert (a["insulin_u_per_day"] == 0).all() and (b["insulin_u_per_day"] == 0).all()
+    assert a["cgm_mean_glucose_mgdl"].between(100, 400).all()

@@ -3,9 +3,14 @@ fortnight on the minute-scale model, for every patient of an arm at once.
 
 Units: glucose mg/dL, insulin and C-peptide pmol/L, C-peptide AUC nmol/L·min, insulin dose U/day.
 Random numbers (CGM sensor noise, day-to-day meal sizes) are keyed by (seed, patient id, visit).
+
+The visit at randomisation (day 0) is the baseline: it is measured before the first dose, on the regimen the
+patients were on (:func:`at_randomisation`), so on the same patients every arm has the same baseline.
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 
@@ -23,9 +28,11 @@ __all__ = [
     "HYPO_MEASURE",
     "MECHANISM_MEASURES",
     "MMTT_MEASURES",
+    "at_randomisation",
     "cgm_day",
     "cgm_fortnight",
     "measure_visit",
+    "new_at_randomisation",
 ]
 
 MMTT_MEASURES = {
@@ -53,6 +60,25 @@ MECHANISM_MEASURES = (
     "graft_beta_mass_mg",
 )
 SIGMA_REF = 536.67  # Ha 2016 human initial σ: beta_cell_function is reported relative to it
+
+
+def new_at_randomisation(therapy) -> bool:
+    """True for a therapy the arm starts at randomisation (engine day ≥ 0), False for one the patients were on before
+    it: a background regimen of the run-in (started at a negative engine day) or a conduct that continues each
+    patient's baseline regimen (``continues_baseline``: usual care, the insulin-sparing conducts)."""
+    inner = getattr(therapy, "inner", therapy)
+    return getattr(therapy, "start_day", 0) >= 0 and not getattr(inner, "continues_baseline", False)
+
+
+def at_randomisation(arm: ArmState) -> ArmState:
+    """``arm`` as its baseline visit sees it, before the first dose: the same patients and state without the
+    therapies it starts at randomisation (:func:`new_at_randomisation`). A shallow view (nothing is copied or set
+    up again); only for measuring at day 0."""
+    if arm.day != 0:
+        raise ValueError(f"at_randomisation: the arm is at day {arm.day}, not at randomisation (day 0)")
+    view = copy.copy(arm)
+    view.therapies = [t for t in arm.therapies if not new_at_randomisation(t)]
+    return view
 
 
 def measure_visit(arm: ArmState, measures: set[str], seed: int, visit: int) -> dict[str, np.ndarray]:

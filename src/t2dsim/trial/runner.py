@@ -38,7 +38,7 @@ from t2dsim.engine import advance
 from t2dsim.engine.background import start_arm
 from t2dsim.engine.cohort import Cohort
 from t2dsim.engine.glycation_days import MealGlycation, advance_with_meal_glycation
-from t2dsim.engine.visits import MECHANISM_MEASURES, measure_visit
+from t2dsim.engine.visits import MECHANISM_MEASURES, at_randomisation, measure_visit
 from t2dsim.physiology import markers
 from t2dsim.population.screening import MapBlocks, background_of, background_therapies, screen
 from t2dsim.therapies.specs import build_arm
@@ -246,7 +246,8 @@ def simulate_chunk(
             else:
                 advance_with_meal_glycation(arm, vd - arm.day, glyc)
         measures = wanted[float(vm)]
-        vals = measure_visit(arm, measures, seed, k)
+        # the visit at randomisation is the baseline, measured before the first dose of the arm's new treatments
+        vals = measure_visit(at_randomisation(arm) if arm.day == 0 else arm, measures, seed, k)
         if glyc is not None:
             vals["hba1c_percent"] = glyc.hba1c_pct.copy()
         for name, v in vals.items():
