@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from t2dsim.calibration import _t2d_plans, default_results_path
-from t2dsim.calibration.loto_rule import LOTO_RULE, rule_power
+from t2dsim.calibration.loto_rule import LOTO_RULE, rule_power_parts
 from t2dsim.calibration.scored_validation import scored_rows
 
 
@@ -39,13 +39,15 @@ def main() -> None:
     f = folds[folds["cell_class"].isin(["msc", "bmmnc"]) & ~folds["role"].str.startswith("check (pooled)")]
     t = truth[truth["cell_class"].isin(["msc", "bmmnc"])]
     assert list(f["endpoint"]) == list(t["endpoint"])
-    power = rule_power(
+    parts = rule_power_parts(
         list(f["case_key"]), list(f["model_draws"]), list(f["none_draws"]), list(t["model_draws"]),
         list(f["obs_se"]), n_sim=a.sims, seed=seed,
     )
     print(f"results {path}; rule: {LOTO_RULE['test']}; {LOTO_RULE['coverage']}")
     print(
-        f"power = {power:.3f} over {a.sims} simulated datasets ({len(f)} endpoints of {f['case_key'].nunique()} trials,"
+        f"power = {parts['rule']:.3f} (better than no effect alone {parts['better_than_no_effect']:.3f}, coverage alone"
+        f" {parts['coverage']:.3f}) over {a.sims} simulated datasets"
+        f" ({len(f)} endpoints of {f['case_key'].nunique()} trials,"
         f" {a.draws} posterior draws per case; target >= {LOTO_RULE['power_target']}); {time.perf_counter() - t0:.0f} s"
     )
 

@@ -31,7 +31,7 @@ import numpy as np
 from scipy.stats import binom
 from scipy.stats import t as student_t
 
-__all__ = ["LOTO_RULE", "RuleVerdict", "coverage_range", "rule_verdict", "rule_power"]
+__all__ = ["LOTO_RULE", "RuleVerdict", "coverage_range", "rule_verdict", "rule_power", "rule_power_parts"]
 
 LOTO_RULE = {
     "endpoints": "held-out endpoints of the T2D MSC and BM-MNC trials (cold LOTO folds)",
@@ -107,7 +107,21 @@ def rule_power(
     n_sim: int = 2000,
     seed: int = 0,
 ) -> float:
-    """Share of ``n_sim`` simulated datasets in which the rule passes. Endpoint i: true effect drawn from
+    """Share of ``n_sim`` simulated datasets in which the rule passes (:func:`rule_power_parts`, its ``"rule"``)."""
+    return rule_power_parts(trial, model_draws, none_draws, truth_draws, obs_se, n_sim, seed)["rule"]
+
+
+def rule_power_parts(
+    trial: Sequence[str],
+    model_draws: Sequence[np.ndarray],
+    none_draws: Sequence[np.ndarray],
+    truth_draws: Sequence[np.ndarray],
+    obs_se: Sequence[float],
+    n_sim: int = 2000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Shares of ``n_sim`` simulated datasets in which the rule passes (``"rule"``) and in which each of its two parts
+    holds on its own (``"better_than_no_effect"``, ``"coverage"``). Endpoint i: true effect drawn from
     ``truth_draws[i]`` (the full fit's predictive), observed = truth + N(0, obs_se[i]²); scored against the fixed
     model predictive (``model_draws[i]``, an ensemble) and no-effect predictive (``none_draws[i]``: an ensemble, or
     one value for a point prediction), both convolved with the observation noise."""
@@ -116,7 +130,7 @@ def rule_power(
     rng = np.random.default_rng([seed, 16])
     n = len(obs_se)
     se = np.asarray(obs_se, dtype=float)
-    passed = 0
+    counts = {"rule": 0, "better_than_no_effect": 0, "coverage": 0}
     lo_hi = []
     for i in range(n):  # the model's 95 % PI of the observed estimate (by simulation of its mixture)
         m = np.asarray(model_draws[i], dtype=float)
@@ -134,5 +148,8 @@ def rule_power(
         m_ls = [ls(y[i], np.asarray(model_draws[i], dtype=float), se[i]) for i in range(n)]
         n_ls = [ls(y[i], np.atleast_1d(np.asarray(none_draws[i], dtype=float)), se[i]) for i in range(n)]
         inpi = [bool(lo_hi[i][0] <= y[i] <= lo_hi[i][1]) for i in range(n)]
-        passed += rule_verdict(trial, m_ls, n_ls, inpi).passed
-    return passed / n_sim
+        v = rule_verdict(trial, m_ls, n_ls, inpi)
+        counts["rule"] += v.passed
+        counts["better_than_no_effect"] += v.better_than_no_effect
+        counts["coverage"] += v.coverage_ok
+    return {k: c / n_sim for k, c in counts.items()}
