@@ -102,3 +102,62 @@ def test_baseline_visit_is_measured_before_the_first_dose_the_same_in_every_arm(
         np.testing.assert_array_equal(a[m].to_numpy(), b[m].to_numpy(), err_msg=m)
     assert (a["insulin_u_per_day"] == 0).all() and (b["insulin_u_per_day"] == 0).all()
     assert a["cgm_mean_glucose_mgdl"].between(100, 400).all()
+
+
+#: MOBILE (Martens et al., JAMA 325:2262, 2021; baseline paper Diabetes Obes Metab 2021, abstract): 173 adults with
+#: T2D on basal insulin without prandial insulin (40 % also on a sulfonylurea), HbA1c 9.1 % (range 7.1-11.6; SD 0.9 in
+#: the JAMA paper), 10 days of blinded CGM before randomisation: mean glucose 208 ± 47 mg/dL (SD), time in range 40 %.
+MOBILE_CGM_MEAN_MGDL, MOBILE_CGM_SD_MGDL, MOBILE_N = 208.0, 47.0, 173
+
+MOBILE_PROTOCOL = """
+name = "mobile-baseline"
+description = "MOBILE baseline: T2D on basal insulin without prandial insulin, blinded CGM before randomisation"
+duration_months = 1
+visit_months = [0, 1]
+measurements = ["hba1c_percent", "cgm_mean_glucose_mgdl"]
+[population]
+preset = "insulin-requiring"
+baseline_pool_factor = 10
+[population.inclusion]
+age_years = { min = 30, max = 70 }
+hba1c_percent = { min = 7.8, max = 11.5 }
+insulin_use = "required"
+[population.distributions]
+hba1c_percent = { dist = "normal", mean = 9.1, sd = 0.9 }
+[[arms]]
+name = "usual"
+n = 120
+treatment = [{ kind = "standard_care", conduct = "protocol_taper" }]
+[randomisation]
+seed = 173
+[endpoints.primary]
+measure = "hba1c_percent"
+visit_month = 1
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap (issue 15; docs/capacity_law.md, 'Session 11'): the insulin-requiring cohort matched to MOBILE's "
+    "HbA1c 9.1 % has a baseline CGM mean of 282 mg/dL (SE 4, 120 patients; FPG about 200 mg/dL) against MOBILE's 208 "
+    "(95 % CI 201-215); with the capacity power law (kappa 0.35, experiments/i15/capacity_law_kappa035.patch) 249: the "
+    "meal days of long-duration, insulin-treated patients run high (mean - FPG +82, +50 with kappa); whether the "
+    "progression model's FPG for their HbA1c (phi rule) is high too is not known: MOBILE's fasting glucose is not in "
+    "the abstracts read.",
+)
+def test_basal_insulin_cohort_baseline_cgm_mean_matches_mobile():
+    """An independent published check of the meal model in the default trial's population (insulin-treated T2D), not
+    used to set any parameter: a cohort of the insulin-requiring preset matched to MOBILE's baseline HbA1c (mean 9.1,
+    SD 0.9, inclusion 7.8-11.5 %) on its usual basal insulin, CGM fortnight before the first dose. Pass: the model's
+    mean CGM glucose lies inside MOBILE's 95 % CI of the mean (208 ± 1.96·47/√173 = 201.0-215.0 mg/dL) widened by 2
+    Monte Carlo SE of the model's mean (the standard-care validation's rule, docs/standard_care.md)."""
+    from t2dsim.trial.protocol import parse_protocol
+    from t2dsim.trial.runner import run_trial
+
+    r = run_trial(parse_protocol(MOBILE_PROTOCOL)).true_results
+    base = r[r["visit_month"] == 0].pivot_table(index="patient_id", columns="measure", values="value")
+    assert abs(base["hba1c_percent"].mean() - 9.1) < 0.1  # the cohort is MOBILE's at baseline
+    cgm = base["cgm_mean_glucose_mgdl"]
+    mc_se = cgm.std() / np.sqrt(len(cgm))
+    half = 1.96 * MOBILE_CGM_SD_MGDL / np.sqrt(MOBILE_N) + 2 * mc_se
+    assert abs(cgm.mean() - MOBILE_CGM_MEAN_MGDL) <= half, (cgm.mean(), mc_se)
