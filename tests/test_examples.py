@@ -141,9 +141,27 @@ def test_bhansali_like_sham_arm_insulin_course_within_the_published_interval():
 
 
 @pytest.fixture(scope="module")
-def cgm_example():
-    """examples/basal-insulin-vs-glp1ra.toml at 40 patients per arm (seeded): its CGM visits, true values."""
-    protocol, run = _run(EXAMPLES[[p.stem for p in EXAMPLES].index(CGM_EXAMPLE)], 40)
+def cgm_example_run():
+    """examples/basal-insulin-vs-glp1ra.toml at 40 patients per arm (seeded)."""
+    return _run(EXAMPLES[[p.stem for p in EXAMPLES].index(CGM_EXAMPLE)], 40)
+
+
+def test_cgm_example_endpoints_are_analysed(cgm_example_run):
+    """Every endpoint of the CGM example gets its ANCOVA, including CGM time below range, whose baseline (before the
+    first dose, nobody on insulin) is 0 % for every patient: a constant baseline is left out of the model instead of
+    making the design singular (which hid the whole endpoint table of this example's report, 2026-12-06)."""
+    from t2dsim.trial.analysis import analyse_run
+
+    protocol, run = cgm_example_run
+    analysis = analyse_run(run.results, run.patients, protocol)
+    assert "endpoints" not in analysis.problems, analysis.problems
+    assert {e.measure for e in protocol.endpoints.secondary} <= set(analysis.endpoints["measure"])
+
+
+@pytest.fixture(scope="module")
+def cgm_example(cgm_example_run):
+    """The CGM example's visits, true values: arm means per visit and measure."""
+    protocol, run = cgm_example_run
     r = run.true_results
     primary = protocol.endpoints.primary
     at = r[(r["measure"] == primary.measure) & (r["visit_month"] == primary.visit_month)]

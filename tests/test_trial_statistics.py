@@ -121,9 +121,35 @@ def test_ancova_errors() -> None:
         ancova(fr, "z")
     with pytest.raises(ValueError, match="more patients"):
         ancova(fr, "a")
-    fr = pd.DataFrame({"arm": list("aabb"), "baseline": [8.0] * 4, "change": [0.1, 0.2, 0.0, 0.3]})
+    # baseline collinear with the arm (every patient of an arm has the same, different baseline): singular
+    fr = pd.DataFrame({"arm": list("aabb"), "baseline": [8.0, 8.0, 9.0, 9.0], "change": [0.1, 0.2, 0.0, 0.3]})
     with pytest.raises(ValueError, match="singular"):
         ancova(fr, "a")
+
+
+def test_ancova_with_a_constant_baseline_is_the_comparison_of_changes() -> None:
+    """A baseline equal for every patient (CGM time below range before anyone takes insulin) carries no information:
+    the covariate is left out, and the result equals statsmodels' OLS ``change ~ C(arm)`` (pooled-variance two-sample
+    comparison) instead of the singular-design error it gave before 2026-12-06."""
+    rng = np.random.default_rng(4)
+    fr = pd.DataFrame(
+        {
+            "arm": ["ref"] * 30 + ["t1"] * 30 + ["t2"] * 25,
+            "baseline": 0.0,
+            "change": np.r_[rng.normal(1.0, 1.0, 30), rng.normal(4.0, 1.5, 30), rng.normal(0.5, 1.0, 25)],
+        }
+    )
+    res = ancova(fr, "ref")
+    ols = smf.ols("change ~ C(arm, Treatment('ref'))", data=fr).fit()
+    for a in ("t1", "t2"):
+        row = res.effects.set_index("arm").loc[a]
+        name = f"C(arm, Treatment('ref'))[T.{a}]"
+        assert row["estimate"] == pytest.approx(ols.params[name], rel=1e-10)
+        assert row["se"] == pytest.approx(ols.bse[name], rel=1e-10)
+        assert row["p_value"] == pytest.approx(ols.pvalues[name], rel=1e-8)
+    assert np.isnan(res.baseline_slope) and res.df_resid == int(ols.df_resid)
+    ls = res.lsmeans.set_index("arm")
+    assert ls.loc["t1", "adj_mean_change"] == pytest.approx(fr.loc[fr.arm == "t1", "change"].mean(), rel=1e-10)
 
 
 def test_analyse_endpoints_table(trial: tuple[pd.DataFrame, pd.DataFrame]) -> None:

@@ -200,7 +200,9 @@ def _endpoint_section(page: _Page, analysis: TrialAnalysis) -> None:
     body += (
         '<p class="note">ANCOVA of change from baseline with baseline as covariate (change ~ arm + baseline), '
         f"treatment coding against <b>{_esc(ref)}</b>; adjusted means at the overall mean baseline; "
-        f"two-sided {level:g}% CIs and p-values, not adjusted for multiplicity.</p>"
+        f"two-sided {level:g}% CIs and p-values, not adjusted for multiplicity. An endpoint whose baseline is the "
+        "same for every patient (e.g. CGM time below range before anyone takes insulin) is compared without the "
+        "baseline term (change ~ arm).</p>"
     )
     endpoints = list(pd.unique(tab["endpoint"]))
     fig = figure(

@@ -105,8 +105,9 @@ class AncovaResult:
             ci_high, t, p_value, df``.
         lsmeans: one row per arm: ``arm, n, mean_change`` (raw), ``adj_mean_change, se, ci_low, ci_high``
             (least-squares mean at the overall mean baseline).
-        baseline_slope: coefficient of baseline (change per unit baseline).
-        baseline_slope_se: its standard error.
+        baseline_slope: coefficient of baseline (change per unit baseline); NaN when the baseline was
+            constant and left out.
+        baseline_slope_se: its standard error (NaN likewise).
         residual_sd: root mean squared error.
         df_resid: residual degrees of freedom.
         alpha: two-sided level of the CIs.
@@ -131,7 +132,10 @@ def ancova(
 
     Model: ``change_i = b0 + sum_a d_a [arm_i = a] + b1 * baseline_i + e_i``, ``e_i ~ N(0, s^2)``,
     with ``a`` over the non-reference arms. Equivalent to the statsmodels formula
-    ``change ~ C(arm, Treatment(reference)) + baseline``.
+    ``change ~ C(arm, Treatment(reference)) + baseline``. A baseline that is the same for every analysed
+    patient (e.g. CGM time below range measured before anyone takes insulin: 0 %) carries no information and
+    would make the design singular: the covariate is then left out (``change ~ C(arm, Treatment(reference))``)
+    and ``baseline_slope`` is NaN.
 
     Args:
         frame: output of :func:`endpoint_frame` (columns ``arm, baseline, change``).
@@ -158,14 +162,16 @@ def ancova(
     y = f["change"].to_numpy(dtype=np.float64)
     b = f["baseline"].to_numpy(dtype=np.float64)
     n = y.size
-    p = 2 + len(others)
+    adjusted = bool(np.ptp(b) > 0)  # a constant baseline is collinear with the intercept: no covariate
+    p = 1 + len(others) + int(adjusted)
     if n <= p:
         raise ValueError(f"ANCOVA needs more patients ({n}) than parameters ({p})")
     X = np.empty((n, p))
     X[:, 0] = 1.0
     for j, a in enumerate(others):
         X[:, 1 + j] = arm_col == a
-    X[:, -1] = b
+    if adjusted:
+        X[:, -1] = b
     # QR solve (numerically stable); singular design -> clear error
     q, r = np.linalg.qr(X)
     if np.min(np.abs(np.diag(r))) < 1e-10 * np.max(np.abs(np.diag(r))):
@@ -223,7 +229,8 @@ def ancova(
         x[0] = 1.0
         if j > 0:
             x[j] = 1.0
-        x[-1] = mean_b
+        if adjusted:
+            x[-1] = mean_b
         m = float(x @ beta)
         se = float(np.sqrt(x @ cov @ x))
         ls_rows.append(
@@ -240,8 +247,8 @@ def ancova(
     return AncovaResult(
         effects=effects,
         lsmeans=pd.DataFrame(ls_rows),
-        baseline_slope=float(beta[-1]),
-        baseline_slope_se=float(np.sqrt(cov[-1, -1])),
+        baseline_slope=float(beta[-1]) if adjusted else float("nan"),
+        baseline_slope_se=float(np.sqrt(cov[-1, -1])) if adjusted else float("nan"),
         residual_sd=float(np.sqrt(s2)),
         df_resid=int(df),
         alpha=alpha,
