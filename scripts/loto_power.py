@@ -6,7 +6,11 @@ the published observation noise N(0, SE²) is added; each simulated dataset is s
 predictives of the model and the no-effect comparator and judged by the rule. The folds are not refitted per
 dataset (that would take one cold LOTO per dataset), so the power ignores the refit's own variability.
 
-Usage: PYTHONPATH=src python scripts/loto_power.py [results.json] [--draws 30] [--sims 2000]
+``--replicate R1 R2 ...`` also reports the power the rule would have with the held-out evidence repeated R times
+(R new trials like each of the seven, same predictives and observation noise): how much more evidence of this kind
+the rule needs to reach its power target.
+
+Usage: PYTHONPATH=src python scripts/loto_power.py [results.json] [--draws 30] [--sims 2000] [--replicate 2 3 4]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ def main() -> None:
     ap.add_argument("results", nargs="?", default=None)
     ap.add_argument("--draws", type=int, default=30)
     ap.add_argument("--sims", type=int, default=2000)
+    ap.add_argument("--replicate", type=int, nargs="*", default=[])
     a = ap.parse_args()
     path = Path(a.results) if a.results else default_results_path()
     res = json.loads(path.read_text())
@@ -50,6 +55,18 @@ def main() -> None:
         f" ({len(f)} endpoints of {f['case_key'].nunique()} trials,"
         f" {a.draws} posterior draws per case; target >= {LOTO_RULE['power_target']}); {time.perf_counter() - t0:.0f} s"
     )
+
+    cols = [
+        list(f["case_key"]), list(f["model_draws"]), list(f["none_draws"]), list(t["model_draws"]), list(f["obs_se"]),
+    ]
+    for r in a.replicate:
+        trial = [f"{k}#{i}" for i in range(r) for k in cols[0]]
+        rep = [trial] + [c * r for c in cols[1:]]
+        p = rule_power_parts(*rep, n_sim=a.sims, seed=seed)
+        print(
+            f"evidence x{r} ({len(trial)} endpoints of {len(set(trial))} trials): power = {p['rule']:.3f}"
+            f" (better than no effect alone {p['better_than_no_effect']:.3f}, coverage alone {p['coverage']:.3f})"
+        )
 
 
 if __name__ == "__main__":
