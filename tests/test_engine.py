@@ -78,26 +78,48 @@ def test_meal_day_glycation_relaxes_to_the_gmi_of_the_days_mean():
         MealGlycation(arm, step_days=0)
 
 
+THREADS_SCRIPT = """
+import numba
+import numpy as np
+
+from t2dsim.engine import ArmState, Cohort, advance, run_meal_day
+from t2dsim.physiology.progression import ha2016_initial_state, ha2016_params
+from t2dsim.simulate import meal_inputs
+from t2dsim.therapies.base import PatientContext, Therapy
+
+
+class HalfHGP(Therapy):
+    kind = "half_hgp"
+
+    def effects(self, ctx, day):
+        return {"hgp_mult": np.full(ctx.n, 0.8)}
+
+
+n = 64
+out = []
+for threads in (1, 2):
+    numba.set_num_threads(threads)
+    params, state = ha2016_params(n), ha2016_initial_state(n)
+    state.beta_mass_mg[:] *= np.random.default_rng(5).uniform(0.3, 1.0, n)
+    ctx = PatientContext(n=n, body_weight_kg=np.full(n, 80.0), age_years=np.full(n, 50.0), female=np.zeros(n, bool))
+    arm = ArmState(Cohort(params, state, ctx, np.full(n, 25.0), np.full(n, 175.0)), [HalfHGP(start_day=30)])
+    advance(arm, 120)
+    res = run_meal_day(arm, meal_inputs(240, [(0, 75.0)], rate_g_per_min=15.0))
+    out.append((arm.state.to_matrix(), res["plasma_glucose_mgdl"]))
+print(numba.config.NUMBA_NUM_THREADS, np.array_equal(out[0][0], out[1][0]), np.array_equal(out[0][1], out[1][1]))
+"""
+
+
 def test_one_and_two_numba_threads_give_identical_courses_and_meal_days():
     """The progression and meal kernels loop over patients with prange and each patient's course is independent, so
     the number of threads cannot change a number. The suite's xdist workers run Numba on one thread (conftest.py:
-    two workers with two threads each oversubscribe the 2-core machine), so the two-thread path is checked here."""
-    import numba
+    two workers with two threads each oversubscribe the 2-core machine), so the two-thread path is checked here, in
+    a fresh interpreter whose Numba pool has 2 threads whatever the machine (NUMBA_NUM_THREADS=2)."""
+    import os
+    import subprocess
+    import sys
 
-    n = 64
-    out = []
-    assert numba.config.NUMBA_NUM_THREADS >= 2, "this check needs Numba's pool to have 2 threads (2 cores)"
-    before = numba.get_num_threads()
-    try:
-        for threads in (1, 2):
-            numba.set_num_threads(threads)
-            c = _cohort(n)
-            c.state.beta_mass_mg[:] *= np.random.default_rng(5).uniform(0.3, 1.0, n)
-            arm = ArmState(c, [HalfHGP(start_day=30)])
-            advance(arm, 120)
-            res = run_meal_day(arm, meal_inputs(240, [(0, 75.0)], rate_g_per_min=15.0))
-            out.append((arm.state.to_matrix(), res["plasma_glucose_mgdl"]))
-    finally:
-        numba.set_num_threads(before)
-    np.testing.assert_array_equal(out[0][0], out[1][0])
-    np.testing.assert_array_equal(out[0][1], out[1][1])
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", THREADS_SCRIPT], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["2", "True", "True"], out.stdout
