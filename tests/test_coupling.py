@@ -142,19 +142,41 @@ def _gains(cap_mult, si, cap0=coupling.CAPACITY_T2D):
     return p["K"], p["beta_Y"]
 
 
+def _gains_graft(native_mult, graft_mult, si):
+    """K and beta_Y for native capacity c_T2D·native_mult plus a graft of c_T2D·graft_mult (σ shared)."""
+    sigma = np.full(np.shape(native_mult), 400.0)
+    beta = coupling.CAPACITY_T2D * np.asarray(native_mult, dtype=float) / sigma
+    graft = coupling.CAPACITY_T2D * np.asarray(graft_mult, dtype=float) / sigma
+    n = beta.shape
+    p = coupling.meal_params_from_progression(
+        np.full(n, 140.0), np.full(n, 15.0), np.full(n, si), beta, sigma, graft_beta_mass_mg=graft,
+        body_weight_kg=80.0, age_years=55.0, female=False,
+    )  # fmt: skip
+    return p["K"], p["beta_Y"]
+
+
 @pytest.mark.parametrize("si", [0.08, coupling.SI_T2D, 0.4, coupling.SI_NORMAL])
-def test_secretion_gains_are_proportional_to_capacity_at_fixed_insulin_sensitivity(si):
-    """Ha 2016's secretion σ·β·H(M(G) + γ) is linear in capacity β·σ at any glucose; the meal model's
-    glucose-driven gains must be too (below, between and above the anchors), so a therapy multiplying
-    capacity by m multiplies both gains by m — what ``secretion_gain_multipliers`` returns."""
-    mults = np.array([0.2, 0.43, 1.0, 1.5, 3.0])
-    k, by = _gains(mults, si)
-    np.testing.assert_allclose(k / k[2], mults, rtol=1e-12)
-    np.testing.assert_allclose(by / by[2], mults, rtol=1e-12)
+def test_secretion_gains_follow_the_capacity_law_with_floor_and_proportional_graft(si):
+    """coupling.capacity_gain_factor at fixed insulin sensitivity, from the definitions (hand values, κ = 0.35,
+    floor 0.1): proportional to native capacity r at and above the T2D anchor (Ha 2016's secretion is linear in
+    β·σ; both anchors close, test_mapping_reproduces_dallaman_subjects), r**κ between the floor and the anchor,
+    linear through 0 below the floor and continuous there; a graft's capacity adds proportionally; a therapy's
+    secretion multiplier m multiplies both gains by m (secretion_gain_multipliers)."""
+    assert (coupling.CAPACITY_EXPONENT, coupling.CAPACITY_FLOOR) == (0.35, 0.1)
+    r = np.array([0.02, 0.05, 0.1, 0.2, 0.43, 1.0, 1.5, 3.0])
+    expect = np.where(r >= 1, r, np.where(r >= 0.1, r**0.35, 0.1**0.35 * r / 0.1))
+    k, by = _gains_graft(r, np.zeros_like(r), si)
+    np.testing.assert_allclose(k / k[5], expect, rtol=1e-12)
+    np.testing.assert_allclose(by / by[5], expect, rtol=1e-12)
+    # continuity at the floor and monotone increase everywhere
+    below = coupling.capacity_gain_factor(np.array([0.1 - 1e-9]))
+    np.testing.assert_allclose(below, 0.1**0.35, rtol=1e-6)
+    assert np.all(np.diff(coupling.capacity_gain_factor(np.linspace(0, 3, 301))) > 0)
+    # graft additive: native 0.3 + graft 0.5 of the anchor's capacity gives f(0.3) + 0.5
+    kg, _ = _gains_graft(np.array([0.3, 1.0]), np.array([0.5, 0.0]), si)
+    assert kg[0] / kg[1] == pytest.approx(0.3**0.35 + 0.5, rel=1e-12)
     m = coupling.secretion_gain_multipliers(np.array([1.37]))
-    k2, by2 = _gains(np.array([1.37]), si)
-    np.testing.assert_allclose(k2 / k[2], m["K"], rtol=1e-12)
-    np.testing.assert_allclose(by2 / by[2], m["beta_Y"], rtol=1e-12)
+    assert float(m["K"][0]) == float(m["beta_Y"][0]) == 1.37
 
 
 def test_secretion_gains_follow_the_disease_stage_read_from_insulin_sensitivity():

@@ -83,3 +83,21 @@ visit_month = 3
 """
     assert diabetes_type(parse_protocol(text.replace("PRESET", "type-1"))) == "t1d"
     assert diabetes_type(parse_protocol(text.replace("PRESET", "insulin-requiring"))) == "t2d"
+
+
+def test_type_1_patients_have_no_stimulated_cpeptide_response():
+    """CIT-07's inclusion (above) is about *stimulated* C-peptide: an MMTT of the preset's patients on their usual
+    insulin must peak below 0.3 ng/mL. The meal model's secretion gains fall linearly to 0 below 0.1 of the T2D
+    anchor's capacity (coupling.CAPACITY_FLOOR): highest peak 8.8 pmol/L; with capacity**0.35 all the way down (floor
+    1e-9) it is 172.8 pmol/L in this cohort, above the threshold (measured 2026-12-06)."""
+    from t2dsim.engine import ArmState, Cohort, run_meal_day
+    from t2dsim.simulate import meal_inputs, mmtt_cho_g
+    from t2dsim.therapies.base import PatientContext
+
+    c = make_cohort("type-1", 40, seed=4)
+    ctx = PatientContext(n=c.n, body_weight_kg=np.full(c.n, 75.0), age_years=c.age_years, female=np.zeros(c.n, bool))
+    arm = ArmState(Cohort(c.params, c.state, ctx, c.bmi_kg_m2, np.full(c.n, 172.0)), [])
+    grams = float(mmtt_cho_g(75.0))
+    res = run_meal_day(arm, meal_inputs(240, [(0, grams)], rate_g_per_min=grams / 5.0))
+    peak = res["cpeptide_pmol_l"].max(axis=1)
+    assert (peak < CPEPTIDE_ABSENT_PMOL_L).all(), float(peak.max())

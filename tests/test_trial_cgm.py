@@ -139,11 +139,11 @@ visit_month = 1
 @pytest.mark.xfail(
     strict=True,
     reason="known gap (issue 15; docs/capacity_law.md, 'Session 11'): the insulin-requiring cohort matched to MOBILE's "
-    "HbA1c 9.1 % has a baseline CGM mean of 282 mg/dL (SE 4, 120 patients) against MOBILE's 208 (95 % CI 201-215); "
-    "with the capacity power law (kappa 0.35, experiments/i15/capacity_law_kappa035.patch) 249. Two likely faults: the "
-    "meal days run +82 mg/dL over FPG (+50 with kappa, near the +38..+55 that published basal-insulin users imply), "
-    "and background-insulin patients are placed on the Wei line (phi = 1, FPG 200), while published basal-insulin "
-    "users sit 30-47 mg/dL below it (Riddle 2011 pooled, LANMET); MOBILE's own FPG is not in the abstracts read.",
+    "HbA1c 9.1 % has a baseline CGM mean of 249 mg/dL with the capacity law (SE 3, 120 patients; 282 with the "
+    "proportional gains before 2026-12-06) against MOBILE's 208 (95 % CI 201-215). The remaining fault: "
+    "background-insulin patients are placed on the Wei line (baseline_targets.place_glycaemia, phi = 1, FPG 200), "
+    "while published basal-insulin users sit 30-47 mg/dL below it (Riddle 2011 pooled, LANMET); placed with phi 0.6 "
+    "the cohort gives 200.8 mg/dL and TIR 38 % (MOBILE 40 %), but that placement cannot build two Bhansali cases.",
 )
 def test_basal_insulin_cohort_baseline_cgm_mean_matches_mobile():
     """An independent published check of the meal model in the default trial's population (insulin-treated T2D), not

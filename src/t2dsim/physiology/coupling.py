@@ -18,10 +18,15 @@ Mapping (each documented rule is the simplest that reproduces both anchors exact
 ---------------------------------------------------------------------------------
 * Insulin action (Vmx, kp3, Km0, p2u): two-point power law in SIe,
   θ = θ_T2D · (SIe/SIe_T2D)^λθ with λθ = ln(θ_N/θ_T2D)/ln(SIe_N/SIe_T2D).
-* Glucose-driven secretion gains (K, β_Y): proportional to secretory capacity c = (β + β_graft)·σ, as
-  Ha 2016's secretion rate σ·β·H(M(G) + γ) is at any glucose, times the disease-stage factor that
-  closes the anchors: θ = θ_T2D · (c/c_T2D) · ρθ^w with ρθ = (θ_N/θ_T2D)/(c_N/c_T2D) (1.54 for K,
-  1.46 for β_Y) and w the disease weight below. A therapy multiplying secretion by m (``secretion_mult``)
+* Glucose-driven secretion gains (K, β_Y): θ = θ_T2D · F · ρθ^w with ρθ = (θ_N/θ_T2D)/(c_N/c_T2D) (1.54 for K,
+  1.46 for β_Y), w the disease weight below and F = f(r) + r_g, where r = β_native·σ/c_T2D and
+  r_g = β_graft·σ/c_T2D. f(r) = r at and above the T2D anchor (proportional to capacity, as Ha 2016's
+  secretion rate σ·β·H(M(G) + γ) is; both anchors close exactly), r^κ below it (κ = ``CAPACITY_EXPONENT`` 0.35),
+  and linear through 0 below ``CAPACITY_FLOOR`` (0.1). Since 2026-12-06 (issue 15, docs/capacity_law.md): with
+  the proportional rule, long-duration patients (Riddle 2003 cohort at 0.35 × c_T2D) had meal days +56 mg/dL over
+  FPG on oral agents against +31 published, and HbA1c built from their meal days under glargine left 6 % of them
+  ≤ 7 % against ~60 % published; a graft adds its own capacity proportionally.
+  A therapy multiplying secretion by m (``secretion_mult``)
   therefore multiplies both gains by m (:func:`secretion_gain_multipliers`). Because w is read from
   insulin sensitivity (as for every interpolated constant), a gain in SIe alone raises the gains too,
   modestly (SIe ×1.4 from the T2D anchor: K ×1.10, β_Y ×1.09; none below the T2D anchor's SIe): the
@@ -96,9 +101,33 @@ def anchors() -> Anchors:
     return Anchors({k: float(n[k][0]) for k in PARAM_NAMES}, {k: float(t[k][0]) for k in PARAM_NAMES})
 
 
+#: κ of the capacity law below the T2D anchor (dimensionless). Tuned (docs/capacity_law.md, scan 0.2-0.4) so that the
+#: Riddle 2003 replication cohort's baseline meal day, on metformin + sulfonylurea before insulin, lies +31 mg/dL over
+#: its FPG: Riddle et al., Diabetes Care 34:2508 (2011), six pooled treat-to-target trials, FPG 194 mg/dL at HbA1c
+#: 8.7 % (mean glucose through the GMI relation, Bergenstal 2018). Checks, not targets: the week-24 meal days under
+#: glargine and the share ≤ 7 % of Riddle 2003 (tests/test_therapies_insulin.py), MOBILE's blinded CGM
+#: (tests/test_trial_cgm.py).
+CAPACITY_EXPONENT = 0.35
+#: Capacity (× the T2D anchor's) below which the gains fall linearly to 0 [D]: keeps C-peptide-negative type 1
+#: patients without a stimulated response (CIT-07's < 0.3 ng/mL; tests/test_presets_type1.py), which r**κ alone
+#: would give them (r**0.35 is 0.2 at r = 0.01).
+CAPACITY_FLOOR = 0.1
+
+
+def capacity_gain_factor(r: ArrayLike) -> np.ndarray:
+    """Secretion-gain factor f(r) of native capacity r = β·σ / c_T2D (dimensionless): r at and above the T2D anchor
+    (both anchors close exactly), r**κ between the floor and it, and below the floor linear through 0 (continuous
+    at the floor)."""
+    r = np.asarray(r, dtype=float)
+    lo = CAPACITY_FLOOR
+    below = lo**CAPACITY_EXPONENT * r / lo
+    return np.where(r >= 1.0, r, np.where(r >= lo, np.maximum(r, lo) ** CAPACITY_EXPONENT, below))
+
+
 def secretion_gain_multipliers(secretion_mult: ArrayLike) -> dict[str, np.ndarray]:
-    """Meal-model gain multipliers (K, β_Y) equivalent to multiplying secretory capacity by
-    ``secretion_mult``: the gains are proportional to capacity, so both are multiplied by it."""
+    """Meal-model gain multipliers (K, β_Y) of a therapy that multiplies secretion by ``secretion_mult``: both gains
+    are multiplied by it, as Ha 2016's secretion rate is, whatever the patient's capacity (the capacity law
+    :func:`capacity_gain_factor` describes the disease, not the drug)."""
     m = np.maximum(np.asarray(secretion_mult, dtype=float), 0.0)
     return {k: m for k in SECRETION_GAINS}
 
@@ -182,7 +211,6 @@ def meal_params_from_progression(
 
     kappa = arr(insulin_scale)
     si = np.maximum(arr(si_eff) * kappa, 1e-6)
-    cap = np.maximum((arr(beta_mass_mg) + arr(graft_beta_mass_mg)) * arr(sigma), 0.0)
     a = anchors()
     w = disease_weight(si)
     vals: dict[str, np.ndarray] = {}
@@ -191,9 +219,12 @@ def meal_params_from_progression(
     for k in INSULIN_ACTION:
         lam = np.log(a.normal[k] / a.t2d[k]) / np.log(SI_NORMAL / SI_T2D)
         vals[k] = a.t2d[k] * (si / SI_T2D) ** lam
+    native = np.maximum(arr(beta_mass_mg) * arr(sigma), 0.0) / CAPACITY_T2D
+    graft = np.maximum(arr(graft_beta_mass_mg) * arr(sigma), 0.0) / CAPACITY_T2D
+    f = capacity_gain_factor(native) + graft
     for k in SECRETION_GAINS:
         rho = (a.normal[k] / a.t2d[k]) / (CAPACITY_NORMAL / CAPACITY_T2D)
-        vals[k] = a.t2d[k] * (cap / CAPACITY_T2D) * rho**w
+        vals[k] = a.t2d[k] * f * rho**w
     vals["BW"] = arr(body_weight_kg)
     for k in ("ka1", "ka2", "kd", "ksc"):
         vals[k] = np.full(n, a.t2d[k])
