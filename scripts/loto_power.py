@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from t2dsim.calibration import _t2d_plans, default_results_path
-from t2dsim.calibration.loto_rule import LOTO_RULE, rule_power_parts
+from t2dsim.calibration.loto_rule import LOTO_RULE, rule_power
 from t2dsim.calibration.scored_validation import scored_rows
 
 
@@ -44,7 +44,7 @@ def main() -> None:
     f = folds[folds["cell_class"].isin(["msc", "bmmnc"]) & ~folds["role"].str.startswith("check (pooled)")]
     t = truth[truth["cell_class"].isin(["msc", "bmmnc"])]
     assert list(f["endpoint"]) == list(t["endpoint"])
-    parts = rule_power_parts(
+    parts = rule_power(
         list(f["case_key"]), list(f["model_draws"]), list(f["none_draws"]), list(t["model_draws"]),
         list(f["obs_se"]), n_sim=a.sims, seed=seed,
     )
@@ -62,7 +62,7 @@ def main() -> None:
     for r in a.replicate:
         trial = [f"{k}#{i}" for i in range(r) for k in cols[0]]
         rep = [trial] + [c * r for c in cols[1:]]
-        p = rule_power_parts(*rep, n_sim=a.sims, seed=seed)
+        p = rule_power(*rep, n_sim=a.sims, seed=seed)
         print(
             f"evidence x{r} ({len(trial)} endpoints of {len(set(trial))} trials): power = {p['rule']:.3f}"
             f" (better than no effect alone {p['better_than_no_effect']:.3f}, coverage alone {p['coverage']:.3f})"

@@ -14,8 +14,8 @@ BM-MNC cases; each predicted by the fold that left its trial out):
 
 Both must hold. Log score: :func:`t2dsim.calibration.scoring.log_score` (proper; Gneiting & Raftery 2007).
 
-Power (:func:`rule_power`): the share of datasets simulated from the fitted model in which the rule passes
-(i.e. rejects the no-effect comparator with calibrated intervals). Each simulated dataset draws every endpoint's
+Power (:func:`rule_power`, its ``"rule"``): the share of datasets simulated from the fitted model in which the rule
+passes (i.e. rejects the no-effect comparator with calibrated intervals). Each simulated dataset draws every endpoint's
 true effect from the full fit's predictive and adds the published observation noise; the fold predictives and the
 comparator are held fixed (the folds are not refitted per simulated dataset: that would take a full cold LOTO per
 dataset). The target is ≥ 80 %.
@@ -31,7 +31,7 @@ import numpy as np
 from scipy.stats import binom
 from scipy.stats import t as student_t
 
-__all__ = ["LOTO_RULE", "RuleVerdict", "coverage_range", "rule_verdict", "rule_power", "rule_power_parts"]
+__all__ = ["LOTO_RULE", "RuleVerdict", "coverage_range", "rule_verdict", "rule_power"]
 
 LOTO_RULE = {
     "endpoints": "held-out endpoints of the T2D MSC and BM-MNC trials (cold LOTO folds)",
@@ -99,19 +99,6 @@ def rule_verdict(
 
 
 def rule_power(
-    trial: Sequence[str],
-    model_draws: Sequence[np.ndarray],
-    none_draws: Sequence[np.ndarray],
-    truth_draws: Sequence[np.ndarray],
-    obs_se: Sequence[float],
-    n_sim: int = 2000,
-    seed: int = 0,
-) -> float:
-    """Share of ``n_sim`` simulated datasets in which the rule passes (:func:`rule_power_parts`, its ``"rule"``)."""
-    return rule_power_parts(trial, model_draws, none_draws, truth_draws, obs_se, n_sim, seed)["rule"]
-
-
-def rule_power_parts(
     trial: Sequence[str],
     model_draws: Sequence[np.ndarray],
     none_draws: Sequence[np.ndarray],
