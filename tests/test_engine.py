@@ -1,5 +1,7 @@
 """Engine: segmenting the progression run changes nothing; therapies act only while active."""
 
+from pathlib import Path
+
 import numpy as np
 
 from t2dsim.engine import ArmState, Cohort, advance, run_meal_day
@@ -79,30 +81,23 @@ def test_meal_day_glycation_relaxes_to_the_gmi_of_the_days_mean():
 
 
 THREADS_SCRIPT = """
+import sys
+
 import numba
 import numpy as np
 
-from t2dsim.engine import ArmState, Cohort, advance, run_meal_day
-from t2dsim.physiology.progression import ha2016_initial_state, ha2016_params
-from t2dsim.simulate import meal_inputs
-from t2dsim.therapies.base import PatientContext, Therapy
+sys.path.insert(0, sys.argv[1])  # this test file's folder: the same cohort and therapy as the tests above
+from test_engine import HalfHGP, _cohort  # noqa: E402
 
+from t2dsim.engine import ArmState, advance, run_meal_day  # noqa: E402
+from t2dsim.simulate import meal_inputs  # noqa: E402
 
-class HalfHGP(Therapy):
-    kind = "half_hgp"
-
-    def effects(self, ctx, day):
-        return {"hgp_mult": np.full(ctx.n, 0.8)}
-
-
-n = 64
 out = []
 for threads in (1, 2):
     numba.set_num_threads(threads)
-    params, state = ha2016_params(n), ha2016_initial_state(n)
-    state.beta_mass_mg[:] *= np.random.default_rng(5).uniform(0.3, 1.0, n)
-    ctx = PatientContext(n=n, body_weight_kg=np.full(n, 80.0), age_years=np.full(n, 50.0), female=np.zeros(n, bool))
-    arm = ArmState(Cohort(params, state, ctx, np.full(n, 25.0), np.full(n, 175.0)), [HalfHGP(start_day=30)])
+    c = _cohort(64)
+    c.state.beta_mass_mg[:] *= np.random.default_rng(5).uniform(0.3, 1.0, 64)
+    arm = ArmState(c, [HalfHGP(start_day=30)])
     advance(arm, 120)
     res = run_meal_day(arm, meal_inputs(240, [(0, 75.0)], rate_g_per_min=15.0))
     out.append((arm.state.to_matrix(), res["plasma_glucose_mgdl"]))
@@ -120,6 +115,8 @@ def test_one_and_two_numba_threads_give_identical_courses_and_meal_days():
     import sys
 
     env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
-    out = subprocess.run([sys.executable, "-c", THREADS_SCRIPT], capture_output=True, text=True, env=env, timeout=300)
+    here = str(Path(__file__).parent)
+    cmd = [sys.executable, "-c", THREADS_SCRIPT, here]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["2", "True", "True"], out.stdout
