@@ -37,7 +37,7 @@ the NumPy-facing API. Memory scales with patients × recorded snapshots, never �
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numba as nb
@@ -138,6 +138,7 @@ __all__ = [
     "monthly_record_days",
     "effective_si",
     "endogenous_insulin_qss",
+    "secretion_hill",
     "state_from_outputs",
 ]
 
@@ -488,12 +489,27 @@ def endogenous_insulin_qss(
     """Quasi-steady endogenous insulin (µU/mL) at a held glucose, with γ at its steady state γ∞(G)."""
     g = np.asarray(glucose_mgdl, dtype=float)
     p = params
-    m = p["Mmax"] * g ** p["kM"] / (p["alphaM"] ** p["kM"] + g ** p["kM"])
-    gam = p["Gbar"] / (1.0 + np.exp(-(g - p["Gs"]) / p["Gn"])) - p["Gshft"]
-    x = np.maximum(m + gam, 0.0)
-    hx = x ** p["kISR"] / (p["alphaISR"] ** p["kISR"] + x ** p["kISR"])
     beta = state.beta_mass_mg + np.asarray(graft_beta_mass_mg, dtype=float)
-    return beta * np.asarray(secretion_mult, dtype=float) * state.sigma * hx / (p["V"] * p["k"])
+    return beta * np.asarray(secretion_mult, dtype=float) * state.sigma * secretion_hill(p)(g) / (p["V"] * p["k"])
+
+
+def secretion_hill(params: ProgressionParams) -> Callable[[np.ndarray], np.ndarray]:
+    """G ↦ H(M(G) + γ∞(G)), the glucose-dependent factor of Ha 2016's secretion rate σ·β·H at a held glucose
+    (dimensionless, 0-1; γ at its steady state), used by :func:`endogenous_insulin_qss`. The parameters and their
+    G-independent powers are read once, so a root search can call the returned function many times."""
+    p = params
+    mmax, k_m, a_m = p["Mmax"], p["kM"], p["alphaM"] ** p["kM"]
+    gbar, gs, gn, gshft = p["Gbar"], p["Gs"], p["Gn"], p["Gshft"]
+    k_isr, a_isr = p["kISR"], p["alphaISR"] ** p["kISR"]
+
+    def hill(g: np.ndarray) -> np.ndarray:
+        g_k = g**k_m
+        m = mmax * g_k / (a_m + g_k)
+        gam = gbar / (1.0 + np.exp(-(g - gs) / gn)) - gshft
+        x_k = np.maximum(m + gam, 0.0) ** k_isr
+        return x_k / (a_isr + x_k)
+
+    return hill
 
 
 def state_from_outputs(result: ProgressionResult, index: ArrayLike) -> ProgressionState:

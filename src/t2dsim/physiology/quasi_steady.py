@@ -21,6 +21,7 @@ from t2dsim.physiology.progression import (
     ProgressionState,
     effective_si,
     endogenous_insulin_qss,
+    secretion_hill,
 )
 
 __all__ = [
@@ -61,9 +62,9 @@ def unaided_glucose(
     (need falls monotonically with G), by vectorised bisection on [1, 3000] mg/dL.
 
     The terms of :func:`insulin_need` that do not depend on G (SIe, R0·hgp, clearance, β-cell mass × secretion
-    multiplier × σ) are computed once, not in each of the 48 halvings; every floating-point operation is the one
-    :func:`insulin_need` and :func:`~t2dsim.physiology.progression.endogenous_insulin_qss` perform, in the same
-    order, so the root is bit-identical (tests/test_quasi_steady.py)."""
+    multiplier × σ) are computed once, not in each of the 48 halvings; the G-dependent factor is the same
+    :func:`~t2dsim.physiology.progression.secretion_hill`, in the same order of operations, so the root is
+    bit-identical to bisection on :func:`insulin_need` (tests/test_quasi_steady.py)."""
     p = params
     si_e = effective_si(p, state, age, bmi, eff["si_mult"])
     r0e = p["R0"] * eff["hgp_mult"]
@@ -71,18 +72,12 @@ def unaided_glucose(
     beta = state.beta_mass_mg + np.asarray(eff["graft_beta_mass_mg"], dtype=float)
     secretion = beta * np.asarray(eff["secretion_mult"], dtype=float) * state.sigma
     v_k = p["V"] * p["k"]
-    mmax, k_m, a_m = p["Mmax"], p["kM"], p["alphaM"] ** p["kM"]
-    gbar, gs, gn, gshft = p["Gbar"], p["Gs"], p["Gn"], p["Gshft"]
-    k_isr, a_isr = p["kISR"], p["alphaISR"] ** p["kISR"]
+    hill = secretion_hill(p)
     n = state.n
     lo, hi = np.full(n, 1.0), np.full(n, 3000.0)
     for _ in range(48):
         g = 0.5 * (lo + hi)
-        g_k = g**k_m
-        m = mmax * g_k / (a_m + g_k)
-        gam = gbar / (1.0 + np.exp(-(g - gs) / gn)) - gshft
-        x_k = np.maximum(m + gam, 0.0) ** k_isr
-        endo = secretion * (x_k / (a_isr + x_k)) / v_k
+        endo = secretion * hill(g) / v_k
         pos = (r0e / g - clear) / si_e - endo > 0
         lo, hi = np.where(pos, g, lo), np.where(pos, hi, g)
     return 0.5 * (lo + hi)
