@@ -1,10 +1,11 @@
-"""Power of the committed cold-LOTO acceptance rule (calibration.loto_rule) for a calibration results file.
+"""Power and size of the committed cold-LOTO acceptance rule (calibration.loto_rule) for a calibration results file.
 
 Datasets are simulated from the fitted model: each T2D MSC / BM-MNC endpoint's true effect is drawn from the FULL
 fit's predictive (posterior draws with a new trial's efficacy offset, bias terms of uncontrolled rows included) and
 the published observation noise N(0, SE²) is added; each simulated dataset is scored against the fixed fold
 predictives of the model and the no-effect comparator and judged by the rule. The folds are not refitted per
-dataset (that would take one cold LOTO per dataset), so the power ignores the refit's own variability.
+dataset (that would take one cold LOTO per dataset), so the power ignores the refit's own variability. The size is
+the share of datasets simulated from the no-effect comparator in which the rule's part 1 rejects it.
 
 ``--replicate R1 R2 ...`` also reports the power the rule would have with the held-out evidence repeated R times
 (R new trials like each of the seven, same predictives and observation noise): how much more evidence of this kind
@@ -48,10 +49,10 @@ def main() -> None:
         list(f["case_key"]), list(f["model_draws"]), list(f["none_draws"]), list(t["model_draws"]),
         list(f["obs_se"]), n_sim=a.sims, seed=seed,
     )
-    print(f"results {path}; rule: {LOTO_RULE['test']}; {LOTO_RULE['coverage']}")
+    print(f"results {path}; rule v{LOTO_RULE['version']}: {LOTO_RULE['test']}; {LOTO_RULE['coverage']}")
     print(
-        f"power = {parts['rule']:.3f} (better than no effect alone {parts['better_than_no_effect']:.3f}, coverage alone"
-        f" {parts['coverage']:.3f}) over {a.sims} simulated datasets"
+        f"power to reject no effect = {parts['better_than_no_effect']:.3f} (size {parts['size']:.3f}); coverage holds"
+        f" in {parts['coverage']:.3f}; whole rule passes in {parts['rule']:.3f}; over {a.sims} simulated datasets"
         f" ({len(f)} endpoints of {f['case_key'].nunique()} trials,"
         f" {a.draws} posterior draws per case; target >= {LOTO_RULE['power_target']}); {time.perf_counter() - t0:.0f} s"
     )
@@ -64,8 +65,9 @@ def main() -> None:
         rep = [trial] + [c * r for c in cols[1:]]
         p = rule_power(*rep, n_sim=a.sims, seed=seed)
         print(
-            f"evidence x{r} ({len(trial)} endpoints of {len(set(trial))} trials): power = {p['rule']:.3f}"
-            f" (better than no effect alone {p['better_than_no_effect']:.3f}, coverage alone {p['coverage']:.3f})"
+            f"evidence x{r} ({len(trial)} endpoints of {len(set(trial))} trials): power to reject no effect"
+            f" {p['better_than_no_effect']:.3f} (size {p['size']:.3f}); coverage {p['coverage']:.3f};"
+            f" rule {p['rule']:.3f}"
         )
 
 

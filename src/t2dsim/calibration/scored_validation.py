@@ -22,7 +22,7 @@ from t2dsim.calibration.beta_replacement import beta_targets, islet_params_from_
 from t2dsim.calibration.cases import CasePlan
 from t2dsim.calibration.evidence import CASE_LABELS, pooled_check_targets, t2d_targets
 from t2dsim.calibration.fit import EFFICACY_OF_CASE, CaseEvaluator, efficacy_index, laplace_draws
-from t2dsim.calibration.loto_rule import RuleVerdict, rule_verdict
+from t2dsim.calibration.loto_rule import LOTO_RULE, RuleVerdict, rule_verdict
 from t2dsim.calibration.scoring import (
     EnsemblePredictive,
     NormalPredictive,
@@ -230,6 +230,9 @@ def synthesis_summary(table: pd.DataFrame) -> dict[str, Any]:
         }
     v: RuleVerdict = rule_verdict(t2d["case_key"], t2d["ls_model"], t2d["ls_no_effect"], t2d["obs_in_pi"])
     out["rule"] = {
+        "version": LOTO_RULE["version"],
+        "sum_diff": v.sum_diff,
+        "threshold": v.threshold,
         "t_stat": v.t_stat,
         "t_crit": v.t_crit,
         "k_trials": v.k_trials,
@@ -239,6 +242,7 @@ def synthesis_summary(table: pd.DataFrame) -> dict[str, Any]:
         "n_endpoints": v.n_endpoints,
         "coverage_range": [v.coverage_low, v.coverage_high],
         "better_than_no_effect": v.better_than_no_effect,
+        "v1_better_than_no_effect": v.v1_better_than_no_effect,
         "coverage_ok": v.coverage_ok,
         "passed": v.passed,
     }
@@ -269,9 +273,12 @@ def summary_text(s: dict[str, Any]) -> str:
         )
     r = s["rule"]
     lines.append(
-        f"LOTO rule (calibration.loto_rule): trial-level t = {r['t_stat']:.2f} vs t(0.95, {r['k_trials'] - 1}) = "
-        f"{r['t_crit']:.2f} -> {'better' if r['better_than_no_effect'] else 'NOT better'} than no effect; "
+        f"LOTO rule v{r['version']} (calibration.loto_rule): summed log-score difference model − no effect S = "
+        f"{r['sum_diff']:+.2f} over {r['n_endpoints']} endpoints vs log 20 = {r['threshold']:.2f} -> "
+        f"{'better' if r['better_than_no_effect'] else 'NOT better'} than no effect; "
         f"PI coverage {r['n_in_pi']}/{r['n_endpoints']} vs range {r['coverage_range'][0]}-{r['coverage_range'][1]} "
         f"-> {'ok' if r['coverage_ok'] else 'NOT ok'}; rule {'PASSED' if r['passed'] else 'FAILED'}"
+        f" (rule v1's trial-level t = {r['t_stat']:.2f} vs t(0.95, {r['k_trials'] - 1}) = {r['t_crit']:.2f}, "
+        "reported, not decisive)"
     )
     return "\n".join(lines)
