@@ -119,11 +119,11 @@ def test_readme_states_the_shipped_validation_in_one_line(table):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the committed rule (version 2) FAILS on the shipped v4 refit on its coverage part: PI coverage 17/24 "
-    "outside the binomial range 20-24 (part 1 passes: summed log-score difference vs no effect +50 > log 20; version "
-    "1's trial-level t 1.85 < t(0.95, 6) 1.94 is reported only); misses: Lian 2022 HbA1c and dose (fold not "
-    "identified), Hu 2016, Bhansali 2014 control insulin and treated responders/HbA1c, Bhansali 2009 responders' "
-    "HbA1c (docs/evidence_synthesis.md, 'Result of the refit')",
+    reason="the committed rule (version 2) FAILS on the shipped session-12 refit on its coverage part: PI coverage "
+    "17/24 outside the binomial range 20-24 (part 1 passes: summed log-score difference vs no effect +14.8 > log 20; "
+    "version 1's trial-level t 0.76 < t(0.95, 6) 1.94 is reported only); misses: Bhansali 2014 control insulin, "
+    "control responders and treated HbA1c, Bhansali 2009 responders' HbA1c, Lian 2022 HbA1c and dose, Hu 2016 "
+    "(docs/evidence_synthesis.md, 'Result of the refit')",
 )
 def test_committed_loto_rule_on_the_shipped_calibration(table):
     """Issue 16 acceptance 2: the rule committed before the refit (calibration.loto_rule, version 2: the held-out data
@@ -195,6 +195,14 @@ def test_beta_replacement_edmonton_era(table):
     assert e["inside"].all()
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="session-12 refit (map_fit amendment 4): the MAP of the committed synthesis is the lasting-effect mode "
+    "(MSC half-life 5,100 days, at the search box's +3 prior SD edge; objective 80.1 vs 114.7 for the short mode), "
+    "driven by Hu 2016's 24-month difference (-36 U/day, SE 2.6, attribution D); a single dose keeps 97 % of its "
+    "activity at 1 year (0.566 at week 8, 0.551 at week 52), against Skyler 2015's fade from -0.4 to -0.3 % between "
+    "weeks 8 and 12 (the fit misses Skyler by z -2.1 to -2.8). The evidence is in conflict; docs/evidence_synthesis.md",
+)
 def test_single_msc_dose_fades_repeated_dosing_holds():
     # calibrated MSC activity (the effect on insulin sensitivity is proportional to it, msc.py); time points of the
     # trials: Skyler 2015 (single dose, weeks 8 and 12: −0.4 → −0.3), Lian 2022 (weekly × 3, week 12); repeated

@@ -109,3 +109,37 @@ def test_calibration_workers_run_numba_on_one_thread(monkeypatch):
     with worker_pool(2) as ex:
         threads = [f.result(timeout=120) for f in [ex.submit(numba.get_num_threads) for _ in range(4)]]
     assert threads == [1, 1, 1, 1]
+
+
+def test_map_fit_takes_a_dominant_lower_mode_found_by_one_start():
+    """Amendment 4: an asymmetric bimodal likelihood (modes at x = +1 and x = −1, the one at +1 deeper by 10 in
+    minus log posterior). The prior-median start sits on the saddle at 0, the alternating starts reach +1 and −1; no
+    two agree, but the +1 mode holds e^10 / (1 + e^10) > 0.99 of the Laplace mass of the optima found (equal
+    curvature), so the fit takes it as identified. With equal depths (the symmetric test above) it does not."""
+
+    def asym(x: np.ndarray) -> np.ndarray:
+        return np.array([(x[0] ** 2 - 1.0) / 0.05, np.sqrt(20.0) * (x[0] < 0)])
+
+    fit = map_fit(asym, np.zeros(1), np.ones(1), "toy asymmetric")
+    assert fit["identified"] and fit["identified_by"].startswith("dominant mode"), fit["identified_by"]
+    assert fit["x"][0] == pytest.approx(1.0, abs=0.05) and max(fit["mass_shares"]) > 0.99
+    assert len(fit["starts"]) == 3
+
+
+def test_map_fit_durability_start_reaches_a_lasting_mode():
+    """Amendment 4: a durability coordinate whose likelihood has a shallow short-effect mode at the prior median and a
+    deeper lasting-effect mode at z ≈ +2 (separated by a barrier the ±½ SD alternation does not cross). The
+    durability start (+1 prior SD) is the second start and finds the deeper mode, which the fit returns."""
+
+    def lasting(x: np.ndarray) -> np.ndarray:
+        z = x[0]
+        # minus log likelihood: short mode at 0, barrier between 0.5 and 1, lasting mode near 2 (deeper by ~10)
+        u = 2.0 * (1 - np.exp(-(z**2) / 0.5)) - 12.0 * np.exp(-((z - 2.0) ** 2) / 0.5)
+        return np.array([np.sqrt(2.0 * (u + 14.0)), 0.0 * x[1]])
+
+    mu, sd = np.zeros(2), np.ones(2)
+    plain = map_fit(lasting, mu, sd, "toy", report_disagreement=True)
+    dur = map_fit(lasting, mu, sd, "toy", report_disagreement=True, durability=np.array([True, False]))
+    assert abs(plain["x"][0]) < 0.3, plain["starts"]  # the alternation stays in the short mode's basin
+    assert dur["x"][0] == pytest.approx(2.0, abs=0.3) and dur["cost"] < plain["cost"] - 5, dur["starts"]
+    assert dur["starts"][1]["start"].startswith("second start (durability start")

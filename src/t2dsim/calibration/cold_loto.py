@@ -88,7 +88,8 @@ def _checkpoint(folder: Path | None, job: Job, seed: int) -> Path | None:
     if folder is None:
         return None
     from t2dsim.calibration import replication_record
-    from t2dsim.calibration.map_fit import FTOL, MAX_NFEV, START_TOLERANCE
+    from t2dsim.calibration.fit import DURABILITY
+    from t2dsim.calibration.map_fit import DOMINANT_MASS, DURABILITY_START_SHIFT, FTOL, MAX_NFEV, START_TOLERANCE
 
     data = resources.files("t2dsim.data")
     key = json.dumps(
@@ -99,6 +100,7 @@ def _checkpoint(folder: Path | None, job: Job, seed: int) -> Path | None:
             data.joinpath("calibration/evidence_roles.csv").read_text(encoding="utf-8"),
             replication_record(),
             [FTOL, MAX_NFEV, START_TOLERANCE],
+            [DURABILITY, DURABILITY_START_SHIFT, DOMINANT_MASS],
         ],
         sort_keys=True,
         default=str,

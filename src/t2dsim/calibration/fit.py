@@ -31,6 +31,7 @@ from t2dsim.therapies.stemcells.params import BMMNCParams, MSCParams, PlaceboPar
 
 __all__ = [
     "bounds_log",
+    "DURABILITY",
     "THETA",
     "theta_names",
     "params_from_theta",
@@ -61,6 +62,12 @@ THETA: tuple[tuple[str, str], ...] = (
     ("bmmnc", "half_life_days"),
     ("bmmnc", "response_sd"),
 )
+
+
+#: Durability coordinates of THETA: the second start of every T2D fit puts them above their prior medians (a lasting
+#: effect; calibration.map_fit amendment 4), because the posterior is bimodal along them (short vs lasting MSC and
+#: placebo effects; docs/evidence_synthesis.md).
+DURABILITY = ("placebo.fade_days", "msc.half_life_days", "bmmnc.half_life_days")
 
 
 def theta_names() -> list[str]:
@@ -217,8 +224,9 @@ def fit_cases(
     use = [t for t in targets if t.scored]
     ev = CaseEvaluator(plans, use)
     mu, sd = prior_all()
+    dur = np.array([n in DURABILITY for n in theta_names() + bias_names()])
     r = map_fit(ev.residuals, mu, sd, label, max_nfev=max_nfev, two_starts=two_starts,
-                report_disagreement=report_disagreement)  # fmt: skip
+                report_disagreement=report_disagreement, durability=dur)  # fmt: skip
     p = len(THETA)
     x, cov = np.asarray(r["x"]), np.asarray(r["cov"])
     return {
@@ -234,6 +242,8 @@ def fit_cases(
         "njev": r["njev"],
         "starts": r["starts"],
         "agreement": r["agreement"],
+        "mass_shares": r["mass_shares"],
+        "identified_by": r["identified_by"],
         "identified": r["identified"],
         "failure": r["failure"],
         "tolerance": r["tolerance"],

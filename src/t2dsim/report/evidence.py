@@ -64,4 +64,26 @@ def msc_evidence_section(page: _Page, analysis: TrialAnalysis, protocol: Any) ->
         f"open (issue 16), not a validation either way. Source: {_esc(ev.citation)}, "
         f'<a href="https://doi.org/{_esc(ev.doi)}">doi:{_esc(ev.doi)}</a>.</p>'
     )
+    body += _durability_note()
     page.add("msc-evidence", "MSC effect beside the pooled trial evidence", body)
+
+
+def _durability_note() -> str:
+    """Where the shipped calibration's MSC effect lasts for years, say what that rests on (docs/evidence_synthesis.md:
+    the synthesis's most probable parameters are a lasting-effect mode driven by Hu 2016; without that trial the
+    effect fades within months)."""
+    from t2dsim.therapies.stemcells.params import calibrated
+
+    half_life = float(calibrated()["msc"].half_life_days)
+    if half_life < 365.0:
+        return ""
+    return (
+        '<p class="note"><b>How long the MSC effect lasts rests on one trial.</b> In the shipped calibration the MSC '
+        f"activity half-life is {half_life / 365.25:.0f} years: the most probable parameters of the evidence synthesis "
+        "are a lasting effect, because one trial (Hu 2016, WJ-MSC, insulin dose 24 months after infusions, an "
+        "estimate whose attribution to that trial is inferred) reports a large late difference. Fitted without that "
+        "trial, the same synthesis gives an effect that fades within months and predicts almost no HbA1c difference "
+        "at 12 months, and Skyler 2015's fade between weeks 8 and 12 argues the same way. The interval above is "
+        "conditional on the synthesis and does not contain that conflict (docs/evidence_synthesis.md).</p>"
+    )
+
