@@ -59,8 +59,9 @@ def test_meal_day_from_progression_state():
 
 def test_meal_day_glycation_relaxes_to_the_gmi_of_the_days_mean():
     """engine.glycation_days: with a steady physiology (Ha 2016 initial state, no therapy), after 12 weekly steps HbA1c
-    has moved (1 − exp(−84/τ_A)) of the way from its start to the GMI of the meal-day mean glucose (Bergenstal 2018:
-    3.31 + 0.02392 × mean); hand computation with τ_A = 30 d/ln 2 and the last week's mean. ±0.05 %-point: the
+    has moved 1 − (1 − 84/100)² of the way from its start to the GMI of the meal-day mean glucose (Bergenstal 2018:
+    3.31 + 0.02392 × mean): the start's share of a 100-day red-cell window whose weight falls linearly (Tahara &
+    Shima 1995); hand computation with the last week's mean. ±0.05 %-point: the
     Ha initial state drifts slowly, so the weekly means are not exactly constant (0.026 measured). Bad step sizes
     are refused."""
     import pytest
@@ -74,7 +75,7 @@ def test_meal_day_glycation_relaxes_to_the_gmi_of_the_days_mean():
     mean = glyc.mean_glucose_mgdl
     assert np.all(mean > arm.last["glucose_mgdl"])  # meals lift the day's mean above fasting
     target = 3.31 + 0.02392 * mean
-    expected = target + (h0 - target) * np.exp(-84 * np.log(2) / 30)
+    expected = target + (h0 - target) * (1.0 - 84.0 / 100.0) ** 2
     np.testing.assert_allclose(glyc.hba1c_pct, expected, atol=0.05)
     with pytest.raises(ValueError, match="step_days"):
         MealGlycation(arm, step_days=0)

@@ -4,10 +4,11 @@ The progression model's HbA1c reads mean glucose off fasting glucose (Wei 2014 l
 Here, instead, every ``step_days`` the arm runs one meal-model day from its progression state, exactly the day a
 CGM visit simulates (:func:`t2dsim.engine.visits.cgm_day`: the standard three meals at their planned sizes, basal
 insulin as its steady-state infusion, the day's fasting glucose of patients on insulin from their titration's
-day-to-day variability), and HbA1c relaxes towards the GMI of that day's mean glucose with the glycation
-kinetics (30-day half-life, Tahara & Shima 1995):
+day-to-day variability), and HbA1c is the red-cell weighted mean of the glycation targets of the past 100 days
+(``physiology.glycation.WindowedHbA1c``: weight falling linearly to 0 at 100 days, Tahara & Shima 1995), each
+step's target held over the step just simulated:
 
-    H(t + Δ) = H∞ + (H(t) − H∞)·exp(−Δ/τ_A),   H∞ = 3.31 + 0.02392·Ḡ_day   (%, Ḡ in mg/dL)
+    H(t) = Σ_steps H∞,step · share(step's lags),   H∞ = 3.31 + 0.02392·Ḡ_day   (%, Ḡ in mg/dL)
 
 H∞ is the glucose management indicator (Bergenstal et al., Diabetes Care 41:2275, 2018): the regression of
 laboratory HbA1c on CGM mean glucose, i.e. the expected HbA1c of a person with that mean glucose (the ADAG line
@@ -39,16 +40,15 @@ class MealGlycation:
         if not 1 <= int(step_days) <= 31:
             raise ValueError(f"step_days must lie in [1, 31] days, got {step_days}")
         self.step_days = int(step_days)
-        self.hba1c_pct = np.asarray(arm.last["hba1c_pct"], dtype=float).copy()
+        self._glycation = glycation.WindowedHbA1c(np.asarray(arm.last["hba1c_pct"], dtype=float))
+        self.hba1c_pct = self._glycation.hba1c_pct
         self.mean_glucose_mgdl = np.full(arm.cohort.n, np.nan)
 
     def update(self, arm: ArmState, dt_days: float) -> None:
         """Run the arm's meal-model day of today and relax HbA1c over the ``dt_days`` just simulated."""
         day = cgm_day(arm, meal_params_today(arm), arm.day - 1)
         self.mean_glucose_mgdl = day["plasma_glucose_mgdl"][:, 1:].mean(axis=1)
-        target = gmi_pct(self.mean_glucose_mgdl)
-        decay = np.exp(-float(dt_days) / glycation.HBA1C_TAU_DAYS)
-        self.hba1c_pct = target + (self.hba1c_pct - target) * decay
+        self.hba1c_pct = self._glycation.add(gmi_pct(self.mean_glucose_mgdl), float(dt_days))
 
 
 def advance_with_meal_glycation(arm: ArmState, n_days: int, glyc: MealGlycation) -> None:

@@ -130,9 +130,10 @@ def simulate_meal_day(
 @dataclass
 class MealDayRun:
     """Result of :func:`run_with_meal_days`: hypoglycaemia events over the meal days, the weekly meal-day
-    mean glucose (n, n_weeks) in mg/dL, and an HbA1c (%) built from those means with first-order glycation
-    (τ 43 d, ``physiology.glycation``) towards the GMI of each day's mean (Bergenstal 2018; the relation of
-    ``engine.glycation_days``, so both meal-day HbA1c values are one glucose truth) starting at baseline."""
+    mean glucose (n, n_weeks) in mg/dL, and an HbA1c (%) built from those means with the red-cell glycation
+    window (100 days, ``physiology.glycation.WindowedHbA1c``) over the GMI of each day's mean (Bergenstal 2018;
+    the relation of ``engine.glycation_days``, so both meal-day HbA1c values are one glucose truth) starting at
+    baseline."""
 
     hypo: HypoCounts
     mean_glucose_mgdl: np.ndarray
@@ -162,8 +163,7 @@ def run_with_meal_days(
     post-meal glucose; the meal-day mean glucose includes the meals."""
     counts = []
     means = []
-    h = np.asarray(arm.last["hba1c_pct"], dtype=float).copy()
-    decay = np.exp(-7.0 / glycation.HBA1C_TAU_DAYS)
+    hba1c = glycation.WindowedHbA1c(np.asarray(arm.last["hba1c_pct"], dtype=float))
     cv = parameter("meal_day_cho_cv")
     sd_si = np.sqrt(np.log1p(parameter("meal_day_si_cv") ** 2)) if vary_insulin_action else 0.0
     n = arm.cohort.n
@@ -183,5 +183,5 @@ def run_with_meal_days(
         counts.append(count_day(g))
         mg = g[:, :-1].mean(axis=1)
         means.append(mg)
-        h = gmi_pct(mg) + (h - gmi_pct(mg)) * decay
-    return MealDayRun(accumulate(counts), np.stack(means, axis=1), h)
+        hba1c.add(gmi_pct(mg), 7.0)
+    return MealDayRun(accumulate(counts), np.stack(means, axis=1), hba1c.hba1c_pct)

@@ -16,6 +16,12 @@ Model (time in days)::
   25 % by the 30 days before that — exactly the weights of a first-order filter with a 30-day
   half-life (50 %, 25 %, 12.5 %, …). An age-structured red-cell model was not used (it needs a
   ~120-day history per patient; the first-order filter reproduces the published weights).
+  This filter serves the progression model's weekly HbA1c state (``glycation = "fasting_line"``, the default).
+  HbA1c driven by meal-model days (``glycation = "meal_days"``, engine.glycation_days, engine.meal_days) uses the
+  red-cell window below instead (:class:`WindowedHbA1c`, 100 days, weight falling linearly): it matches the same
+  paper's measured fall (linear for 2 months, half-time 34.6 days, weights extending ~100 days) where the filter's
+  exponential tail does not; both have a 30-day step-response half-time, so chronic levels are identical and
+  the two paths differ only in how fast HbA1c catches up after 2-3 months (docs/glucose_truth.md, session 13).
 
 Fasting-like glucose → mean glucose. The progression model's glucose G is fasting-like (Ha, Satin &
 Sherman 2016 use a single daily glucose level). Mean 24-h glucose in T2D lies above FPG; we map
@@ -88,6 +94,61 @@ def step_hba1c(
     return target + (np.asarray(hba1c_pct, dtype=float) - target) * np.exp(-dt_days / tau_days)
 
 
+#: Red-cell glycation window (days) of HbA1c driven by meal-model days (engine.glycation_days, engine.meal_days).
+#: Tahara & Shima, Diabetes Care 18:440 (1995), abstract: after glycaemic normalisation (fasting glucose half-time
+#: 6.3 ± 2.4 days) HbA1c fell *linearly* for the first 2 months with a half-time of 34.6 ± 10.1 days (mean ± SD,
+#: n = 9), and its weight function on past glucose is largest on the days just before the measurement, decreases
+#: with the time interval and extends back "roughly 100 days". A linearly falling weight over a 100-day window is the
+#: kinetics of red cells of uniform age glycated at a rate proportional to glucose (each cell integrates glucose over
+#: its age; the share of cells older than s falls linearly), and reproduces all three facts: with their 6.3-day
+#: glucose fall it gives a half-time of 38.8 days, equal falls in days 0-30 and 30-60 (0.374 / 0.377 of the step),
+#: and no weight beyond 100 days. The first-order filter (30-day half-life, above) gives 39.9 days but a decelerating
+#: fall (0.378 / 0.307) and keeps 12.5 % of its weight beyond 90 days, 6.25 % beyond 120 (red cells live ~120 days).
+RED_CELL_WINDOW_DAYS = 100.0
+
+
+def window_share(lag_from_days: ArrayLike, lag_to_days: ArrayLike, window_days: float = RED_CELL_WINDOW_DAYS):
+    """Share of HbA1c set by the glucose between ``lag_from_days`` and ``lag_to_days`` before the measurement:
+    the integral of the weight w(s) = 2/L·(1 − s/L) on [0, L] (L = ``window_days``), i.e.
+    (1 − a/L)² − (1 − b/L)² with a, b clipped to [0, L]. Shares of adjacent intervals add up to 1 over [0, L]."""
+    if window_days <= 0:
+        raise ValueError(f"window_days must be > 0, got {window_days}")
+    a = np.clip(np.asarray(lag_from_days, dtype=float), 0.0, window_days) / window_days
+    b = np.clip(np.asarray(lag_to_days, dtype=float), 0.0, window_days) / window_days
+    return (1.0 - a) ** 2 - (1.0 - b) ** 2
+
+
+class WindowedHbA1c:
+    """HbA1c (%) of n patients as the red-cell weighted mean of the glycation targets of the past
+    ``window_days`` (:func:`window_share`, RED_CELL_WINDOW_DAYS). The history before the first :meth:`add` is the
+    steady state of the starting HbA1c (its own target); each :meth:`add` appends a target (%, e.g. the GMI of a
+    meal-model day's mean glucose) held for the ``dt_days`` just past. Memory: one (n,) array per step inside
+    the window (15 for weekly steps)."""
+
+    def __init__(self, hba1c_pct: ArrayLike, window_days: float = RED_CELL_WINDOW_DAYS) -> None:
+        if window_days <= 0:
+            raise ValueError(f"window_days must be > 0, got {window_days}")
+        self.window_days = float(window_days)
+        self._start = np.asarray(hba1c_pct, dtype=float).copy()
+        self._t = 0.0  # days since the start
+        self._steps: list[tuple[float, float, np.ndarray]] = []  # (from day, to day, target %)
+        self.hba1c_pct = self._start.copy()
+
+    def add(self, target_pct: ArrayLike, dt_days: float) -> np.ndarray:
+        """Append ``target_pct`` (n,) as the target of the last ``dt_days`` (> 0) days; returns the new HbA1c."""
+        if not dt_days > 0:
+            raise ValueError(f"dt_days must be > 0, got {dt_days}")
+        self._steps.append((self._t, self._t + float(dt_days), np.asarray(target_pct, dtype=float)))
+        self._t += float(dt_days)
+        t, L = self._t, self.window_days
+        self._steps = [s for s in self._steps if t - s[1] < L]
+        h = self._start * window_share(t, L, L)
+        for t0, t1, target in self._steps:
+            h = h + target * window_share(t - t1, t - t0, L)
+        self.hba1c_pct = h
+        return h
+
+
 #: How a trial's HbA1c is derived, in words for the report (keep in step with the model above and
 #: ``progression_params.insulin_mean_fraction``).
 HBA1C_DERIVATION = (
@@ -103,9 +164,10 @@ HBA1C_DERIVATION = (
 #: The same for trials run with ``glycation = "meal_days"`` (engine.glycation_days): one glucose truth.
 HBA1C_DERIVATION_MEAL_DAYS = (
     "HbA1c follows the minute-scale glucose course: from the screened (progression-model) value at randomisation, "
-    "first-order glycation kinetics with a 30-day half-life (Tahara & Shima 1995) relax it each week towards the "
-    "GMI of that week's meal-model day (GMI = 3.31 + 0.02392 × mean glucose in mg/dL, the regression of laboratory "
-    "HbA1c on CGM mean glucose, Bergenstal et al., Diabetes Care 41:2275, 2018). The day is the one a CGM visit "
+    "it is the red-cell weighted mean of the past 100 days (weight falling linearly with the time before the "
+    "measurement; Tahara & Shima, Diabetes Care 18:440, 1995) of the GMI of each week's meal-model day "
+    "(GMI = 3.31 + 0.02392 × mean glucose in mg/dL, the regression of laboratory HbA1c on CGM mean glucose, "
+    "Bergenstal et al., Diabetes Care 41:2275, 2018). The day is the one a CGM visit "
     "simulates, so HbA1c and the CGM's GMI describe one glucose course (they differ by the glycation lag, the "
     "fortnight's meal-size variation and sensor error)."
 )
@@ -119,7 +181,7 @@ HBA1C_LIMITS = (
     "closely under treatment, and the model's own CGM can imply an HbA1c up to ~1 %-point higher (t2dsim "
     "docs/glucose_truth.md). With meal-day glycation, the meal model's day runs above the fasting line before "
     "treatment in newly diagnosed patients (baseline GMI ~0.15-0.2 %-points above the screened HbA1c, measured "
-    "before the first dose), and HbA1c lags the GMI by ~0.3 %-points 3 months after a 1.5-point fall.",
+    "before the first dose), and HbA1c lags the GMI by ~0.15 %-points 3 months after a 1.5-point fall.",
     "In basal-insulin users with type 2 diabetes the mean HbA1c sits about 0.8 %-points above the GMI of their own "
     "blinded CGM (MOBILE: HbA1c 9.1 %, CGM mean 208 mg/dL; Martens et al., JAMA 325:2262, 2021). The model's "
     "insulin-treated cohort matched to that HbA1c has a CGM mean of ~250 mg/dL (t2dsim docs/capacity_law.md): its "
