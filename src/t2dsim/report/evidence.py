@@ -60,8 +60,9 @@ def msc_evidence_section(page: _Page, analysis: TrialAnalysis, protocol: Any) ->
         f'<p class="note"><b>Read with care.</b> The pooled estimate ({_esc(ev.source_id)} in the bundled evidence '
         f"table) pools type 1 and type 2 diabetes: {_esc(ev.indication)}; and MSC products, doses, routes and "
         "background therapies; this trial is one protocol in insulin-requiring type 2 diabetes. Where the model's "
-        "interval and the pooled CI do not overlap, the model and that evidence disagree and the disagreement is "
-        f"open (issue 16), not a validation either way. Source: {_esc(ev.citation)}, "
+        "interval and the pooled CI do not overlap, the model and that evidence disagree (t2dsim "
+        "docs/evidence_synthesis.md); where they overlap, they are consistent on a mixed population, which is not a "
+        f"validation of this protocol. Source: {_esc(ev.citation)}, "
         f'<a href="https://doi.org/{_esc(ev.doi)}">doi:{_esc(ev.doi)}</a>.</p>'
     )
     body += _durability_note()
@@ -86,4 +87,3 @@ def _durability_note() -> str:
         "at 12 months, and Skyler 2015's fade between weeks 8 and 12 argues the same way. The interval above is "
         "conditional on the synthesis and does not contain that conflict (docs/evidence_synthesis.md).</p>"
     )
-
